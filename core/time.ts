@@ -1,0 +1,57 @@
+/**
+ * Time as stored: UTC 'YYYY-MM-DD HH:MM:SS.mmm' strings on both databases (MariaDB rejects ISO
+ * strings ending in Z; SQLite throws on Date bindings). As shown and accepted by the API: ISO 8601
+ * with an explicit offset, China time (+08:00) by default.
+ */
+export const CHINA_OFFSET_MINUTES = 8 * 60;
+
+export function toDbTime(d: Date): string {
+  return d.toISOString().replace('T', ' ').replace('Z', '');
+}
+
+export function fromDbTime(s: string): Date {
+  return new Date(s.replace(' ', 'T') + (s.length === 19 ? '.000Z' : 'Z'));
+}
+
+/** ISO 8601 in China time, e.g. 2025-10-11T16:00:00+08:00 (seconds precision). */
+export function toChinaIso(d: Date): string {
+  const shifted = new Date(d.getTime() + CHINA_OFFSET_MINUTES * 60_000);
+  return shifted.toISOString().slice(0, 19) + '+08:00';
+}
+
+export function dbTimeToIso(s: string | null | undefined): string | null {
+  return s ? toChinaIso(fromDbTime(s)) : null;
+}
+
+/** The calendar date ('YYYY-MM-DD') of an instant in China. */
+export function chinaDate(d: Date): string {
+  return new Date(d.getTime() + CHINA_OFFSET_MINUTES * 60_000).toISOString().slice(0, 10);
+}
+
+/** ISO 8601 with an explicit zone ('Z' or ±HH:MM); a local time without zone is ambiguous and refused. */
+export const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function parseIsoWithZone(s: string): Date | null {
+  if (!ISO_WITH_ZONE.test(s)) return null;
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/** The clock every service reads; tests pass a controlled one. */
+export interface Clock {
+  now(): Date;
+}
+export const systemClock: Clock = { now: () => new Date() };
+
+export class FixedClock implements Clock {
+  constructor(private current: Date) {}
+  now() {
+    return new Date(this.current.getTime());
+  }
+  set(d: Date) {
+    this.current = new Date(d.getTime());
+  }
+  advanceMinutes(m: number) {
+    this.current = new Date(this.current.getTime() + m * 60_000);
+  }
+}

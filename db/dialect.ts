@@ -1,0 +1,61 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+
+/** The two SQL dialects the product runs on. Everything that differs between them lives here. */
+export type DialectName = 'sqlite' | 'mysql';
+
+/** Column types for migrations. */
+export function columnTypes(dialect: DialectName) {
+  return {
+    id: sql`varchar(26)`,
+    key: (n = 64) => sql.raw(`varchar(${n})`),
+    text: sql`text`,
+    longText: dialect === 'mysql' ? sql`mediumtext` : sql`text`,
+    timestamp: dialect === 'mysql' ? sql`datetime(3)` : sql`text`,
+    integer: sql`integer`,
+    double: dialect === 'mysql' ? sql`double` : sql`real`,
+  };
+}
+
+/**
+ * Insert a row, or do nothing when its unique key already exists. Returns whether a row was inserted.
+ */
+export async function insertIgnore<DB, T extends keyof DB & string>(
+  db: Kysely<DB>,
+  dialect: DialectName,
+  table: T,
+  row: Record<string, unknown>,
+): Promise<boolean> {
+  const q = db.insertInto(table).values(row as never);
+  const r =
+    dialect === 'mysql'
+      ? await q.ignore().executeTakeFirst()
+      : await q.onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+/** Upsert on the table's unique key: insert, or update the given columns. */
+export async function upsert<DB, T extends keyof DB & string>(
+  db: Kysely<DB>,
+  dialect: DialectName,
+  table: T,
+  row: Record<string, unknown>,
+  conflictColumns: string[],
+  updateColumns: string[],
+): Promise<void> {
+  const set = Object.fromEntries(updateColumns.map((c) => [c, row[c]]));
+  const q = db.insertInto(table).values(row as never);
+  if (dialect === 'mysql') await q.onDuplicateKeyUpdate(set as never).execute();
+  else await q.onConflict((oc) => oc.columns(conflictColumns as never).doUpdateSet(set as never)).execute();
+}
+
+/** Case-sensitive substring match that works on both (LIKE with escaped pattern). */
+export function likeContains(value: string): string {
+  return `%${value.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+}
+
+/** A text expression for a JSON field stored as text (MariaDB has no ->>). */
+export function jsonText(dialect: DialectName, column: string, path: string): RawBuilder<string | null> {
+  return dialect === 'mysql'
+    ? sql<string | null>`json_unquote(json_extract(${sql.ref(column)}, ${path}))`
+    : sql<string | null>`json_extract(${sql.ref(column)}, ${path})`;
+}

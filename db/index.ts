@@ -1,0 +1,6 @@
+/** Storage: kysely over better-sqlite3 (embedded default) or mysql2 (production). */
+export { openDatabase, ensureMysqlDatabase, dropMysqlDatabase, type Database, type DatabaseOptions } from './connection';
+export { migrateToLatest } from './migrate';
+export { columnTypes, insertIgnore, upsert, likeContains, jsonText, type DialectName } from './dialect';
+export type * from './schema';
+export type { Kysely, Transaction } from 'kysely';
