@@ -3,3 +3,5 @@ export * from './ids';
 export * from './time';
 export * from './phone';
 export * from './events';
+export * from './actor';
+export * from './ticket-kinds';

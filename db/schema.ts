@@ -139,6 +139,7 @@ export interface TicketsTable {
   occurred_at: string | null;
   address_text: string | null;
   territory_id: string | null;
+  territory_path: string | null;
   lat: number | null;
   lng: number | null;
   parties: string | null;

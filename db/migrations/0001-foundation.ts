@@ -160,6 +160,9 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addColumn('occurred_at', t.timestamp)
     .addColumn('address_text', t.key(500))
     .addColumn('territory_id', t.key(64))
+    // Denormalised territory ancestry ('/district/street/community/grid/'): grid and town roles see
+    // their subtree with one indexed prefix match, without reaching into the directory's tables.
+    .addColumn('territory_path', t.key(400))
     .addColumn('lat', t.double)
     .addColumn('lng', t.double)
     .addColumn('parties', t.text)
@@ -183,7 +186,7 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   await db.schema.createIndex('tickets_citizen').on('tickets').columns(['citizen_id', 'created_at']).execute();
   await db.schema.createIndex('tickets_caller_phone').on('tickets').columns(['caller_phone', 'created_at']).execute();
   await db.schema.createIndex('tickets_unit_status').on('tickets').columns(['handling_unit_id', 'status']).execute();
-  await db.schema.createIndex('tickets_territory').on('tickets').columns(['territory_id', 'created_at']).execute();
+  await db.schema.createIndex('tickets_territory').on('tickets').columns(['territory_path', 'created_at']).execute();
   await db.schema.createIndex('tickets_call').on('tickets').column('call_id').execute();
 
   await db.schema

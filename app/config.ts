@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * The whole configuration, read from the environment once at start and validated: a bad value stops
+ * the process with a clear message instead of failing later.
+ */
+const Env = z.object({
+  DATABASE_URL: z.string().default('sqlite:./data/hotline.sqlite'),
+  REDIS_URL: z.string().url().optional(),
+  HOST: z.string().default('0.0.0.0'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** The city preset loaded on first start when the database has no city yet. */
+  CITY_DIR: z.string().default('cities/demo'),
+  LOAD_CITY_ON_START: z.enum(['true', 'false']).default('true'),
+  COOKIE_SECURE: z.enum(['true', 'false']).optional(),
+  SESSION_HOURS: z.coerce.number().min(1).max(24 * 30).default(12),
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
+  NODE_ENV: z.string().default('development'),
+});
+
+export interface AppConfig {
+  databaseUrl: string;
+  redisUrl: string | null;
+  host: string;
+  port: number;
+  logLevel: string;
+  cityDir: string;
+  loadCityOnStart: boolean;
+  cookieSecure: boolean;
+  sessionHours: number;
+  trustProxy: boolean;
+  bodyLimit: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
+    throw new Error(`invalid configuration (环境变量配置错误):\n${lines}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL ?? null,
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    cityDir: e.CITY_DIR,
+    loadCityOnStart: e.LOAD_CITY_ON_START === 'true',
+    cookieSecure: e.COOKIE_SECURE ? e.COOKIE_SECURE === 'true' : e.NODE_ENV === 'production',
+    sessionHours: e.SESSION_HOURS,
+    trustProxy: e.TRUST_PROXY === 'true',
+    bodyLimit: e.BODY_LIMIT_BYTES,
+  };
+}
+
+/** Defaults for tests and embedded use, overridable field by field. */
+export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
+  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false' } as NodeJS.ProcessEnv), ...overrides };
+}

@@ -1,0 +1,64 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
+import { isAppError } from '../core';
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  message_zh: string;
+  details?: unknown;
+  request_id: string;
+}
+
+/** Fastify's own error codes, mapped to ours with a Chinese message. */
+const FASTIFY_ERRORS: Record<string, { status: number; code: string; en: string; zh: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', en: 'request body too large', zh: '请求内容过大' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', en: 'unsupported content type; send application/json', zh: '不支持的内容类型，请使用 application/json' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { status: 400, code: 'BODY_INVALID', en: 'empty JSON body', zh: '请求内容为空' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'BODY_INVALID', en: 'malformed JSON body', zh: '请求内容不是合法的 JSON' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BODY_INVALID', en: 'invalid content length', zh: '请求长度不正确' },
+};
+
+/**
+ * One error handler for the whole API: typed domain errors keep their code and both messages;
+ * validation errors list the fields; anything unexpected is logged and answered with a generic 500
+ * that hides its text.
+ */
+export function registerErrorHandling(app: FastifyInstance) {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const send = (status: number, body: Omit<ErrorBody, 'request_id'>) =>
+      reply.code(status).send({ ...body, request_id: String(request.id) });
+
+    if (isAppError(err)) {
+      return send(err.status, { code: err.code, message: err.message, message_zh: err.messageZh, details: err.details });
+    }
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const fields = err.validation.map((v) => ({
+        field: [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), (v.params as { issue?: { keys?: string[] } })?.issue?.keys?.join(',')].filter(Boolean).join('.') || err.validationContext,
+        message: v.message,
+      }));
+      return send(400, {
+        code: 'VALIDATION_FAILED',
+        message: `invalid ${err.validationContext}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,
+        message_zh: `请求参数不正确：${fields.map((f) => f.field).join('、')}`,
+        details: { in: err.validationContext, fields },
+      });
+    }
+    const mapped = err.code ? FASTIFY_ERRORS[err.code] : undefined;
+    if (mapped) return send(mapped.status, { code: mapped.code, message: mapped.en, message_zh: mapped.zh });
+    if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500 && !isResponseSerializationError(err)) {
+      return send(err.statusCode, { code: 'BAD_REQUEST', message: err.message, message_zh: '请求不正确' });
+    }
+    request.log.error({ err }, 'unhandled error');
+    return send(500, { code: 'INTERNAL_ERROR', message: 'internal error', message_zh: '系统内部错误，请稍后重试' });
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({
+      code: 'ROUTE_NOT_FOUND',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      message_zh: '请求的接口不存在',
+      request_id: String(request.id),
+    });
+  });
+}

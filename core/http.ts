@@ -1,0 +1,73 @@
+/**
+ * What every part's routes share: the authenticated actor on the request, role guards, the error
+ * body shape and common zod schemas. The app's auth hook (app/) sets `request.actor`.
+ */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { forbidden, unauthorized } from './errors';
+import type { Actor, CommandContext, Role } from './actor';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+  interface FastifyContextConfig {
+    /** Routes open without login (health, login, public forms). */
+    public?: boolean;
+  }
+}
+
+/** The authenticated actor, or 401. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw unauthorized('AUTH_REQUIRED', 'login required', '请先登录');
+  return request.actor;
+}
+
+/** The command context of a request: actor, request id, and the client's Idempotency-Key header. */
+export function commandContext(request: FastifyRequest): CommandContext {
+  const key = request.headers['idempotency-key'];
+  return {
+    actor: actorOf(request),
+    requestId: String(request.id),
+    idempotencyKey: typeof key === 'string' && key.length > 0 ? key.slice(0, 128) : undefined,
+  };
+}
+
+/** A preHandler that lets only the given roles through (403 ROLE_FORBIDDEN otherwise). */
+export function allowRoles(...roles: Role[]) {
+  const allowed = new Set<string>(roles);
+  return async (request: FastifyRequest, _reply: FastifyReply) => {
+    const actor = actorOf(request);
+    if (!allowed.has(actor.role)) {
+      throw forbidden('ROLE_FORBIDDEN', `role ${actor.role} may not do this`, `角色 ${actor.role} 无权执行此操作`);
+    }
+  };
+}
+
+export const ErrorBody = z.object({
+  code: z.string(),
+  message: z.string(),
+  message_zh: z.string(),
+  details: z.unknown().optional(),
+  request_id: z.string().optional(),
+});
+
+/** Response schemas for the usual errors, to spread into a route's `response`. */
+export const errorResponses = {
+  400: ErrorBody,
+  401: ErrorBody,
+  403: ErrorBody,
+  404: ErrorBody,
+  409: ErrorBody,
+  422: ErrorBody,
+};
+
+/** Offset paging shared by list endpoints. */
+export const PageQuery = z.object({
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  pageSize: z.coerce.number().int().min(1).max(200).default(20),
+});
+
+export const IsoDateTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/, 'ISO 8601 with a time zone, e.g. 2025-10-01T09:00:00+08:00');

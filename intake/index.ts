@@ -1,0 +1,13 @@
+/**
+ * Intake (受理): registering tickets with their six elements from every channel, citizens and caller
+ * history, and the ticket's life as one audited state machine.
+ */
+export { createIntakeService, toTicketView, canSee, ticketScopeOf, type IntakeService, type IntakeDeps, type IntakeEvents, type NewTicket, type TicketElementsPatch, type TicketView } from './intake.service';
+export { intakeRoutes, type IntakeRoutesOptions } from './intake.routes';
+export {
+  TicketStatus, TICKET_STATUS_ZH, TRANSITIONS, FINAL_STATUSES, Satisfaction, SIX_ELEMENTS_ZH, decide, missingSixElements, availableActions,
+  type TransitionInput, type TicketAction, type SixElement,
+} from './domain/ticket-state-machine';
+export { ticketNumber } from './domain/ticket-number';
+export type { IntakeLookups, TerritoryRef, UnitRef, CategoryRef } from './ports';
+export type { TicketRow } from './intake.repository';

@@ -1,0 +1,156 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, TicketsTable, DialectName } from '../db';
+import { insertIgnore, likeContains } from '../db';
+
+export type TicketRow = TicketsTable;
+
+export interface TicketListFilter {
+  cityId: string;
+  statuses?: string[];
+  channel?: string;
+  type?: string;
+  urgency?: string;
+  categoryId?: string;
+  territoryPath?: string;
+  handlingUnitId?: string;
+  callerPhone?: string;
+  citizenId?: string;
+  number?: string;
+  q?: string;
+  createdFrom?: string;
+  createdTo?: string;
+  /** Data scope (数据权限), applied on top of the filters. */
+  scope: { kind: 'city' } | { kind: 'unit'; unitId: string } | { kind: 'territory'; path: string; userId: string | null } | { kind: 'none' };
+}
+
+/** Tickets, citizens, links and the number sequence. */
+export class IntakeRepository {
+  constructor(private readonly db: Kysely<DB>, private readonly dialect: DialectName) {}
+
+  /**
+   * Next value of a named sequence, safe across app nodes: the row lock on the sequence row
+   * serialises concurrent takers. The row is created on first use only, because concurrent
+   * inserts of the same new key are what deadlocks on InnoDB (the caller retries that rare case).
+   */
+  async nextSequence(name: string): Promise<number> {
+    const bump = () => this.db.updateTable('sequences').set({ value: sql`value + 1` }).where('name', '=', name).executeTakeFirst();
+    if (Number((await bump()).numUpdatedRows) === 0) {
+      await insertIgnore(this.db, this.dialect, 'sequences', { name, value: 0 });
+      await bump();
+    }
+    const row = await this.db.selectFrom('sequences').select('value').where('name', '=', name).executeTakeFirstOrThrow();
+    return Number(row.value);
+  }
+
+  async insertTicket(row: TicketRow) {
+    await this.db.insertInto('tickets').values(row).execute();
+  }
+
+  findTicket(id: string) {
+    return this.db.selectFrom('tickets').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  findTicketByNumber(cityId: string, number: string) {
+    return this.db.selectFrom('tickets').selectAll().where('city_id', '=', cityId).where('number', '=', number).executeTakeFirst();
+  }
+
+  /** Writes a change only if nobody else changed the ticket since `version` was read (optimistic lock). */
+  async updateTicketIfVersion(id: string, version: number, patch: Partial<TicketRow>): Promise<boolean> {
+    const r = await this.db
+      .updateTable('tickets')
+      .set({ ...patch, version: version + 1 })
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async listTickets(f: TicketListFilter, page: number, pageSize: number): Promise<{ rows: TicketRow[]; total: number }> {
+    let q = this.db.selectFrom('tickets').where('city_id', '=', f.cityId);
+    if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
+    if (f.channel) q = q.where('channel', '=', f.channel);
+    if (f.type) q = q.where('type', '=', f.type);
+    if (f.urgency) q = q.where('urgency', '=', f.urgency);
+    if (f.categoryId) q = q.where('category_id', '=', f.categoryId);
+    if (f.territoryPath) q = q.where('territory_path', 'like', f.territoryPath + '%');
+    if (f.handlingUnitId) q = q.where('handling_unit_id', '=', f.handlingUnitId);
+    if (f.callerPhone) q = q.where('caller_phone', '=', f.callerPhone);
+    if (f.citizenId) q = q.where('citizen_id', '=', f.citizenId);
+    if (f.number) q = q.where('number', '=', f.number);
+    if (f.createdFrom) q = q.where('created_at', '>=', f.createdFrom);
+    if (f.createdTo) q = q.where('created_at', '<', f.createdTo);
+    if (f.q) {
+      const pattern = likeContains(f.q);
+      q = q.where((eb) =>
+        eb.or([
+          eb('title', 'like', pattern),
+          eb('situation', 'like', pattern),
+          eb('demand', 'like', pattern),
+          eb('address_text', 'like', pattern),
+          eb('number', '=', f.q!),
+        ]),
+      );
+    }
+    const s = f.scope;
+    if (s.kind === 'none') return { rows: [], total: 0 };
+    if (s.kind === 'unit') q = q.where('handling_unit_id', '=', s.unitId);
+    if (s.kind === 'territory') {
+      q = q.where((eb) => {
+        const inArea = eb('territory_path', 'like', s.path + '%');
+        return s.userId ? eb.or([inArea, eb('created_by', '=', s.userId)]) : inArea;
+      });
+    }
+    const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const rows = await q
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pageSize)
+      .offset((page - 1) * pageSize)
+      .execute();
+    return { rows, total: Number(total.n) };
+  }
+
+  findCitizenByPhone(cityId: string, phone: string) {
+    return this.db.selectFrom('citizens').selectAll().where('city_id', '=', cityId).where('phone', '=', phone).executeTakeFirst();
+  }
+
+  findCitizen(id: string) {
+    return this.db.selectFrom('citizens').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insertCitizen(row: DB['citizens']) {
+    return insertIgnore(this.db, this.dialect, 'citizens', row as unknown as Record<string, unknown>);
+  }
+
+  async updateCitizen(id: string, patch: Partial<DB['citizens']>) {
+    await this.db.updateTable('citizens').set(patch).where('id', '=', id).execute();
+  }
+
+  recentTicketsOfCitizen(citizenId: string, limit: number) {
+    return this.db.selectFrom('tickets').selectAll().where('citizen_id', '=', citizenId).orderBy('created_at', 'desc').limit(limit).execute();
+  }
+
+  async countTicketsOfCitizenSince(citizenId: string, since: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('tickets')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('citizen_id', '=', citizenId)
+      .where('created_at', '>=', since)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async insertLink(row: DB['ticket_links']): Promise<boolean> {
+    return insertIgnore(this.db, this.dialect, 'ticket_links', row as unknown as Record<string, unknown>);
+  }
+
+  linksOf(ticketId: string) {
+    return this.db
+      .selectFrom('ticket_links')
+      .selectAll()
+      .where((eb) => eb.or([eb('ticket_id', '=', ticketId), eb('linked_ticket_id', '=', ticketId)]))
+      .orderBy('created_at')
+      .execute();
+  }
+}

@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { badRequest, parseIsoWithZone, toDbTime } from '../core';
+import { actorOf, commandContext, errorResponses } from '../core/http';
+import type { IntakeService, NewTicket, TicketElementsPatch } from './intake.service';
+import type { TransitionInput } from './domain/ticket-state-machine';
+import { AuditEntry, CitizenLookup, TicketCreateBody, TicketLink, TicketListQuery, TicketPage, TicketPatchBody, TicketView, TransitionBody } from './intake.schemas';
+
+export interface IntakeRoutesOptions {
+  intake: IntakeService;
+  /** Territory path of an id, to filter lists by a territory subtree. */
+  territoryPathOf: (id: string) => Promise<string | null>;
+}
+
+const IdParams = z.strictObject({ id: z.string().min(1).max(64) });
+
+/** /tickets and /citizens: registration, reading with scopes, editing, transitions, links, audit, caller history. */
+export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptions) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { intake } = opts;
+
+  r.post('/tickets', {
+    schema: { tags: ['tickets'], summary: 'Register a ticket (登记工单)', body: TicketCreateBody, response: { 201: TicketView, ...errorResponses } },
+  }, async (request, reply) => {
+    const ticket = await intake.createTicket(commandContext(request), request.body as NewTicket);
+    return reply.code(201).send(ticket);
+  });
+
+  r.get('/tickets', {
+    schema: { tags: ['tickets'], summary: 'List tickets in your scope', querystring: TicketListQuery, response: { 200: TicketPage, ...errorResponses } },
+  }, async (request) => {
+    const q = request.query;
+    const actor = actorOf(request);
+    const iso = (s: string | undefined) => (s ? toDbTime(parseIsoWithZone(s)!) : undefined);
+    let territoryPath: string | undefined;
+    if (q.territoryId) {
+      territoryPath = (await opts.territoryPathOf(q.territoryId)) ?? undefined;
+      if (!territoryPath) throw badRequest('TERRITORY_NOT_FOUND', `territory ${q.territoryId} does not exist`, `区域 ${q.territoryId} 不存在`, { field: 'territoryId' });
+    }
+    return intake.listTickets(
+      actor,
+      {
+        statuses: q.status, channel: q.channel, type: q.type, urgency: q.urgency, categoryId: q.categoryId,
+        territoryPath, handlingUnitId: q.handlingUnitId, callerPhone: q.callerPhone, number: q.number, q: q.q,
+        createdFrom: iso(q.createdFrom), createdTo: iso(q.createdTo),
+      },
+      q.page,
+      q.pageSize,
+    );
+  });
+
+  r.get('/tickets/:id', {
+    schema: { tags: ['tickets'], summary: 'One ticket', params: IdParams, response: { 200: TicketView, ...errorResponses } },
+  }, async (request) => intake.getTicket(actorOf(request), request.params.id));
+
+  r.patch('/tickets/:id', {
+    schema: { tags: ['tickets'], summary: 'Edit the six elements and classification (needs the current version)', params: IdParams, body: TicketPatchBody, response: { 200: TicketView, ...errorResponses } },
+  }, async (request) => {
+    const { version, ...patch } = request.body;
+    return intake.updateElements(commandContext(request), request.params.id, version, patch as TicketElementsPatch);
+  });
+
+  r.post('/tickets/:id/transitions', {
+    schema: { tags: ['tickets'], summary: 'Move the ticket through its life (dispatch, acknowledge, return, ...)', params: IdParams, body: TransitionBody, response: { 200: TicketView, ...errorResponses } },
+  }, async (request) => {
+    const { version, ...input } = request.body;
+    return intake.transition(commandContext(request), request.params.id, version, input as TransitionInput);
+  });
+
+  r.get('/tickets/:id/audit', {
+    schema: { tags: ['tickets'], summary: 'The audit trail of a ticket (全程留痕)', params: IdParams, response: { 200: z.array(AuditEntry), ...errorResponses } },
+  }, async (request) => intake.auditOf(actorOf(request), request.params.id));
+
+  r.get('/tickets/:id/links', {
+    schema: { tags: ['tickets'], summary: 'Related, duplicate and merged tickets', params: IdParams, response: { 200: z.array(TicketLink), ...errorResponses } },
+  }, async (request) => intake.linksOf(actorOf(request), request.params.id));
+
+  r.post('/tickets/:id/links', {
+    schema: { tags: ['tickets'], summary: 'Link a related or duplicate ticket', params: IdParams, body: z.strictObject({ ticketId: z.string().min(1).max(64), kind: z.enum(['related', 'duplicate']) }), response: { 200: z.array(TicketLink), ...errorResponses } },
+  }, async (request) => intake.linkTickets(commandContext(request), request.params.id, request.body.ticketId, request.body.kind));
+
+  r.get('/citizens/lookup', {
+    schema: { tags: ['citizens'], summary: 'Caller history by phone (来电人历史), hotline center only', querystring: z.strictObject({ phone: z.string().min(3).max(32) }), response: { 200: CitizenLookup, ...errorResponses } },
+  }, async (request) => intake.lookupCitizen(actorOf(request), request.query.phone));
+
+  r.put('/citizens/:id/confidential', {
+    schema: { tags: ['citizens'], summary: 'Keep this citizen confidential (保密)', params: IdParams, body: z.strictObject({ confidential: z.boolean() }), response: { 204: z.null(), ...errorResponses } },
+  }, async (request, reply) => {
+    await intake.setCitizenConfidential(commandContext(request), request.params.id, request.body.confidential);
+    return reply.code(204).send(null);
+  });
+}

@@ -1,0 +1,517 @@
+import type { Kysely } from 'kysely';
+import { runInTransaction, type DB, type DialectName } from '../db';
+import { recordAudit, listAudit } from '../audit';
+import {
+  badRequest, conflict, notFound, forbidden, newId, normalizePhone, maskPhone, toDbTime, fromDbTime, dbTimeToIso,
+  isCenter, systemClock, Role, UNIT_ROLES, GRID_ROLES, EventBus,
+  type Actor, type Clock, type CommandContext, type Channel, type TicketType, type Urgency,
+} from '../core';
+import { IntakeRepository, type TicketRow, type TicketListFilter } from './intake.repository';
+import { ticketNumber, ticketSequenceName } from './domain/ticket-number';
+import {
+  decide, missingSixElements, availableActions, EDITABLE_STATUSES, FINAL_STATUSES, TICKET_STATUS_ZH,
+  type TicketStatus, type TransitionInput, type SixElement, type TicketAction,
+} from './domain/ticket-state-machine';
+import type { IntakeLookups } from './ports';
+
+export interface NewTicket {
+  channel: Channel;
+  type: TicketType;
+  urgency?: Urgency;
+  callerPhone?: string | null;
+  citizenName?: string | null;
+  confidential?: boolean;
+  title?: string | null;
+  occurredAt?: string | null;
+  addressText?: string | null;
+  territoryId?: string | null;
+  lat?: number | null;
+  lng?: number | null;
+  parties?: string | null;
+  situation?: string | null;
+  demand?: string | null;
+  handlingUnitId?: string | null;
+  categoryId?: string | null;
+  callId?: string | null;
+}
+
+export type TicketElementsPatch = Partial<Omit<NewTicket, 'channel' | 'callerPhone' | 'callId'>>;
+
+export interface TicketView {
+  id: string;
+  number: string;
+  status: TicketStatus;
+  statusZh: string;
+  version: number;
+  channel: string;
+  type: string;
+  urgency: string;
+  categoryId: string | null;
+  citizenId: string | null;
+  callerPhone: string | null;
+  citizenName: string | null;
+  /** The citizen was withheld from this viewer (confidential ticket, 保密). */
+  citizenHidden: boolean;
+  confidential: boolean;
+  title: string | null;
+  occurredAt: string | null;
+  addressText: string | null;
+  territoryId: string | null;
+  lat: number | null;
+  lng: number | null;
+  parties: string | null;
+  situation: string | null;
+  demand: string | null;
+  handlingUnitId: string | null;
+  callId: string | null;
+  mergedIntoId: string | null;
+  answer: string | null;
+  result: string | null;
+  round: number;
+  satisfaction: string | null;
+  createdBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  missingElements: SixElement[];
+  availableActions: TicketAction[];
+}
+
+export interface IntakeEvents extends Record<string, unknown> {
+  'ticket.created': { ticket: TicketRow; actor: Actor };
+  'ticket.updated': { ticket: TicketRow; actor: Actor; changed: string[] };
+  'ticket.transitioned': { ticket: TicketRow; actor: Actor; action: TicketAction; from: TicketStatus; to: TicketStatus; reason: string | null };
+}
+
+export interface IntakeDeps {
+  db: Kysely<DB>;
+  dialect: DialectName;
+  lookups: IntakeLookups;
+  clock?: Clock;
+  events?: EventBus<IntakeEvents>;
+  /** How far back a caller's tickets make them a repeat caller (重复来电). */
+  repeatCallerDays?: number;
+}
+
+const MAX_FUTURE_MS = 10 * 60_000;
+
+/** The data scope of an actor over tickets (数据权限). */
+export function ticketScopeOf(actor: Actor): TicketListFilter['scope'] {
+  if (isCenter(actor)) return { kind: 'city' };
+  if (UNIT_ROLES.has(actor.role)) return actor.unitId ? { kind: 'unit', unitId: actor.unitId } : { kind: 'none' };
+  if (GRID_ROLES.has(actor.role)) return actor.territoryPath ? { kind: 'territory', path: actor.territoryPath, userId: actor.id } : { kind: 'none' };
+  return { kind: 'none' };
+}
+
+export function canSee(actor: Actor, t: TicketRow): boolean {
+  if (t.city_id !== actor.cityId) return false;
+  const s = ticketScopeOf(actor);
+  switch (s.kind) {
+    case 'city':
+      return true;
+    case 'unit':
+      return t.handling_unit_id === s.unitId;
+    case 'territory':
+      return (!!t.territory_path && t.territory_path.startsWith(s.path)) || (!!s.userId && t.created_by === s.userId);
+    default:
+      return false;
+  }
+}
+
+/**
+ * What a viewer may see of a ticket: phone numbers are masked outside the hotline center, and a
+ * confidential ticket (保密) hides the citizen from everyone outside it.
+ */
+export function toTicketView(t: TicketRow, actor: Actor): TicketView {
+  const center = isCenter(actor);
+  const hidden = !center && t.confidential === 1;
+  return {
+    id: t.id,
+    number: t.number,
+    status: t.status as TicketStatus,
+    statusZh: TICKET_STATUS_ZH[t.status as TicketStatus] ?? t.status,
+    version: Number(t.version),
+    channel: t.channel,
+    type: t.type,
+    urgency: t.urgency,
+    categoryId: t.category_id,
+    citizenId: hidden ? null : t.citizen_id,
+    callerPhone: hidden ? null : center ? t.caller_phone : maskPhone(t.caller_phone),
+    citizenName: hidden ? null : t.citizen_name,
+    citizenHidden: hidden,
+    confidential: t.confidential === 1,
+    title: t.title,
+    occurredAt: dbTimeToIso(t.occurred_at),
+    addressText: t.address_text,
+    territoryId: t.territory_id,
+    lat: t.lat === null ? null : Number(t.lat),
+    lng: t.lng === null ? null : Number(t.lng),
+    parties: t.parties,
+    situation: t.situation,
+    demand: t.demand,
+    handlingUnitId: t.handling_unit_id,
+    callId: t.call_id,
+    mergedIntoId: t.merged_into_id,
+    answer: t.answer,
+    result: t.result,
+    round: Number(t.round),
+    satisfaction: t.satisfaction,
+    createdBy: t.created_by,
+    createdAt: dbTimeToIso(t.created_at)!,
+    updatedAt: dbTimeToIso(t.updated_at)!,
+    closedAt: dbTimeToIso(t.closed_at),
+    missingElements: missingSixElements(t),
+    availableActions: availableActions({ status: t.status as TicketStatus, handlingUnitId: t.handling_unit_id }, actor),
+  };
+}
+
+/** Intake (受理): tickets with the six elements, citizens and caller history, the ticket's state machine. */
+export function createIntakeService(deps: IntakeDeps) {
+  const clock = deps.clock ?? systemClock;
+  const events = deps.events ?? new EventBus<IntakeEvents>();
+  const repo = (db: Kysely<DB> = deps.db) => new IntakeRepository(db, deps.dialect);
+  const idemScope = (ctx: CommandContext) => `${ctx.actor.kind}:${ctx.actor.id ?? 'system'}`;
+
+  function parseOccurredAt(s: string | null | undefined, now: Date): string | null {
+    if (s === undefined || s === null) return null;
+    const d = new Date(s);
+    if (Number.isNaN(d.getTime())) throw badRequest('DATE_INVALID', 'occurredAt is not a valid date', '发生时间格式不正确', { field: 'occurredAt' });
+    if (d.getTime() > now.getTime() + MAX_FUTURE_MS) {
+      throw badRequest('DATE_IN_FUTURE', 'occurredAt is in the future', '发生时间不能晚于当前时间', { field: 'occurredAt' });
+    }
+    return toDbTime(d);
+  }
+
+  /** Checks references (territory, unit, category) against the actor's city; returns the territory path. */
+  async function checkReferences(cityId: string, r: { territoryId?: string | null; handlingUnitId?: string | null; categoryId?: string | null }) {
+    let territoryPath: string | null | undefined;
+    if (r.territoryId) {
+      const t = await deps.lookups.territory(r.territoryId);
+      if (!t || t.cityId !== cityId) throw badRequest('TERRITORY_NOT_FOUND', `territory ${r.territoryId} does not exist`, `区域 ${r.territoryId} 不存在`, { field: 'territoryId' });
+      territoryPath = t.path;
+    } else if (r.territoryId === null) territoryPath = null;
+    if (r.handlingUnitId) {
+      const u = await deps.lookups.unit(r.handlingUnitId);
+      if (!u || u.cityId !== cityId) throw badRequest('UNIT_NOT_FOUND', `unit ${r.handlingUnitId} does not exist`, `承办单位 ${r.handlingUnitId} 不存在`, { field: 'handlingUnitId' });
+      if (!u.active) throw badRequest('UNIT_INACTIVE', `unit ${u.name} is not active`, `承办单位「${u.name}」已停用`, { field: 'handlingUnitId' });
+    }
+    if (r.categoryId) {
+      const c = await deps.lookups.category(r.categoryId);
+      if (!c || c.cityId !== cityId) throw badRequest('CATEGORY_NOT_FOUND', `category ${r.categoryId} does not exist`, `分类 ${r.categoryId} 不存在`, { field: 'categoryId' });
+    }
+    return territoryPath;
+  }
+
+  async function loadVisible(db: Kysely<DB>, actor: Actor, id: string): Promise<TicketRow> {
+    const t = await repo(db).findTicket(id);
+    // Out of scope looks the same as missing: a unit cannot probe other units' ticket ids.
+    if (!t || !canSee(actor, t)) throw notFound('TICKET_NOT_FOUND', `ticket ${id} not found`, `工单 ${id} 不存在`);
+    return t;
+  }
+
+  function versionConflict(current: TicketRow | undefined) {
+    return conflict('VERSION_CONFLICT', 'the ticket was changed by someone else; reload and try again', '工单已被他人修改，请刷新后重试', {
+      currentVersion: current ? Number(current.version) : null,
+      currentStatus: current?.status ?? null,
+    });
+  }
+
+  const service = {
+    events,
+
+    /** Registers a new ticket (统一登记). Retried requests with the same idempotency key return the first ticket. */
+    async createTicket(ctx: CommandContext, input: NewTicket): Promise<TicketView> {
+      const actor = ctx.actor;
+      if (!isCenter(actor) && !GRID_ROLES.has(actor.role)) {
+        throw forbidden('ROLE_FORBIDDEN', `role ${actor.role} may not register tickets`, `角色 ${actor.role} 无权登记工单`);
+      }
+      const now = clock.now();
+      const phone = input.callerPhone ? normalizePhone(input.callerPhone) : null;
+      if (input.callerPhone && !phone) throw badRequest('PHONE_INVALID', 'malformed phone number', '电话号码格式不正确', { field: 'callerPhone' });
+      const occurredAt = parseOccurredAt(input.occurredAt, now);
+      if ((input.lat == null) !== (input.lng == null)) throw badRequest('COORDINATES_INCOMPLETE', 'lat and lng go together', '经纬度须同时提供', { field: 'lat' });
+      const territoryPath = await checkReferences(actor.cityId, input);
+
+      const { value } = await runInTransaction(
+        deps.db,
+        { scope: idemScope(ctx), key: ctx.idempotencyKey, command: 'ticket.create', request: input },
+        async (trx) => {
+          const r = repo(trx);
+          let citizenId: string | null = null;
+          let confidential = input.confidential ? 1 : 0;
+          if (phone) {
+            let citizen = await r.findCitizenByPhone(actor.cityId, phone);
+            if (!citizen) {
+              await r.insertCitizen({ id: newId(), city_id: actor.cityId, phone, name: input.citizenName?.trim() || null, confidential: 0, created_at: toDbTime(now), updated_at: toDbTime(now) });
+              citizen = await r.findCitizenByPhone(actor.cityId, phone);
+            } else if (!citizen.name && input.citizenName?.trim()) {
+              await r.updateCitizen(citizen.id, { name: input.citizenName.trim(), updated_at: toDbTime(now) });
+            }
+            citizenId = citizen!.id;
+            // A citizen who asked for confidentiality (保密) has every ticket kept confidential.
+            if (citizen!.confidential) confidential = 1;
+          }
+          const seq = await r.nextSequence(ticketSequenceName(actor.cityId, now));
+          const row: TicketRow = {
+            id: newId(),
+            city_id: actor.cityId,
+            number: ticketNumber(now, seq),
+            status: 'accepted',
+            version: 1,
+            channel: input.channel,
+            type: input.type,
+            urgency: input.urgency ?? 'normal',
+            category_id: input.categoryId ?? null,
+            citizen_id: citizenId,
+            caller_phone: phone,
+            citizen_name: input.citizenName?.trim() || null,
+            confidential,
+            title: input.title?.trim() || null,
+            occurred_at: occurredAt,
+            address_text: input.addressText?.trim() || null,
+            territory_id: input.territoryId ?? null,
+            territory_path: territoryPath ?? null,
+            lat: input.lat ?? null,
+            lng: input.lng ?? null,
+            parties: input.parties?.trim() || null,
+            situation: input.situation?.trim() || null,
+            demand: input.demand?.trim() || null,
+            handling_unit_id: input.handlingUnitId ?? null,
+            call_id: input.callId ?? null,
+            merged_into_id: null,
+            answer: null,
+            result: null,
+            round: 1,
+            satisfaction: null,
+            created_by: actor.id,
+            created_at: toDbTime(now),
+            updated_at: toDbTime(now),
+            closed_at: null,
+          };
+          await r.insertTicket(row);
+          await recordAudit(trx, ctx, { entityType: 'ticket', entityId: row.id, action: 'ticket.created', after: row }, now);
+          return row;
+        },
+        () => clock.now(),
+      );
+      events.emit('ticket.created', { ticket: value, actor });
+      return toTicketView(value, actor);
+    },
+
+    async getTicket(actor: Actor, id: string): Promise<TicketView> {
+      return toTicketView(await loadVisible(deps.db, actor, id), actor);
+    },
+
+    async getTicketRow(actor: Actor, id: string): Promise<TicketRow> {
+      return loadVisible(deps.db, actor, id);
+    },
+
+    async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope'>, page = 1, pageSize = 20) {
+      const f: TicketListFilter = { ...filter, cityId: actor.cityId, scope: ticketScopeOf(actor) };
+      // Outside the center, searching by phone would reveal whose number it is.
+      if (!isCenter(actor) && (f.callerPhone || f.citizenId)) {
+        throw forbidden('SCOPE_FORBIDDEN', 'only the hotline center may search by caller', '仅热线中心可按来电人查询');
+      }
+      if (f.callerPhone) {
+        const p = normalizePhone(f.callerPhone);
+        if (!p) throw badRequest('PHONE_INVALID', 'malformed phone number', '电话号码格式不正确', { field: 'callerPhone' });
+        f.callerPhone = p;
+      }
+      const { rows, total } = await repo().listTickets(f, page, pageSize);
+      return { items: rows.map((t) => toTicketView(t, actor)), total, page, pageSize };
+    },
+
+    /** Edits the six elements and classification; `version` guards against lost updates. */
+    async updateElements(ctx: CommandContext, id: string, version: number, patch: TicketElementsPatch): Promise<TicketView> {
+      const actor = ctx.actor;
+      if (!isCenter(actor) || actor.role === Role.supervisor) {
+        throw forbidden('ROLE_FORBIDDEN', `role ${actor.role} may not edit tickets`, `角色 ${actor.role} 无权修改工单`);
+      }
+      const now = clock.now();
+      const territoryPath = await checkReferences(actor.cityId, patch);
+      const { value } = await runInTransaction(
+        deps.db,
+        { scope: idemScope(ctx), key: ctx.idempotencyKey, command: `ticket.update:${id}`, request: { version, patch } },
+        async (trx) => {
+          const r = repo(trx);
+          const before = await loadVisible(trx, actor, id);
+          if (!EDITABLE_STATUSES.has(before.status as TicketStatus)) {
+            throw conflict('TICKET_NOT_EDITABLE', `a ${before.status} ticket cannot be edited`, `工单当前为「${TICKET_STATUS_ZH[before.status as TicketStatus]}」，不能修改`, { status: before.status });
+          }
+          if (Number(before.version) !== version) throw versionConflict(before);
+          const set: Partial<TicketRow> = {};
+          const text = (v: string | null | undefined) => (v == null ? null : v.trim() || null);
+          if (patch.type !== undefined) set.type = patch.type;
+          if (patch.urgency !== undefined) set.urgency = patch.urgency;
+          if (patch.citizenName !== undefined) set.citizen_name = text(patch.citizenName);
+          if (patch.confidential !== undefined) set.confidential = patch.confidential ? 1 : 0;
+          if (patch.title !== undefined) set.title = text(patch.title);
+          if (patch.occurredAt !== undefined) set.occurred_at = parseOccurredAt(patch.occurredAt, now);
+          if (patch.addressText !== undefined) set.address_text = text(patch.addressText);
+          if (patch.territoryId !== undefined) {
+            set.territory_id = patch.territoryId;
+            set.territory_path = territoryPath ?? null;
+          }
+          if (patch.lat !== undefined) set.lat = patch.lat;
+          if (patch.lng !== undefined) set.lng = patch.lng;
+          if (patch.parties !== undefined) set.parties = text(patch.parties);
+          if (patch.situation !== undefined) set.situation = text(patch.situation);
+          if (patch.demand !== undefined) set.demand = text(patch.demand);
+          if (patch.handlingUnitId !== undefined) set.handling_unit_id = patch.handlingUnitId;
+          if (patch.categoryId !== undefined) set.category_id = patch.categoryId;
+          const changed = (Object.keys(set) as (keyof TicketRow)[]).filter((k) => set[k] !== before[k]);
+          if (changed.length === 0) return before;
+          set.updated_at = toDbTime(now);
+          if (!(await r.updateTicketIfVersion(id, version, set))) throw versionConflict(await r.findTicket(id));
+          const after = (await r.findTicket(id))!;
+          await recordAudit(
+            trx, ctx,
+            { entityType: 'ticket', entityId: id, action: 'ticket.updated', before: pick(before, changed), after: pick(after, changed), cityId: before.city_id },
+            now,
+          );
+          return after;
+        },
+        () => clock.now(),
+      );
+      events.emit('ticket.updated', { ticket: value, actor, changed: Object.keys(patch) });
+      return toTicketView(value, actor);
+    },
+
+    /** Moves a ticket through its life (see the state machine); one transaction writes state and audit. */
+    async transition(ctx: CommandContext, id: string, version: number, input: TransitionInput): Promise<TicketView> {
+      const actor = ctx.actor;
+      const now = clock.now();
+      const { value, replayed } = await runInTransaction(
+        deps.db,
+        { scope: idemScope(ctx), key: ctx.idempotencyKey, command: `ticket.transition:${id}`, request: { version, input } },
+        async (trx) => {
+          const r = repo(trx);
+          const before = await loadVisible(trx, actor, id);
+          if (Number(before.version) !== version) throw versionConflict(before);
+          const decision = decide(
+            { id: before.id, status: before.status as TicketStatus, handlingUnitId: before.handling_unit_id, missingElements: missingSixElements(before), round: Number(before.round) },
+            input,
+            actor,
+            now,
+          );
+          if (decision.patch.handling_unit_id) await checkReferences(actor.cityId, { handlingUnitId: decision.patch.handling_unit_id as string });
+          if (input.action === 'merge') {
+            const target = await r.findTicket(input.intoTicketId);
+            if (!target || !canSee(actor, target)) throw badRequest('TICKET_NOT_FOUND', `ticket ${input.intoTicketId} not found`, `工单 ${input.intoTicketId} 不存在`, { field: 'intoTicketId' });
+            if (FINAL_STATUSES.has(target.status as TicketStatus)) {
+              throw conflict('MERGE_TARGET_FINAL', 'cannot merge into a closed, merged or cancelled ticket', '不能合并到已办结、已合并或已撤销的工单');
+            }
+            await r.insertLink({ id: newId(), ticket_id: before.id, linked_ticket_id: target.id, kind: 'merged', created_by: actor.id, created_at: toDbTime(now) });
+          }
+          const set: Partial<TicketRow> = { status: decision.to, updated_at: toDbTime(now) };
+          for (const [k, v] of Object.entries(decision.patch)) (set as Record<string, unknown>)[k] = v instanceof Date ? toDbTime(v) : v;
+          if (!(await r.updateTicketIfVersion(id, version, set))) throw versionConflict(await r.findTicket(id));
+          const after = (await r.findTicket(id))!;
+          const changed = ['status', ...Object.keys(decision.patch)] as (keyof TicketRow)[];
+          await recordAudit(
+            trx, ctx,
+            {
+              entityType: 'ticket', entityId: id, action: `ticket.${input.action}`,
+              before: pick(before, changed), after: { ...pick(after, changed), input }, reason: decision.reason, cityId: before.city_id,
+            },
+            now,
+          );
+          return { ticket: after, from: decision.from, reason: decision.reason };
+        },
+        () => clock.now(),
+      );
+      if (!replayed) {
+        events.emit('ticket.transitioned', { ticket: value.ticket, actor, action: input.action, from: value.from, to: value.ticket.status as TicketStatus, reason: value.reason });
+      }
+      // A replay answers with the ticket as it is now, seen by this actor.
+      return toTicketView(replayed ? await loadVisible(deps.db, actor, id) : value.ticket, actor);
+    },
+
+    /** Links two tickets (related or duplicate) without changing either's state. */
+    async linkTickets(ctx: CommandContext, id: string, otherId: string, kind: 'related' | 'duplicate') {
+      const actor = ctx.actor;
+      if (!isCenter(actor)) throw forbidden('ROLE_FORBIDDEN', `role ${actor.role} may not link tickets`, `角色 ${actor.role} 无权关联工单`);
+      if (id === otherId) throw badRequest('LINK_TO_SELF', 'a ticket cannot be linked to itself', '工单不能关联自身');
+      const now = clock.now();
+      await deps.db.transaction().execute(async (trx) => {
+        const a = await loadVisible(trx, actor, id);
+        const b = await repo(trx).findTicket(otherId);
+        if (!b || !canSee(actor, b)) throw badRequest('TICKET_NOT_FOUND', `ticket ${otherId} not found`, `工单 ${otherId} 不存在`, { field: 'ticketId' });
+        const inserted = await repo(trx).insertLink({ id: newId(), ticket_id: a.id, linked_ticket_id: b.id, kind, created_by: actor.id, created_at: toDbTime(now) });
+        if (inserted) await recordAudit(trx, ctx, { entityType: 'ticket', entityId: a.id, action: 'ticket.linked', after: { linkedTicketId: b.id, kind }, cityId: a.city_id }, now);
+      });
+      return service.linksOf(actor, id);
+    },
+
+    async linksOf(actor: Actor, id: string) {
+      await loadVisible(deps.db, actor, id);
+      const links = await repo().linksOf(id);
+      return links.map((l) => ({
+        ticketId: l.ticket_id === id ? l.linked_ticket_id : l.ticket_id,
+        kind: l.kind,
+        direction: l.ticket_id === id ? 'outgoing' : 'incoming',
+        createdAt: dbTimeToIso(l.created_at)!,
+      }));
+    },
+
+    async auditOf(actor: Actor, id: string) {
+      await loadVisible(deps.db, actor, id);
+      const trail = await listAudit(deps.db, 'ticket', id);
+      if (isCenter(actor)) return trail;
+      // Outside the center the trail keeps its steps but not the citizen's details.
+      return trail.map((e) => ({ ...e, before: redactCitizen(e.before), after: redactCitizen(e.after) }));
+    },
+
+    /** Caller history (来电人历史): the citizen behind a number and their recent tickets. Center only. */
+    async lookupCitizen(actor: Actor, rawPhone: string) {
+      if (!isCenter(actor)) throw forbidden('ROLE_FORBIDDEN', 'only the hotline center may look up callers', '仅热线中心可查询来电人');
+      const phone = normalizePhone(rawPhone);
+      if (!phone) throw badRequest('PHONE_INVALID', 'malformed phone number', '电话号码格式不正确', { field: 'phone' });
+      const r = repo();
+      const citizen = await r.findCitizenByPhone(actor.cityId, phone);
+      if (!citizen) return { phone, citizen: null, tickets: [], openTickets: 0, repeatCaller: false };
+      const tickets = await r.recentTicketsOfCitizen(citizen.id, 20);
+      const since = toDbTime(new Date(clock.now().getTime() - (deps.repeatCallerDays ?? 30) * 86_400_000));
+      const recent = await r.countTicketsOfCitizenSince(citizen.id, since);
+      return {
+        phone,
+        citizen: { id: citizen.id, name: citizen.name, confidential: citizen.confidential === 1, since: dbTimeToIso(citizen.created_at)! },
+        tickets: tickets.map((t) => toTicketView(t, actor)),
+        openTickets: tickets.filter((t) => !FINAL_STATUSES.has(t.status as TicketStatus) && t.status !== 'answered').length,
+        repeatCaller: recent >= 2,
+      };
+    },
+
+    /** Marks a citizen as confidential (保密): every later ticket of theirs is confidential. */
+    async setCitizenConfidential(ctx: CommandContext, citizenId: string, confidential: boolean) {
+      if (!isCenter(ctx.actor)) throw forbidden('ROLE_FORBIDDEN', 'only the hotline center may change this', '仅热线中心可修改');
+      const now = clock.now();
+      await deps.db.transaction().execute(async (trx) => {
+        const c = await repo(trx).findCitizen(citizenId);
+        if (!c || c.city_id !== ctx.actor.cityId) throw notFound('CITIZEN_NOT_FOUND', 'citizen not found', '来电人不存在');
+        await repo(trx).updateCitizen(citizenId, { confidential: confidential ? 1 : 0, updated_at: toDbTime(now) });
+        await recordAudit(trx, ctx, { entityType: 'citizen', entityId: citizenId, action: 'citizen.confidentiality_set', before: { confidential: c.confidential === 1 }, after: { confidential } }, now);
+      });
+    },
+  };
+  return service;
+}
+
+function pick<T extends object>(o: T, keys: (keyof T)[]): Partial<T> {
+  return Object.fromEntries(keys.map((k) => [k, o[k]])) as Partial<T>;
+}
+
+function redactCitizen(v: unknown): unknown {
+  if (!v || typeof v !== 'object') return v;
+  const o = { ...(v as Record<string, unknown>) };
+  if ('caller_phone' in o) o.caller_phone = maskPhone(o.caller_phone as string | null);
+  if (o.confidential === 1 || o.confidential === true) {
+    delete o.caller_phone;
+    delete o.citizen_name;
+    delete o.citizen_id;
+  }
+  return o;
+}
+
+export type IntakeService = ReturnType<typeof createIntakeService>;
+export { fromDbTime };

@@ -1,0 +1,29 @@
+/**
+ * What intake needs from other parts, as narrow ports; app/ wires them to the directory and routing
+ * parts' public interfaces (tests may pass fakes).
+ */
+export interface TerritoryRef {
+  id: string;
+  cityId: string;
+  name: string;
+  level: string;
+  path: string;
+}
+export interface UnitRef {
+  id: string;
+  cityId: string;
+  name: string;
+  active: boolean;
+}
+export interface CategoryRef {
+  id: string;
+  cityId: string;
+  code: string;
+  name: string;
+}
+
+export interface IntakeLookups {
+  territory(id: string): Promise<TerritoryRef | null>;
+  unit(id: string): Promise<UnitRef | null>;
+  category(id: string): Promise<CategoryRef | null>;
+}
