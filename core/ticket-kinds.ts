@@ -59,10 +59,10 @@ export function parseUrgency(s: string): Urgency | null {
 export const Channel = {
   phone: 'phone', // 电话 12345
   sms: 'sms', // 短信
-  qrCode: 'qr_code', // 扫码 (有呼必应一码通: the code carries the building)
-  gridApp: 'grid_app', // 网格员上报 (网格呼叫)
-  web: 'web', // 网站 / 政务服务网
-  wechat: 'wechat', // 微信公众号 / 小程序
+  web: 'web', // 网站 / 政务服务网 / 微信小程序 form
+  qr: 'qr', // 扫码 (有呼必应一码通: the code carries the building)
+  grid: 'grid', // 网格员上报 (网格呼叫)
+  app: 'app', // 城市服务 APP
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 
@@ -71,8 +71,8 @@ export const CHANNELS = Object.values(Channel) as Channel[];
 export const ChannelLabelZh: Readonly<Record<Channel, string>> = {
   phone: '电话',
   sms: '短信',
-  qr_code: '扫码',
-  grid_app: '网格上报',
   web: '网站',
-  wechat: '微信',
+  qr: '扫码',
+  grid: '网格上报',
+  app: 'APP',
 };

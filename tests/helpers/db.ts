@@ -16,7 +16,9 @@ export interface TestDatabase extends Database {
 export async function freshDatabase(): Promise<TestDatabase> {
   if (testDialect === 'mysql') {
     const base = process.env.TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
-    const url = `${base.replace(/\/[^/]*$/, (m) => (m.includes(':') || m === '' ? m : ''))}/hotline_t_${randomBytes(5).toString('hex')}`;
+    const u = new URL(base);
+    u.pathname = `/hotline_t_${randomBytes(5).toString('hex')}`;
+    const url = u.toString();
     await ensureMysqlDatabase(url);
     const database = await openDatabase(url, { poolSize: 5 });
     await migrateToLatest(database);

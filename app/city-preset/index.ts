@@ -1,0 +1,28 @@
+/**
+ * City presets (城市配置包): a folder that describes one city — its settings, territory, handling
+ * units, users, categories, time-limit policies and merged hotlines — checked in full and imported
+ * in one transaction. `cities/demo/` is the fictional demo city in this format.
+ */
+export {
+  /** Reads and checks a preset folder: the preset, or every problem with file and line. */
+  readPreset,
+  /** Checks preset texts given by file name (no folder needed). */
+  parsePreset,
+  /** Problems as `file:line field: message / 中文` lines. */
+  formatProblems,
+  PresetFile,
+  type CityPreset,
+  type PresetUser,
+  type PresetProblem,
+  type PresetTexts,
+  type ReadPresetResult,
+} from './read-preset';
+export {
+  /** Reads, checks and imports a folder; PRESET_INVALID (422) with `details.problems` when it has problems. */
+  importCityFromDir,
+  /** Imports a checked preset in one transaction, idempotently. */
+  importPreset,
+  type ImportDeps,
+  type ImportSummary,
+  type ImportCounts,
+} from './import-preset';

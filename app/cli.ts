@@ -1,0 +1,131 @@
+import { Command, Option } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { isAppError, parseIsoWithZone, systemActor, toChinaIso, type CommandContext } from '../core';
+import type { TimeLimit } from '../calendar';
+import { loadConfig } from './config';
+import { createContext, type AppContext } from './context';
+import { importCityFromDir } from './city-preset';
+import { startServer } from './main';
+
+/** Prints a domain error in both languages and exits non-zero. */
+function fail(err: unknown): never {
+  if (isAppError(err)) {
+    process.stderr.write(`错误 [${err.code}]: ${err.messageZh}\nerror [${err.code}]: ${err.message}\n`);
+    if (err.details) process.stderr.write(JSON.stringify(err.details, null, 2) + '\n');
+  } else {
+    process.stderr.write(`error: ${(err as Error)?.message ?? err}\n`);
+  }
+  process.exit(1);
+}
+
+async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
+  const config = { ...loadConfig(), logLevel: 'silent' };
+  const ctx = await createContext(config);
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+async function cliCommandContext(ctx: AppContext, cityId?: string): Promise<CommandContext> {
+  const city = cityId ?? (await ctx.directory.listCities())[0]?.id;
+  return { actor: systemActor(city ?? '-', 'cli'), requestId: `cli-${process.pid}` };
+}
+
+const program = new Command('hotline').description('12345 hotline: server and administration (12345 热线管理命令)');
+
+program.command('start').description('start the server (启动服务)').action(async () => {
+  await startServer(loadConfig());
+});
+
+program.command('migrate').description('bring the database schema up to date (数据库迁移)').action(async () => {
+  await withContext(async (ctx) => {
+    process.stdout.write(`database ${ctx.database.describe} is up to date\n`);
+  }).catch(fail);
+});
+
+const city = program.command('city').description('city presets (城市配置)');
+city
+  .command('import')
+  .argument('<dir>', 'a city preset folder (city.json, territory.csv, units.csv, users.csv, categories.csv, ...)')
+  .description('validate and import a city preset; reports every problem with file and line')
+  .action(async (dir: string) => {
+    await withContext(async (ctx) => {
+      const summary = await importCityFromDir(ctx, dir, await cliCommandContext(ctx));
+      process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+    }).catch(fail);
+  });
+
+const user = program.command('user').description('users (用户)');
+user
+  .command('add')
+  .requiredOption('--username <name>')
+  .requiredOption('--name <displayName>')
+  .requiredOption('--role <role>', 'agent, dispatcher, unit_handler, unit_manager, grid_member, grid_leader, community_secretary, town_leader, supervisor, admin')
+  .requiredOption('--password <password>')
+  .option('--unit <unitCode>', 'the unit code, for unit roles')
+  .option('--territory <territoryCode>', 'the territory code, for grid and town roles')
+  .option('--phone <phone>')
+  .option('--city <cityId>')
+  .description('add a user')
+  .action(async (o) => {
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      const cityId = cmd.actor.cityId;
+      const unit = o.unit ? await ctx.directory.findUnitByCode(cityId, o.unit) : null;
+      if (o.unit && !unit) throw new Error(`unit ${o.unit} not found in city ${cityId}`);
+      const territory = o.territory ? await ctx.directory.findTerritoryByCode(cityId, o.territory) : null;
+      if (o.territory && !territory) throw new Error(`territory ${o.territory} not found in city ${cityId}`);
+      const created = await ctx.identity.createUser(cmd, {
+        cityId, username: o.username, displayName: o.name, role: o.role, password: o.password,
+        unitId: unit?.id ?? null, territoryId: territory?.id ?? null, phone: o.phone ?? null,
+      });
+      process.stdout.write(JSON.stringify(created) + '\n');
+    }).catch(fail);
+  });
+
+const calendar = program.command('calendar').description('the working-day calendar (工作日历)');
+calendar
+  .command('import')
+  .argument('<file>', 'a year as published by the State Council, as JSON (see README)')
+  .description('import or replace one year of holidays and make-up workdays')
+  .action(async (file: string) => {
+    await withContext(async (ctx) => {
+      const result = await ctx.calendar.importYear(await readFile(file, 'utf8'), await cliCommandContext(ctx));
+      process.stdout.write(JSON.stringify(result) + '\n');
+    }).catch(fail);
+  });
+calendar.command('years').description('list the years with calendar data').action(async () => {
+  await withContext(async (ctx) => {
+    for (const y of await ctx.calendar.listYears()) process.stdout.write(`${y.year}\t${y.source}\t${y.importedAt}\n`);
+  }).catch(fail);
+});
+
+program
+  .command('deadline')
+  .description('compute a deadline on the working-time clock (时限计算); prints one ISO 8601 line')
+  .requiredOption('--from <iso>', 'start, ISO 8601 with a zone, e.g. 2025-09-30T16:00:00+08:00')
+  .addOption(new Option('--working-days <n>', 'N working days').conflicts(['workingHours', 'hours', 'minutes']))
+  .addOption(new Option('--working-hours <n>', 'N working hours (office time only)').conflicts(['hours', 'minutes']))
+  .addOption(new Option('--hours <n>', 'N natural hours').conflicts(['minutes']))
+  .addOption(new Option('--minutes <n>', 'N natural minutes'))
+  .option('--city <cityId>', "use this city's office hours")
+  .action(async (o) => {
+    const from = parseIsoWithZone(o.from);
+    if (!from) fail(new Error(`--from must be ISO 8601 with a zone, e.g. 2025-09-30T16:00:00+08:00 (got ${o.from})`));
+    const limits: [TimeLimit['unit'], string | undefined][] = [
+      ['working_days', o.workingDays], ['working_hours', o.workingHours], ['hours', o.hours], ['minutes', o.minutes],
+    ];
+    const given = limits.filter(([, v]) => v !== undefined);
+    if (given.length !== 1) fail(new Error('give exactly one of --working-days, --working-hours, --hours, --minutes'));
+    const amount = Number(given[0][1]);
+    if (!Number.isFinite(amount) || amount < 0) fail(new Error(`the amount must be a non-negative number (got ${given[0][1]})`));
+    await withContext(async (ctx) => {
+      const officeHours = o.city ? await ctx.directory.cityOfficeHours(o.city) : undefined;
+      const deadline = await ctx.calendar.deadline(from!, { unit: given[0][0], amount } as TimeLimit, officeHours);
+      process.stdout.write(toChinaIso(deadline) + '\n');
+    }).catch(fail);
+  });
+
+await program.parseAsync(process.argv);

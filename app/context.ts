@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import { openDatabase, migrateToLatest, ensureMysqlDatabase, type Database } from '../db';
+import { EventBus, systemClock, type Clock } from '../core';
+import { createIdentityService } from '../identity';
+import { createDirectoryService } from '../directory';
+import { getCategory } from '../routing';
+import { createCalendarService } from '../calendar';
+import { createIntakeService, type IntakeEvents } from '../intake';
+import type { AppConfig } from './config';
+
+/**
+ * The composition root: opens storage, runs migrations and builds each part's service over its ports.
+ * Nothing else in the product reads configuration or decides which adapter runs.
+ */
+export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger } = {}) {
+  const clock = opts.clock ?? systemClock;
+  let database = opts.database;
+  if (!database) {
+    if (config.databaseUrl.startsWith('mysql://') || config.databaseUrl.startsWith('mariadb://')) await ensureMysqlDatabase(config.databaseUrl);
+    database = await openDatabase(config.databaseUrl);
+  }
+  await migrateToLatest(database);
+  const { db, dialect } = database;
+
+  const directory = createDirectoryService({ db, dialect, clock });
+  const identity = createIdentityService({ db, clock, sessionHours: config.sessionHours, territoryPathOf: (id) => directory.territoryPathOf(id) });
+  const calendar = createCalendarService({ db, dialect, clock });
+  await calendar.ensureSeeded();
+
+  const intakeEvents = new EventBus<IntakeEvents>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
+  const intake = createIntakeService({
+    db,
+    dialect,
+    clock,
+    events: intakeEvents,
+    lookups: {
+      async territory(id) {
+        const t = await directory.getTerritory(id);
+        return t ? { id: t.id, cityId: t.cityId, name: t.name, level: t.level, path: t.path } : null;
+      },
+      async unit(id) {
+        const u = await directory.getUnit(id);
+        return u ? { id: u.id, cityId: u.cityId, name: u.name, active: u.active } : null;
+      },
+      async category(id) {
+        const c = await getCategory(db, id);
+        return c ? { id: c.id, cityId: c.cityId, code: c.code, name: c.name } : null;
+      },
+    },
+  });
+
+  return {
+    config,
+    clock,
+    database,
+    directory,
+    identity,
+    calendar,
+    intake,
+    async close() {
+      await database!.close();
+    },
+  };
+}
+
+export type AppContext = Awaited<ReturnType<typeof createContext>>;

@@ -1,0 +1,69 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { serializerCompiler, validatorCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
+import { randomUUID } from 'node:crypto';
+import { identityRoutes } from '../identity';
+import { intakeRoutes } from '../intake';
+import { directoryRoutes } from '../directory';
+import { calendarRoutes } from '../calendar';
+import { registerErrorHandling } from './http-errors';
+import { registerAuth } from './auth';
+import type { AppContext } from './context';
+
+const VERSION = '0.1.0';
+
+/** Builds the HTTP app over a context, without listening (tests use `app.inject`). */
+export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
+  const { config } = ctx;
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers.authorization'] },
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+  await app.register(cookie);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: '12345 Hotline API (12345 热线接诉即办接口)', version: VERSION, description: 'Tickets, routing, work orders and reports of a 12345 citizen service hotline.' },
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'hotline_session' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
+        },
+      },
+      security: [{ session: [] }, { apiKey: [] }],
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/api/docs' });
+  app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
+      return { status: 'ok', database: ctx.database.dialect, version: VERSION, uptimeSeconds: Math.round(process.uptime()) };
+    } catch {
+      return reply.code(503).send({ status: 'error', database: ctx.database.dialect, version: VERSION });
+    }
+  });
+
+  await app.register(async (api) => {
+    registerAuth(api, ctx.identity);
+    await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
+    await api.register(intakeRoutes, { intake: ctx.intake, territoryPathOf: (id: string) => ctx.directory.territoryPathOf(id) });
+    await api.register(directoryRoutes, { directory: ctx.directory });
+    await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
+  }, { prefix: '/api/v1' });
+
+  return app;
+}

@@ -1,0 +1,25 @@
+/**
+ * `npm run bench`: every benchmark of the product, each reported as a ratio against a baseline run in
+ * the same process. Runs on SQLite, and on MariaDB/MySQL when one is reachable
+ * (BENCH_MYSQL_URL or TEST_MYSQL_URL, default mysql://root@127.0.0.1:3306).
+ * BENCH_SCALE=0.1 shrinks every size for a quick look.
+ */
+import { benchIntake } from './intake.bench';
+import { mysqlAvailable, type BenchResult } from './harness';
+
+const scale = Number(process.env.BENCH_SCALE ?? 1);
+const size = (n: number) => Math.max(10, Math.round(n * scale));
+
+const results: BenchResult[] = [];
+const report = (r: BenchResult) => {
+  results.push(r);
+  process.stdout.write(JSON.stringify(r) + '\n');
+};
+
+const kinds: ('sqlite' | 'mysql')[] = ['sqlite'];
+if (await mysqlAvailable()) kinds.push('mysql');
+else process.stdout.write('# MariaDB/MySQL not reachable: SQLite only\n');
+
+for (const kind of kinds) report(await benchIntake(kind, size(kind === 'sqlite' ? 5000 : 2000)));
+
+process.stdout.write(`# ${results.length} benchmarks done\n`);

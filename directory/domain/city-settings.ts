@@ -1,0 +1,21 @@
+/**
+ * A city's settings (城市参数): office hours by season, which time-limit preset its rules follow, and
+ * the windows the workflow reads. Where cities differ, the rule is a setting and each city ships a
+ * preset (see DOMAIN.md). Stored as JSON on the city row; keys this schema does not name are kept
+ * for the parts that read them.
+ */
+import { z } from 'zod';
+import { officeHoursSchema } from '../../calendar';
+
+/** The presets of time limits the product knows (诸城 网格呼叫, 海口 直通联办, 寿光 鄉呼縣應). */
+export const TimeLimitPreset = { zhucheng: 'zhucheng', haikou: 'haikou', shouguang: 'shouguang' } as const;
+export type TimeLimitPreset = (typeof TimeLimitPreset)[keyof typeof TimeLimitPreset];
+
+export const CitySettings = z.looseObject({
+  /** 作息时间 by season; the calendar's schema, so whatever the import accepts the clock can compute on. */
+  officeHours: officeHoursSchema,
+  timeLimitPreset: z.enum(TimeLimitPreset),
+  /** How long after dispatch a unit may still return (退回) a ticket that is not its own. */
+  returnWindowHours: z.number().positive().max(24 * 30),
+});
+export type CitySettings = z.infer<typeof CitySettings>;
