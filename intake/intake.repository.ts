@@ -111,6 +111,30 @@ export class IntakeRepository {
     return { rows, total: Number(total.n) };
   }
 
+  /**
+   * Open tickets that could be the same problem: recent, not final, and sharing the area, the
+   * category or the caller. Bounded: the scoring happens in memory on at most `limit` rows.
+   */
+  duplicateCandidates(q: { cityId: string; since: string; areaPath?: string | null; categoryId?: string | null; callerPhone?: string | null; excludeId?: string | null; finalStatuses: string[]; limit: number }) {
+    return this.db
+      .selectFrom('tickets')
+      .selectAll()
+      .where('city_id', '=', q.cityId)
+      .where('created_at', '>=', q.since)
+      .where('status', 'not in', q.finalStatuses)
+      .$if(!!q.excludeId, (qb) => qb.where('id', '!=', q.excludeId!))
+      .where((eb) => {
+        const any = [];
+        if (q.areaPath) any.push(eb('territory_path', 'like', q.areaPath + '%'));
+        if (q.categoryId) any.push(eb('category_id', '=', q.categoryId));
+        if (q.callerPhone) any.push(eb('caller_phone', '=', q.callerPhone));
+        return any.length ? eb.or(any) : sql<boolean>`1 = 0`;
+      })
+      .orderBy('created_at', 'desc')
+      .limit(q.limit)
+      .execute();
+  }
+
   findCitizenByPhone(cityId: string, phone: string) {
     return this.db.selectFrom('citizens').selectAll().where('city_id', '=', cityId).where('phone', '=', phone).executeTakeFirst();
   }

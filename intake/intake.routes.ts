@@ -80,6 +80,23 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     schema: { tags: ['tickets'], summary: 'Link a related or duplicate ticket', params: IdParams, body: z.strictObject({ ticketId: z.string().min(1).max(64), kind: z.enum(['related', 'duplicate']) }), response: { 200: z.array(TicketLink), ...errorResponses } },
   }, async (request) => intake.linkTickets(commandContext(request), request.params.id, request.body.ticketId, request.body.kind));
 
+  const DuplicateCandidate = z.object({ ticket: TicketView, score: z.number(), reasons: z.array(z.object({ zh: z.string(), en: z.string() })) });
+  r.post('/tickets/duplicates', {
+    schema: {
+      tags: ['tickets'],
+      summary: 'Possible duplicates of a ticket being built (查重): same problem at the same place, and the caller\'s open tickets',
+      body: z.strictObject({
+        text: z.string().max(10_000),
+        categoryId: z.string().max(64).nullish(),
+        territoryId: z.string().max(64).nullish(),
+        callerPhone: z.string().max(32).nullish(),
+        excludeTicketId: z.string().max(64).nullish(),
+        withinDays: z.number().int().min(1).max(365).optional(),
+      }),
+      response: { 200: z.object({ sameProblem: z.array(DuplicateCandidate), sameCaller: z.array(TicketView) }), ...errorResponses },
+    },
+  }, async (request) => intake.findDuplicates(actorOf(request), request.body));
+
   r.get('/citizens/lookup', {
     schema: { tags: ['citizens'], summary: 'Caller history by phone (来电人历史), hotline center only', querystring: z.strictObject({ phone: z.string().min(3).max(32) }), response: { 200: CitizenLookup, ...errorResponses } },
   }, async (request) => intake.lookupCitizen(actorOf(request), request.query.phone));

@@ -13,6 +13,24 @@ import {
   type TicketStatus, type TransitionInput, type SixElement, type TicketAction,
 } from './domain/ticket-state-machine';
 import type { IntakeLookups } from './ports';
+import { bigrams, cosine, duplicateScore } from './domain/similarity';
+
+/** A ticket being built, or an existing one, to compare with open tickets. */
+export interface DuplicateQuery {
+  text: string;
+  categoryId?: string | null;
+  territoryId?: string | null;
+  callerPhone?: string | null;
+  excludeTicketId?: string | null;
+  /** How far back to look (default 14 days). */
+  withinDays?: number;
+}
+
+export interface DuplicateCandidate {
+  ticket: TicketView;
+  score: number;
+  reasons: { zh: string; en: string }[];
+}
 
 export interface NewTicket {
   channel: Channel;
@@ -425,6 +443,48 @@ export function createIntakeService(deps: IntakeDeps) {
       }
       // A replay answers with the ticket as it is now, seen by this actor.
       return toTicketView(replayed ? await loadVisible(deps.db, actor, id) : value.ticket, actor);
+    },
+
+    /**
+     * Possible duplicates (重复件) while a ticket is built: open tickets about the same problem at the
+     * same place (text, category, place) and the caller's own open tickets, best first, so the agent
+     * can link or merge instead of dispatching twice.
+     */
+    async findDuplicates(actor: Actor, q: DuplicateQuery): Promise<{ sameProblem: DuplicateCandidate[]; sameCaller: TicketView[] }> {
+      if (!isCenter(actor)) throw forbidden('ROLE_FORBIDDEN', 'only the hotline center checks duplicates', '仅热线中心可查重');
+      const phone = q.callerPhone ? normalizePhone(q.callerPhone) : null;
+      if (q.callerPhone && !phone) throw badRequest('PHONE_INVALID', 'malformed phone number', '电话号码格式不正确', { field: 'callerPhone' });
+      let exactPath: string | null = null;
+      let areaPath: string | null = null;
+      if (q.territoryId) {
+        const t = await deps.lookups.territory(q.territoryId);
+        if (!t || t.cityId !== actor.cityId) throw badRequest('TERRITORY_NOT_FOUND', `territory ${q.territoryId} does not exist`, `区域 ${q.territoryId} 不存在`, { field: 'territoryId' });
+        exactPath = t.path;
+        // Compare within the street (level 2 of the path): neighbours in the next grid are the same place to a caller.
+        const parts = t.path.split('/').filter(Boolean);
+        areaPath = '/' + parts.slice(0, Math.min(2, parts.length)).join('/') + '/';
+      }
+      const since = toDbTime(new Date(clock.now().getTime() - (q.withinDays ?? 14) * 86_400_000));
+      const rows = await repo().duplicateCandidates({
+        cityId: actor.cityId, since, areaPath, categoryId: q.categoryId ?? null, callerPhone: phone,
+        excludeId: q.excludeTicketId ?? null, finalStatuses: [...FINAL_STATUSES], limit: 500,
+      });
+      const mine = bigrams(q.text ?? '');
+      const sameProblem: DuplicateCandidate[] = [];
+      for (const t of rows) {
+        const text = [t.title, t.situation, t.demand].filter(Boolean).join(' ');
+        const samePlace = exactPath && t.territory_path?.startsWith(exactPath) ? 'exact' : areaPath && t.territory_path?.startsWith(areaPath) ? 'area' : 'none';
+        const { score, reasons } = duplicateScore({
+          textSimilarity: cosine(mine, bigrams(text)),
+          sameCategory: !!q.categoryId && t.category_id === q.categoryId,
+          samePlace,
+          sameCaller: !!phone && t.caller_phone === phone,
+        });
+        if (score >= 0.35) sameProblem.push({ ticket: toTicketView(t, actor), score: Math.round(score * 1000) / 1000, reasons });
+      }
+      sameProblem.sort((a, b) => b.score - a.score || b.ticket.createdAt.localeCompare(a.ticket.createdAt));
+      const sameCaller = phone ? rows.filter((t) => t.caller_phone === phone).map((t) => toTicketView(t, actor)) : [];
+      return { sameProblem: sameProblem.slice(0, 10), sameCaller };
     },
 
     /** Links two tickets (related or duplicate) without changing either's state. */

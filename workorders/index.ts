@@ -144,3 +144,4 @@ export async function replacePoliciesIn(trx: Kysely<DB>, cityId: string, rows: P
 export async function listPolicies(db: Kysely<DB>, cityId: string): Promise<TimeLimitPolicy[]> {
   return (await new TimeLimitPoliciesRepository(db).listCityPolicies(cityId)).map(toPolicy);
 }
+export { choosePolicy, type PolicySubject } from './domain/policy-match';

@@ -234,4 +234,17 @@ describe(`intake on ${testDialect}`, () => {
     expect(await errCode(intake.updateElements(ctx(agent), t.id, c.version, { demand: 'x' }))).toBe('TICKET_NOT_EDITABLE');
     expect(await errCode(intake.updateElements(ctx(waterHandler), t.id, c.version, { demand: 'x' }))).toBe('ROLE_FORBIDDEN');
   });
+
+  it('offers open tickets about the same problem at the same place, and the caller\'s own, as duplicates', async () => {
+    const first = await intake.createTicket(ctx(agent), { ...complete, callerPhone: '13622223333', situation: '白龙南路88号3栋楼下自来水管爆裂，水漫到路面', demand: '请自来水公司尽快抢修' });
+    const other = await intake.createTicket(ctx(agent), { ...complete, territoryId: 's2', callerPhone: '13622224444', situation: '海府路噪音扰民', demand: '请处理' });
+    const r = await intake.findDuplicates(agent, { text: '88号3栋楼下水管爆了，路面全是水，快来修', territoryId: 's1', callerPhone: '13622223333' });
+    // Earlier tests left other open burst-pipe tickets at the same place: they are candidates too.
+    const hit = r.sameProblem.find((c) => c.ticket.id === first.id)!;
+    expect(hit.reasons.map((x) => x.en)).toEqual(expect.arrayContaining(['same place', 'same caller']));
+    expect(r.sameProblem.every((c, i) => i === 0 || c.score <= r.sameProblem[i - 1].score)).toBe(true);
+    expect(r.sameProblem.some((c) => c.ticket.id === other.id)).toBe(false);
+    expect(r.sameCaller.map((t) => t.id)).toContain(first.id);
+    expect(await errCode(intake.findDuplicates(waterHandler, { text: 'x' }))).toBe('ROLE_FORBIDDEN');
+  });
 });
