@@ -29,7 +29,7 @@ describe(`the demo city on ${testDialect}`, () => {
       territories: { created: 63, updated: 0, unchanged: 0 },
       units: { created: 41, updated: 0, unchanged: 0 },
       hotlineLines: { created: 10, updated: 0, unchanged: 0 },
-      categories: { created: 50, updated: 0, unchanged: 0, deactivated: 0 },
+      categories: { created: 1107, updated: 0, unchanged: 0, deactivated: 0 },
       policies: { created: 8, updated: 0, unchanged: 0, removed: 0 },
       users: { created: 16, kept: [] },
       changed: true,
@@ -38,7 +38,7 @@ describe(`the demo city on ${testDialect}`, () => {
 
   it('holds the rows, with the settings and the demo mark', async () => {
     const counts = await tableCounts(w.db);
-    expect(counts).toMatchObject({ cities: 1, territories: 63, units: 41, hotlineLines: 10, users: 16, categories: 50, policies: 8 });
+    expect(counts).toMatchObject({ cities: 1, territories: 63, units: 41, hotlineLines: 10, users: 16, categories: 1107, policies: 8 });
     const city = await w.directory.getCity('demo');
     expect(city.isDemo).toBe(true);
     expect(city.settings.timeLimitPreset).toBe('zhucheng');
@@ -62,9 +62,10 @@ describe(`the demo city on ${testDialect}`, () => {
 
   it('stores categories and policies through their parts, with codes resolved', async () => {
     const cats = await listCategories(w.db, 'demo');
-    const burst = cats.find((c) => c.code === '010102')!;
-    expect(burst).toMatchObject({ level: 3, utility: true, defaultType: 'help', defaultUrgency: 'emergency', policyCode: 'zc-utility-onsite', keywords: ['水管爆了', '爆管', '管道漏水', '路面冒水'] });
-    const water = cats.find((c) => c.code === '0101')!;
+    const burst = cats.find((c) => c.code === '01021603')!;
+    expect(burst).toMatchObject({ name: '供水管道爆裂', level: 4, utility: true, defaultType: 'help', defaultUrgency: 'emergency', policyCode: 'zc-utility-onsite', keywords: ['水管爆了', '爆管', '管道漏水', '路面冒水', '水管破裂'] });
+    const water = cats.find((c) => c.code === '010216')!;
+    expect(water).toMatchObject({ name: '自来水供应', level: 3, utility: true });
     expect(burst.parentId).toBe(water.id);
     expect(burst.path.startsWith(water.path)).toBe(true);
     const policies = await listPolicies(w.db, 'demo');
@@ -78,7 +79,7 @@ describe(`the demo city on ${testDialect}`, () => {
     const byAction = rows.reduce<Record<string, number>>((m, r) => ({ ...m, [r.action]: (m[r.action] ?? 0) + 1 }), {});
     expect(byAction).toMatchObject({
       'city.created': 1, 'territory.created': 63, 'unit.created': 41, 'hotline_line.created': 10,
-      'category.created': 50, 'time_limit_policy.created': 8, 'user.created': 16, 'city.preset_imported': 1,
+      'category.created': 1107, 'time_limit_policy.created': 8, 'user.created': 16, 'city.preset_imported': 1,
     });
   });
 
@@ -90,7 +91,7 @@ describe(`the demo city on ${testDialect}`, () => {
       territories: { created: 0, updated: 0, unchanged: 63 },
       units: { created: 0, updated: 0, unchanged: 41 },
       hotlineLines: { created: 0, updated: 0, unchanged: 10 },
-      categories: { created: 0, updated: 0, unchanged: 50, deactivated: 0 },
+      categories: { created: 0, updated: 0, unchanged: 1107, deactivated: 0 },
       policies: { created: 0, updated: 0, unchanged: 8, removed: 0 },
       users: { created: 0 },
       changed: false,
@@ -114,7 +115,7 @@ describe(`the demo city on ${testDialect}`, () => {
       // 临江社区 moves from 滨江街道 to 望湖街道; its two grids must follow.
       await edit('territory.csv', (s) => s.replace('990102001002,临江社区,community,990102001', '990102001002,临江社区,community,990102002'));
       await edit('units.csv', (s) => s.replace('util-water,演示市自来水有限公司,', 'util-water,演示市供水集团有限公司,'));
-      await edit('categories.csv', (s) => s.replace(/^0902,.*\n/m, ''));
+      await edit('categories.csv', (s) => s.replace(/^S06010-01,.*\n/m, ''));
       await edit('hotline-lines.csv', (s) => s.replace('12319,城建服务热线', '12319,城市建设服务热线'));
       const linjiang = (await w.directory.findTerritoryByCode('demo', '990102001002'))!;
       const grid = (await w.directory.findTerritoryByCode('demo', '990102001002001'))!;
@@ -149,15 +150,15 @@ describe(`the demo city on ${testDialect}`, () => {
       expect(territoryTrail[1]).toMatchObject({ action: 'territory.updated', after: { parentId: wanghu.id, descendantsMoved: 2 } });
 
       const all = await listCategories(w.db, 'demo', { includeInactive: true });
-      expect(all.find((c) => c.code === '0902')!.active).toBe(false);
-      expect((await listCategories(w.db, 'demo')).some((c) => c.code === '0902')).toBe(false);
+      expect(all.find((c) => c.code === 'S06010-01')!.active).toBe(false);
+      expect((await listCategories(w.db, 'demo')).some((c) => c.code === 'S06010-01')).toBe(false);
       expect((await w.directory.lineByNumber('demo', '12319'))!.name).toBe('城市建设服务热线');
 
       // And back: the original folder restores names, place and category, ids unchanged.
       const back = await importCityFromDir(w.deps, DEMO_DIR, w.ctx);
       expect(back).toMatchObject({ territories: { updated: 1 }, units: { updated: 1 }, categories: { updated: 1, created: 0 } });
       expect((await w.directory.getTerritory(linjiang.id))!.path).toBe(linjiang.path);
-      expect((await listCategories(w.db, 'demo')).some((c) => c.code === '0902')).toBe(true);
+      expect((await listCategories(w.db, 'demo')).some((c) => c.code === 'S06010-01')).toBe(true);
     } finally {
       await copy.done();
     }
