@@ -3,7 +3,10 @@ import { openDatabase, migrateToLatest, ensureMysqlDatabase, type Database } fro
 import { EventBus, systemClock, type Clock } from '../core';
 import { createIdentityService } from '../identity';
 import { createDirectoryService } from '../directory';
-import { getCategory } from '../routing';
+import {
+  getCategory, listCategories, createTerritoryResolverService, createResponsibilityService, createKnowledgeService, createRoutingService,
+} from '../routing';
+import { createRoutingPorts } from './routing-ports';
 import { createCalendarService } from '../calendar';
 import { createIntakeService, type IntakeEvents } from '../intake';
 import type { AppConfig } from './config';
@@ -23,7 +26,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   const { db, dialect } = database;
 
   const directory = createDirectoryService({ db, dialect, clock });
-  const identity = createIdentityService({ db, clock, sessionHours: config.sessionHours, territoryPathOf: (id) => directory.territoryPathOf(id) });
+  const identity = createIdentityService({
+    db, clock, sessionHours: config.sessionHours,
+    territoryPathOf: (id) => directory.territoryPathOf(id),
+    cityOfUnit: async (id) => (await directory.getUnit(id))?.cityId ?? null,
+    cityOfTerritory: async (id) => (await directory.getTerritory(id))?.cityId ?? null,
+  });
+  const territoryResolver = createTerritoryResolverService({ db, dialect, directory });
   const calendar = createCalendarService({ db, dialect, clock });
   await calendar.ensureSeeded();
 
@@ -49,6 +58,15 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     },
   });
 
+  const categoriesOf = (cityId: string) => listCategories(db, cityId);
+  const responsibility = createResponsibilityService({ db, dialect, clock, directory, categories: categoriesOf });
+  const knowledge = createKnowledgeService({ db, dialect, clock, directory, categories: categoriesOf });
+  const routingPorts = createRoutingPorts({
+    db, directory, calendar, intake, territoryResolver, responsibility, knowledge,
+    classify: async () => ({ suggestions: [], confident: false, reason: 'no model' }),
+  });
+  const routing = createRoutingService(routingPorts, { clock });
+
   return {
     config,
     clock,
@@ -56,6 +74,17 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     directory,
     identity,
     calendar,
+    territoryResolver,
+    responsibility,
+    knowledge,
+    routing,
+    /** Told after a city import: cached categories, units and policies of the city are dropped. */
+    forgetCity(cityId: string) {
+      routingPorts.forget(cityId);
+      routing.forgetCategories(cityId);
+      knowledge.invalidate(cityId);
+      responsibility.forgetCached();
+    },
     intake,
     async close() {
       await database!.close();

@@ -33,10 +33,13 @@ export function registerErrorHandling(app: FastifyInstance) {
       return send(err.status, { code: err.code, message: err.message, message_zh: err.messageZh, details: err.details });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {
-      const fields = err.validation.map((v) => ({
-        field: [v.instancePath.replace(/^\//, '').replace(/\//g, '.'), (v.params as { issue?: { keys?: string[] } })?.issue?.keys?.join(',')].filter(Boolean).join('.') || err.validationContext,
-        message: v.message,
-      }));
+      // Unknown keys (strict objects) come as params.keys: one entry per key, named, not "body".
+      const fields = err.validation.flatMap((v) => {
+        const at = v.instancePath.replace(/^\//, '').replace(/\//g, '.');
+        const keys = (v.params as { keys?: string[] })?.keys;
+        const join = (k: string) => [at, k].filter(Boolean).join('.');
+        return keys?.length ? keys.map((k) => ({ field: join(k), message: v.message })) : [{ field: at || err.validationContext, message: v.message }];
+      });
       return send(400, {
         code: 'VALIDATION_FAILED',
         message: `invalid ${err.validationContext}: ${fields.map((f) => `${f.field} ${f.message}`).join('; ')}`,

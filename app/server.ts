@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { identityRoutes } from '../identity';
 import { intakeRoutes } from '../intake';
 import { directoryRoutes } from '../directory';
+import { routingRoutes, responsibilityRoutes, knowledgeRoutes } from '../routing';
 import { calendarRoutes } from '../calendar';
 import { registerErrorHandling } from './http-errors';
 import { registerAuth } from './auth';
@@ -30,6 +31,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  // Bodies are JSON only: text/plain is what a cross-site form can send (see app/auth.ts on CSRF).
+  app.removeContentTypeParser('text/plain');
   await app.register(cookie);
 
   await app.register(swagger, {
@@ -60,8 +63,11 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(async (api) => {
     registerAuth(api, ctx.identity);
     await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
-    await api.register(intakeRoutes, { intake: ctx.intake, territoryPathOf: (id: string) => ctx.directory.territoryPathOf(id) });
+    await api.register(intakeRoutes, { intake: ctx.intake });
     await api.register(directoryRoutes, { directory: ctx.directory });
+    await api.register(routingRoutes, { routing: ctx.routing });
+    await api.register(responsibilityRoutes, { responsibility: ctx.responsibility });
+    await api.register(knowledgeRoutes, { knowledge: ctx.knowledge });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 

@@ -5,6 +5,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { forbidden, unauthorized } from './errors';
+import { parseIsoWithZone } from './time';
 import type { Actor, CommandContext, Role } from './actor';
 
 declare module 'fastify' {
@@ -70,4 +71,4 @@ export const PageQuery = z.object({
 
 export const IsoDateTime = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/, 'ISO 8601 with a time zone, e.g. 2025-10-01T09:00:00+08:00');
+  .refine((s) => parseIsoWithZone(s) !== null, 'a real date and time in ISO 8601 with a time zone, e.g. 2025-10-01T09:00:00+08:00');

@@ -31,10 +31,17 @@ export function chinaDate(d: Date): string {
 /** ISO 8601 with an explicit zone ('Z' or ±HH:MM); a local time without zone is ambiguous and refused. */
 export const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
+/**
+ * An instant from ISO 8601 with a zone, or null. Impossible dates (02-30, 04-31, 24:61) are refused,
+ * not rolled over to the next month as JavaScript's parser would.
+ */
 export function parseIsoWithZone(s: string): Date | null {
   if (!ISO_WITH_ZONE.test(s)) return null;
-  const d = new Date(s);
-  return Number.isNaN(d.getTime()) ? null : d;
+  const [y, mo, d, h, mi, sec] = [s.slice(0, 4), s.slice(5, 7), s.slice(8, 10), s.slice(11, 13), s.slice(14, 16), s.length > 16 && s[16] === ':' ? s.slice(17, 19) : '0'].map(Number);
+  const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || h > 23 || mi > 59 || sec > 59) return null;
+  const date = new Date(s);
+  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 /** The clock every service reads; tests pass a controlled one. */

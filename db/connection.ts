@@ -63,36 +63,33 @@ export async function openDatabase(url: string, opts: DatabaseOptions = {}): Pro
   return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
 }
 
-/** Creates the MySQL database named in the URL if it does not exist (CLI and tests). */
-export async function ensureMysqlDatabase(url: string): Promise<void> {
+/** A connection to the server of a MySQL URL, without selecting its database (CLI and tests). */
+async function serverConnection(url: string) {
   const { createConnection } = await import('mysql2/promise');
   const u = new URL(url.replace(/^mariadb:/, 'mysql:'));
-  const name = u.pathname.replace(/^\//, '');
   const conn = await createConnection({
     host: u.hostname,
     port: u.port ? Number(u.port) : 3306,
     user: decodeURIComponent(u.username || 'root'),
     password: decodeURIComponent(u.password),
   });
+  return { conn, name: u.pathname.replace(/^\//, '').replace(/`/g, '') };
+}
+
+/** Creates the MySQL database named in the URL if it does not exist. */
+export async function ensureMysqlDatabase(url: string): Promise<void> {
+  const { conn, name } = await serverConnection(url);
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name.replace(/`/g, '')}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+    await conn.query(`CREATE DATABASE IF NOT EXISTS \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
   } finally {
     await conn.end();
   }
 }
 
 export async function dropMysqlDatabase(url: string): Promise<void> {
-  const { createConnection } = await import('mysql2/promise');
-  const u = new URL(url);
-  const name = u.pathname.replace(/^\//, '');
-  const conn = await createConnection({
-    host: u.hostname,
-    port: u.port ? Number(u.port) : 3306,
-    user: decodeURIComponent(u.username || 'root'),
-    password: decodeURIComponent(u.password),
-  });
+  const { conn, name } = await serverConnection(url);
   try {
-    await conn.query(`DROP DATABASE IF EXISTS \`${name.replace(/`/g, '')}\``);
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
   } finally {
     await conn.end();
   }

@@ -1,6 +1,8 @@
 import { Migrator, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './connection';
 import * as m0001 from './migrations/0001-foundation';
+import * as m0002 from './migrations/0002-gazetteer';
+import * as m0003 from './migrations/0003-responsibility-knowledge';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -10,6 +12,8 @@ type DialectMigration = {
 /** Every migration, in order. A static list: it loads the same under tsx, vitest and a bundle. */
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': m0001,
+  '0002-gazetteer': m0002,
+  '0003-responsibility-knowledge': m0003,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -24,6 +24,32 @@ export interface TerritoriesTable {
   created_at: string;
 }
 
+/** A gazetteer entry (地名): a road segment, compound, landmark, village, QR building or alias. */
+export interface GazetteerEntriesTable {
+  id: string;
+  city_id: string;
+  kind: string; // road | compound | landmark | village | building | alias
+  name: string; // for a building: the value its QR code carries
+  aliases: string; // JSON array of other names
+  territory_id: string; // the most specific territory it lies in (one row per road segment)
+  number_from: number | null; // house numbers (门牌号) of a road segment, inclusive
+  number_to: number | null;
+  parity: string; // all | odd | even
+  lat: number | null;
+  lng: number | null;
+}
+
+/** A territory's outline (GeoJSON Polygon/MultiPolygon) with its bounding box for a quick prefilter. */
+export interface TerritoryPolygonsTable {
+  territory_id: string;
+  city_id: string;
+  geojson: string;
+  min_lat: number;
+  min_lng: number;
+  max_lat: number;
+  max_lng: number;
+}
+
 export interface UnitsTable {
   id: string;
   city_id: string;
@@ -212,9 +238,101 @@ export interface CalendarYearsTable {
   imported_by: string | null;
 }
 
+export interface ResponsibilityVersionsTable {
+  id: string;
+  city_id: string;
+  number: number;
+  status: string; // draft | proposed | approved | rejected (active/superseded are computed from the dates)
+  note: string | null;
+  source_hash: string; // sha256 of the canonical CSV
+  item_count: number;
+  effective_from: string | null;
+  created_by: string | null;
+  created_at: string;
+  proposed_by: string | null;
+  proposed_at: string | null;
+  decided_by: string | null;
+  decided_at: string | null;
+  reject_reason: string | null;
+  updated_at: string;
+}
+
+export interface ResponsibilityItemsTable {
+  id: string;
+  version_id: string;
+  seq: number;
+  item_code: string;
+  category_code: string;
+  situation_keywords: string; // JSON array
+  territory_level: string; // city | district | street | community
+  lead_unit_id: string | null;
+  lead_unit_code: string | null;
+  co_units: string; // JSON [{id, code}]
+  handling_procedure: string;
+  standard: string;
+  contact_phone: string | null;
+  legal_basis: string;
+}
+
+export interface KnowledgeArticlesTable {
+  id: string;
+  city_id: string;
+  code: string | null;
+  owner_unit_id: string | null; // null: the hotline center
+  status: string; // draft | published | archived
+  pending_status: string | null; // draft | in_review: the revision being written or reviewed
+  published_revision_id: string | null;
+  pending_revision_id: string | null;
+  version: number;
+  created_by: string | null;
+  created_at: string;
+  updated_at: string;
+  archived_by: string | null;
+  archived_at: string | null;
+  archive_reason: string | null;
+}
+
+export interface KnowledgeRevisionsTable {
+  id: string;
+  article_id: string;
+  city_id: string;
+  number: number;
+  status: string; // draft | in_review | published | superseded
+  question: string;
+  answer: string;
+  category_code: string | null;
+  keywords: string; // JSON array
+  valid_from: string | null;
+  valid_to: string | null;
+  source_document: string | null;
+  author_id: string | null;
+  author_name: string | null;
+  created_at: string;
+  updated_by: string | null;
+  updated_at: string;
+  submitted_by: string | null;
+  submitted_at: string | null;
+  reviewed_by: string | null;
+  reviewed_at: string | null;
+  reject_reason: string | null;
+  published_at: string | null;
+}
+
+export interface KnowledgeUsagesTable {
+  id: string;
+  city_id: string;
+  article_id: string;
+  revision_id: string;
+  ticket_id: string;
+  used_by: string | null;
+  used_at: string;
+}
+
 export interface DB {
   cities: CitiesTable;
   territories: TerritoriesTable;
+  gazetteer_entries: GazetteerEntriesTable;
+  territory_polygons: TerritoryPolygonsTable;
   units: UnitsTable;
   hotline_lines: HotlineLinesTable;
   users: UsersTable;
@@ -230,5 +348,10 @@ export interface DB {
   idempotency_records: IdempotencyRecordsTable;
   calendar_days: CalendarDaysTable;
   calendar_years: CalendarYearsTable;
+  responsibility_versions: ResponsibilityVersionsTable;
+  responsibility_items: ResponsibilityItemsTable;
+  knowledge_articles: KnowledgeArticlesTable;
+  knowledge_revisions: KnowledgeRevisionsTable;
+  knowledge_usages: KnowledgeUsagesTable;
 }
 

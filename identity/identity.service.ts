@@ -16,6 +16,9 @@ export interface IdentityDeps {
   sessionHours?: number;
   /** The territory path of a territory id (from the directory part), for grid/town scopes. */
   territoryPathOf: (territoryId: string) => Promise<string | null>;
+  /** The city a unit / territory belongs to (null when it does not exist), to check references. */
+  cityOfUnit: (unitId: string) => Promise<string | null>;
+  cityOfTerritory: (territoryId: string) => Promise<string | null>;
 }
 
 export interface NewUser {
@@ -116,10 +119,22 @@ export function createIdentityService(deps: IdentityDeps) {
     return toPublicUser(row);
   }
 
+  /** The unit and territory must exist in the same city (checked before any transaction opens). */
+  async function checkReferences(cityId: string, r: { unitId?: string | null; territoryId?: string | null }) {
+    if (r.unitId && (await deps.cityOfUnit(r.unitId)) !== cityId) {
+      throw badRequest('UNIT_NOT_FOUND', `unit ${r.unitId} does not exist`, `单位 ${r.unitId} 不存在`, { field: 'unitId' });
+    }
+    if (r.territoryId && (await deps.cityOfTerritory(r.territoryId)) !== cityId) {
+      throw badRequest('TERRITORY_NOT_FOUND', `territory ${r.territoryId} does not exist`, `区域 ${r.territoryId} 不存在`, { field: 'territoryId' });
+    }
+  }
+
   return {
+    /** For a city import, inside its transaction: references were checked against the preset. */
     createUserIn,
 
-    createUser(ctx: CommandContext, input: NewUser) {
+    async createUser(ctx: CommandContext, input: NewUser) {
+      await checkReferences(input.cityId, input);
       return deps.db.transaction().execute((trx) => createUserIn(trx, ctx, input));
     },
 
@@ -138,9 +153,12 @@ export function createIdentityService(deps: IdentityDeps) {
       const token = randomBytes(32).toString('base64url');
       const now = clock.now();
       const expiresAt = new Date(now.getTime() + sessionMs);
+      // Everything read elsewhere is read before the transaction: on SQLite's single connection a
+      // read outside an open transaction waits for it to end.
+      const actor = await actorOf({ ...user, name: user.display_name }, 'user');
       await deps.db.transaction().execute(async (trx) => {
         await new IdentityRepository(trx).insertSession({ id: sha256(token), user_id: user.id, created_at: toDbTime(now), expires_at: toDbTime(expiresAt) });
-        await recordAudit(trx, { actor: await actorOf({ ...user, name: user.display_name }, 'user') }, { entityType: 'user', entityId: user.id, action: 'user.logged_in', cityId: user.city_id }, now);
+        await recordAudit(trx, { actor }, { entityType: 'user', entityId: user.id, action: 'user.logged_in', cityId: user.city_id }, now);
       });
       return { token, user: toPublicUser(user), expiresAt };
     },
@@ -168,6 +186,7 @@ export function createIdentityService(deps: IdentityDeps) {
     /** Issues an API key; the plain key is shown once and only its hash is kept. */
     async createApiKey(ctx: CommandContext, input: { cityId: string; name: string; role: string; unitId?: string | null; territoryId?: string | null }): Promise<{ id: string; key: string }> {
       if (!(ALL_ROLES as string[]).includes(input.role)) throw badRequest('ROLE_UNKNOWN', `unknown role ${input.role}`, `未知角色 ${input.role}`);
+      await checkReferences(input.cityId, input);
       const key = 'hk_' + randomBytes(24).toString('base64url');
       const id = newId();
       const now = clock.now();

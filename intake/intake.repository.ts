@@ -135,6 +135,21 @@ export class IntakeRepository {
       .execute();
   }
 
+  /** The most recent open, dispatched ticket of a category at a place (for 首问负责). */
+  latestOpenAt(q: { cityId: string; categoryId: string; territoryPath: string; openStatuses: string[] }) {
+    return this.db
+      .selectFrom('tickets')
+      .select(['id', 'handling_unit_id'])
+      .where('city_id', '=', q.cityId)
+      .where('category_id', '=', q.categoryId)
+      .where('territory_path', 'like', q.territoryPath + '%')
+      .where('status', 'in', q.openStatuses)
+      .where('handling_unit_id', 'is not', null)
+      .orderBy('created_at', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+  }
+
   findCitizenByPhone(cityId: string, phone: string) {
     return this.db.selectFrom('citizens').selectAll().where('city_id', '=', cityId).where('phone', '=', phone).executeTakeFirst();
   }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest, parseIsoWithZone, toDbTime } from '../core';
+import { parseIsoWithZone, toDbTime } from '../core';
 import { actorOf, commandContext, errorResponses } from '../core/http';
 import type { IntakeService, NewTicket, TicketElementsPatch } from './intake.service';
 import type { TransitionInput } from './domain/ticket-state-machine';
@@ -9,8 +9,6 @@ import { AuditEntry, CitizenLookup, TicketCreateBody, TicketLink, TicketListQuer
 
 export interface IntakeRoutesOptions {
   intake: IntakeService;
-  /** Territory path of an id, to filter lists by a territory subtree. */
-  territoryPathOf: (id: string) => Promise<string | null>;
 }
 
 const IdParams = z.strictObject({ id: z.string().min(1).max(64) });
@@ -33,16 +31,11 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     const q = request.query;
     const actor = actorOf(request);
     const iso = (s: string | undefined) => (s ? toDbTime(parseIsoWithZone(s)!) : undefined);
-    let territoryPath: string | undefined;
-    if (q.territoryId) {
-      territoryPath = (await opts.territoryPathOf(q.territoryId)) ?? undefined;
-      if (!territoryPath) throw badRequest('TERRITORY_NOT_FOUND', `territory ${q.territoryId} does not exist`, `区域 ${q.territoryId} 不存在`, { field: 'territoryId' });
-    }
     return intake.listTickets(
       actor,
       {
         statuses: q.status, channel: q.channel, type: q.type, urgency: q.urgency, categoryId: q.categoryId,
-        territoryPath, handlingUnitId: q.handlingUnitId, callerPhone: q.callerPhone, number: q.number, q: q.q,
+        territoryId: q.territoryId, handlingUnitId: q.handlingUnitId, callerPhone: q.callerPhone, number: q.number, q: q.q,
         createdFrom: iso(q.createdFrom), createdTo: iso(q.createdTo),
       },
       q.page,

@@ -324,8 +324,10 @@ export function createIntakeService(deps: IntakeDeps) {
       return loadVisible(deps.db, actor, id);
     },
 
-    async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope'>, page = 1, pageSize = 20) {
-      const f: TicketListFilter = { ...filter, cityId: actor.cityId, scope: ticketScopeOf(actor) };
+    async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope' | 'territoryPath'> & { territoryId?: string }, page = 1, pageSize = 20) {
+      const { territoryId, ...rest } = filter;
+      const f: TicketListFilter = { ...rest, cityId: actor.cityId, scope: ticketScopeOf(actor) };
+      if (territoryId) f.territoryPath = (await checkReferences(actor.cityId, { territoryId }))!;
       // Outside the center, searching by phone would reveal whose number it is.
       if (!isCenter(actor) && (f.callerPhone || f.citizenId)) {
         throw forbidden('SCOPE_FORBIDDEN', 'only the hotline center may search by caller', '仅热线中心可按来电人查询');
@@ -399,6 +401,10 @@ export function createIntakeService(deps: IntakeDeps) {
     async transition(ctx: CommandContext, id: string, version: number, input: TransitionInput): Promise<TicketView> {
       const actor = ctx.actor;
       const now = clock.now();
+      // References are checked before the transaction: the lookups read over their own connection.
+      if ((input.action === 'dispatch' || input.action === 'redispatch') && input.handlingUnitId) {
+        await checkReferences(actor.cityId, { handlingUnitId: input.handlingUnitId });
+      }
       const { value, replayed } = await runInTransaction(
         deps.db,
         { scope: idemScope(ctx), key: ctx.idempotencyKey, command: `ticket.transition:${id}`, request: { version, input } },
@@ -412,7 +418,6 @@ export function createIntakeService(deps: IntakeDeps) {
             actor,
             now,
           );
-          if (decision.patch.handling_unit_id) await checkReferences(actor.cityId, { handlingUnitId: decision.patch.handling_unit_id as string });
           if (input.action === 'merge') {
             const target = await r.findTicket(input.intoTicketId);
             if (!target || !canSee(actor, target)) throw badRequest('TICKET_NOT_FOUND', `ticket ${input.intoTicketId} not found`, `工单 ${input.intoTicketId} 不存在`, { field: 'intoTicketId' });
@@ -487,6 +492,16 @@ export function createIntakeService(deps: IntakeDeps) {
       return { sameProblem: sameProblem.slice(0, 10), sameCaller };
     },
 
+    /**
+     * The unit already handling an open ticket of this category at this place, if any: routing's
+     * first-responder rule (首问负责) lets it lead a new report of the same problem.
+     */
+    async unitHandlingOpenTicketAt(cityId: string, categoryId: string, territoryPath: string): Promise<string | null> {
+      const open = ['dispatched', 'acknowledged', 'in_progress', 'extension_requested', 'replied'];
+      const row = await repo().latestOpenAt({ cityId, categoryId, territoryPath, openStatuses: open });
+      return row?.handling_unit_id ?? null;
+    },
+
     /** Links two tickets (related or duplicate) without changing either's state. */
     async linkTickets(ctx: CommandContext, id: string, otherId: string, kind: 'related' | 'duplicate') {
       const actor = ctx.actor;
@@ -515,11 +530,13 @@ export function createIntakeService(deps: IntakeDeps) {
     },
 
     async auditOf(actor: Actor, id: string) {
-      await loadVisible(deps.db, actor, id);
+      const ticket = await loadVisible(deps.db, actor, id);
       const trail = await listAudit(deps.db, 'ticket', id);
       if (isCenter(actor)) return trail;
-      // Outside the center the trail keeps its steps but not the citizen's details.
-      return trail.map((e) => ({ ...e, before: redactCitizen(e.before), after: redactCitizen(e.after) }));
+      // Outside the center the trail keeps its steps but not the citizen's details; once a ticket is
+      // confidential, no step of its past shows the citizen either.
+      const hide = ticket.confidential === 1;
+      return trail.map((e) => ({ ...e, before: redactCitizen(e.before, hide), after: redactCitizen(e.after, hide) }));
     },
 
     /** Caller history (来电人历史): the citizen behind a number and their recent tickets. Center only. */
@@ -561,11 +578,11 @@ function pick<T extends object>(o: T, keys: (keyof T)[]): Partial<T> {
   return Object.fromEntries(keys.map((k) => [k, o[k]])) as Partial<T>;
 }
 
-function redactCitizen(v: unknown): unknown {
+function redactCitizen(v: unknown, confidential: boolean): unknown {
   if (!v || typeof v !== 'object') return v;
   const o = { ...(v as Record<string, unknown>) };
   if ('caller_phone' in o) o.caller_phone = maskPhone(o.caller_phone as string | null);
-  if (o.confidential === 1 || o.confidential === true) {
+  if (confidential || o.confidential === 1 || o.confidential === true) {
     delete o.caller_phone;
     delete o.citizen_name;
     delete o.citizen_id;

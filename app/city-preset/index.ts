@@ -11,7 +11,11 @@ export {
   /** Problems as `file:line field: message / 中文` lines. */
   formatProblems,
   PresetFile,
+  /** gazetteer.csv and grids.geojson: a preset may leave them out (the city's data is then kept). */
+  OPTIONAL_PRESET_FILES,
   type CityPreset,
+  type PresetGazetteerEntry,
+  type PresetPolygon,
   type PresetUser,
   type PresetProblem,
   type PresetTexts,

@@ -11,6 +11,18 @@
  * - categories.csv             code,name,level,parent_code,keywords,default_type,default_urgency,policy_code,utility
  * - time-limit-policies.json   [{ code, name, priority, match, limits }]
  * - hotline-lines.csv          number,name,merged_on
+ * and, optional (absent: whatever the city has is kept):
+ * - gazetteer.csv              kind,name,aliases,territory_code,number_from,number_to,parity,lat,lng
+ *                              (地名库 for territory resolution: roads by segment, compounds, landmarks,
+ *                              villages, QR-coded buildings, aliases; aliases separated by |)
+ * - grids.geojson              a GeoJSON FeatureCollection of Polygon/MultiPolygon outlines, each with
+ *                              properties.code = a territory code (usually a grid's)
+ * - responsibility.csv         the responsibility list (责任清单), RESPONSIBILITY_CSV_COLUMNS:
+ *                              item_code,category_code,situation_keywords,territory_level,lead_unit_code,
+ *                              co_unit_codes,procedure,standard,contact_phone,legal_basis
+ * - knowledge.json             the knowledge base (知识库): { "articles": [{ code, question, answer,
+ *                              categoryCode, ownerUnitCode, keywords, validFrom, validTo, sourceDocument }] }
+ * Both are checked against the preset's own categories.csv and units.csv.
  * CSV files are UTF-8 (a BOM is fine) with a header row; empty lines are skipped.
  */
 import { readFile } from 'node:fs/promises';
@@ -26,6 +38,12 @@ import { userProblems } from '../../identity';
 import { MAX_CATEGORY_LEVEL, type CategoryInput } from '../../routing';
 import { LIMIT_KINDS, type PolicyInput } from '../../workorders';
 import { timeLimitSchema } from '../../calendar';
+import {
+  geometryProblems, MAX_HOUSE_NUMBER, normalizeAddress, parseGazetteerKind, parseParity, pointInGeometry, segmentHasNumbers, segmentsOverlap, validLatLng,
+  type AreaGeometry, type GazetteerKind, type Parity,
+} from '../../routing/territory';
+import { parseResponsibilityCsv, type CsvLookups } from '../../routing/responsibility';
+import { parseKnowledgeJson, type KnowledgeLookups } from '../../routing/knowledge';
 
 export const PresetFile = {
   city: 'city.json',
@@ -35,9 +53,15 @@ export const PresetFile = {
   categories: 'categories.csv',
   policies: 'time-limit-policies.json',
   hotlineLines: 'hotline-lines.csv',
+  gazetteer: 'gazetteer.csv',
+  gridPolygons: 'grids.geojson',
+  responsibility: 'responsibility.csv',
+  knowledge: 'knowledge.json',
 } as const;
 export type PresetFile = (typeof PresetFile)[keyof typeof PresetFile];
 const FILE_ORDER: string[] = Object.values(PresetFile);
+/** Files a preset may leave out; when absent, the city's data of that kind is left as it is. */
+export const OPTIONAL_PRESET_FILES: readonly PresetFile[] = [PresetFile.gazetteer, PresetFile.gridPolygons, PresetFile.responsibility, PresetFile.knowledge];
 
 /** One problem of a preset. `line` is 1-based; 0 means the file as a whole (missing, unreadable). */
 export interface PresetProblem {
@@ -62,6 +86,25 @@ export interface PresetUser {
   password: string;
 }
 
+/** A gazetteer entry as a preset gives it: its territory by code. */
+export interface PresetGazetteerEntry {
+  kind: GazetteerKind;
+  name: string;
+  aliases: string[];
+  territoryCode: string;
+  numberFrom: number | null;
+  numberTo: number | null;
+  parity: Parity;
+  lat: number | null;
+  lng: number | null;
+}
+
+/** A territory's outline as a preset gives it. */
+export interface PresetPolygon {
+  territoryCode: string;
+  geometry: AreaGeometry;
+}
+
 /** A checked preset, ready for {@link importPreset}. */
 export interface CityPreset {
   city: CityInput;
@@ -71,6 +114,24 @@ export interface CityPreset {
   categories: CategoryInput[];
   policies: PolicyInput[];
   hotlineLines: HotlineLineInput[];
+  /** gazetteer.csv; undefined when the file is absent (the city's gazetteer is then kept). */
+  gazetteer?: PresetGazetteerEntry[];
+  /** grids.geojson; undefined when the file is absent (the city's outlines are then kept). */
+  gridPolygons?: PresetPolygon[];
+  /**
+   * responsibility.csv as checked (its text: the importer resolves unit codes to the ids the import
+   * gives them); undefined when the file is absent (the city's list is then kept).
+   */
+  responsibility?: PresetTextFile;
+  /** knowledge.json as checked (its text); undefined when the file is absent (the city's articles are then kept). */
+  knowledge?: PresetTextFile;
+}
+
+/** An optional file imported from its text by its part's own importer, after the preset has checked it. */
+export interface PresetTextFile {
+  text: string;
+  /** How many items (list items, articles) it holds. */
+  count: number;
 }
 
 export type ReadPresetResult = { ok: true; preset: CityPreset } | { ok: false; problems: PresetProblem[] };
@@ -703,6 +764,259 @@ function isDate(s: string): boolean {
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Gazetteer and outlines (optional files)
+
+type GazetteerRowIn = PresetGazetteerEntry & { line: number };
+type PolygonIn = PresetPolygon & { line: number };
+
+/** Codes up the territory tree (the code itself first), for "lies within" checks across files. */
+function codeChain(code: string, territories: Map<string, TerritoryRowIn | null>): string[] {
+  const chain: string[] = [];
+  for (let c: string | null = code; c && !chain.includes(c); c = territories.get(c)?.parentCode ?? null) chain.push(c);
+  return chain;
+}
+
+function checkGazetteer(text: string, territories: Map<string, TerritoryRowIn | null> | null, p: Problems): { rows: GazetteerRowIn[]; ok: boolean } | null {
+  const F = PresetFile.gazetteer;
+  const columns = ['kind', 'name', 'aliases', 'territory_code', 'number_from', 'number_to', 'parity', 'lat', 'lng'];
+  const rows = readCsv(F, text, columns, ['kind', 'name', 'territory_code'], p);
+  if (!rows) return null;
+  const before = p.list.length;
+  const out: GazetteerRowIn[] = [];
+  const firstSeen = firstLines(F, 'name', p, { en: 'gazetteer entry', zh: '地名' });
+  const buildings = new Map<string, GazetteerRowIn>();
+  const number = (row: CsvRow, field: string): number | null | undefined => {
+    const raw = row.get(field);
+    if (!raw) return null;
+    if (!/^\d{1,5}$/.test(raw) || Number(raw) > MAX_HOUSE_NUMBER) {
+      p.add(F, row.line, field, `${field} "${raw}": a house number 0..${MAX_HOUSE_NUMBER}`, `门牌号「${raw}」无效，应为 0..${MAX_HOUSE_NUMBER} 的整数`);
+      return undefined;
+    }
+    return Number(raw);
+  };
+  for (const row of rows) {
+    let ok = true;
+    const rawKind = row.get('kind');
+    const kind = parseGazetteerKind(rawKind);
+    if (!kind) {
+      p.add(F, row.line, 'kind', `kind "${rawKind}": one of road, compound, landmark, village, building, alias`, `地名类型「${rawKind}」无效，应为 道路、小区、地标、自然村、楼栋、别名（road compound landmark village building alias）`);
+      ok = false;
+    }
+    const name = checkName(F, row, 'name', 128, p);
+    const aliases = row.get('aliases').split('|').map((a) => a.trim()).filter(Boolean);
+    for (const a of aliases) {
+      if ([...a].length > 64) {
+        p.add(F, row.line, 'aliases', `alias "${a}" is longer than 64 characters`, `别名「${a}」超过64个字符`);
+        ok = false;
+      }
+    }
+    const territoryCode = row.get('territory_code');
+    if (!territoryCode) {
+      p.add(F, row.line, 'territory_code', 'territory_code is required: the most specific territory the place lies in', '必须填写所在区域代码（所在的最小区域：社区或网格）');
+      ok = false;
+    } else if (territories && !territories.has(territoryCode)) {
+      p.add(F, row.line, 'territory_code', `unknown territory code ${territoryCode}`, `区域代码 ${territoryCode} 不存在`);
+      ok = false;
+    }
+    const numberFrom = number(row, 'number_from');
+    const numberTo = number(row, 'number_to');
+    const rawParity = row.get('parity');
+    const parity = parseParity(rawParity);
+    if (!parity) p.add(F, row.line, 'parity', `parity "${rawParity}": all, odd or even (or 单号/双号, empty for all)`, `单双号「${rawParity}」无效，应为 all、odd、even（或 单号、双号，空为全部）`);
+    if (numberFrom === undefined || numberTo === undefined || !parity) ok = false;
+    else {
+      const numbered = numberFrom !== null || numberTo !== null || parity !== 'all';
+      if (numbered && kind && kind !== 'road') {
+        p.add(F, row.line, 'number_from', `only a road has house-number ranges and sides (this is a ${kind})`, '只有道路可以填写门牌号范围和单双号');
+        ok = false;
+      } else if (numberFrom !== null && numberTo !== null && numberFrom > numberTo) {
+        p.add(F, row.line, 'number_to', `number range ${numberFrom}-${numberTo}: number_from must not be above number_to`, `门牌号范围 ${numberFrom}-${numberTo} 无效：起始号不能大于终止号`);
+        ok = false;
+      } else if (!segmentHasNumbers({ numberFrom, numberTo, parity })) {
+        p.add(F, row.line, 'parity', `no ${parity} number lies in ${numberFrom}-${numberTo}`, `门牌号范围 ${numberFrom}-${numberTo} 内没有${parity === 'odd' ? '单' : '双'}号`);
+        ok = false;
+      }
+    }
+    const rawLat = row.get('lat');
+    const rawLng = row.get('lng');
+    let lat: number | null = null;
+    let lng: number | null = null;
+    if (rawLat || rawLng) {
+      lat = rawLat && /^-?\d+(\.\d+)?$/.test(rawLat) ? Number(rawLat) : NaN;
+      lng = rawLng && /^-?\d+(\.\d+)?$/.test(rawLng) ? Number(rawLng) : NaN;
+      if (!rawLat || !rawLng) {
+        p.add(F, row.line, rawLat ? 'lng' : 'lat', 'lat and lng go together: give both or neither', '纬度和经度须同时填写或同时留空');
+        ok = false;
+      } else if (!validLatLng(lat, lng)) {
+        const swapped = validLatLng(lng, lat) ? ' (swapped? this file gives lat first, then lng)' : '';
+        p.add(F, row.line, Number.isFinite(lat) && Math.abs(lat) <= 90 ? 'lng' : 'lat', `lat/lng "${rawLat}, ${rawLng}": lat -90..90, lng -180..180${swapped}`, `坐标「${rawLat}, ${rawLng}」无效：纬度 -90..90，经度 -180..180${swapped ? '（是否填反了？本文件纬度在前）' : ''}`);
+        ok = false;
+      }
+    }
+    if (!kind || !name) continue;
+    const range = numberFrom !== null || numberTo !== null ? ` ${numberFrom ?? ''}-${numberTo ?? ''}` : '';
+    const key = `${kind} ${normalizeAddress(name)} in ${territoryCode}${range}${parity && parity !== 'all' ? ` ${parity}` : ''}`;
+    if (!firstSeen(key, row.line)) continue;
+    if (!ok || !parity || numberFrom === undefined || numberTo === undefined) continue;
+    const e: GazetteerRowIn = { kind, name, aliases, territoryCode, numberFrom, numberTo, parity, lat, lng, line: row.line };
+    if (kind === 'building') {
+      // A QR code must lead to one building: resolveBuilding never guesses.
+      for (const n of [name, ...aliases]) {
+        const other = buildings.get(normalizeAddress(n));
+        if (other && other.territoryCode !== territoryCode) {
+          p.add(F, row.line, 'name', `building ${n} is already on line ${other.line} (territory ${other.territoryCode})`, `楼栋「${n}」已在第${other.line}行登记（区域 ${other.territoryCode}）`);
+          ok = false;
+        } else buildings.set(normalizeAddress(n), e);
+      }
+    }
+    if (ok) out.push(e);
+  }
+  // Segments of one road that claim the same house number for different territories.
+  const roads = new Map<string, GazetteerRowIn[]>();
+  for (const e of out) {
+    if (e.kind !== 'road' || (e.numberFrom === null && e.numberTo === null && e.parity === 'all')) continue;
+    const k = normalizeAddress(e.name);
+    roads.set(k, [...(roads.get(k) ?? []), e]);
+  }
+  for (const segs of roads.values()) {
+    for (let i = 0; i < segs.length; i++) {
+      const clash = segs.slice(0, i).find((o) => o.territoryCode !== segs[i].territoryCode && segmentsOverlap(o, segs[i]));
+      if (clash) {
+        p.add(F, segs[i].line, 'number_from', `${segs[i].name} ${segs[i].numberFrom ?? ''}-${segs[i].numberTo ?? ''} (${segs[i].parity}) overlaps line ${clash.line} (${clash.territoryCode})`, `${segs[i].name} 的门牌号段与第${clash.line}行（${clash.territoryCode}）重叠`);
+      }
+    }
+  }
+  return { rows: out, ok: p.list.length === before };
+}
+
+function checkGridPolygons(text: string, territories: Map<string, TerritoryRowIn | null> | null, p: Problems): { rows: PolygonIn[]; ok: boolean } | null {
+  const F = PresetFile.gridPolygons;
+  const json = readJson(F, text, p);
+  if (!json) return null;
+  const before = p.list.length;
+  const v = json.value as { type?: unknown; features?: unknown } | null;
+  if (!v || typeof v !== 'object' || v.type !== 'FeatureCollection' || !Array.isArray(v.features)) {
+    p.add(F, json.lineOf(['type']), 'type', 'expected a GeoJSON FeatureCollection with a features array', '应为 GeoJSON FeatureCollection（含 features 数组）');
+    return null;
+  }
+  const out: PolygonIn[] = [];
+  const seen = new Map<string, number>();
+  v.features.forEach((raw: unknown, i: number) => {
+    const line = json.lineOf(['features', i]);
+    const f = (raw && typeof raw === 'object' ? raw : {}) as { type?: unknown; properties?: Record<string, unknown> | null; geometry?: unknown };
+    if (f.type !== 'Feature') p.add(F, json.lineOf(['features', i, 'type']), `features.${i}.type`, 'expected a Feature', '应为 Feature');
+    const props = f.properties && typeof f.properties === 'object' ? f.properties : {};
+    const code = typeof props.code === 'string' ? props.code : typeof props.territory_code === 'string' ? props.territory_code : null;
+    let ok = true;
+    if (!code) {
+      p.add(F, line, `features.${i}.properties.code`, 'properties.code is required: the territory (grid) code', '缺少 properties.code（区域/网格代码）');
+      ok = false;
+    } else if (territories && !territories.has(code)) {
+      p.add(F, json.lineOf(['features', i, 'properties', 'code']), `features.${i}.properties.code`, `unknown territory code ${code}`, `区域代码 ${code} 不存在`);
+      ok = false;
+    } else if (seen.has(code)) {
+      p.add(F, line, `features.${i}.properties.code`, `territory ${code} already has an outline (line ${seen.get(code)})`, `区域 ${code} 已有边界（第${seen.get(code)}行）`);
+      ok = false;
+    } else seen.set(code, line);
+    for (const g of geometryProblems(f.geometry)) {
+      const path = ['features', i, 'geometry', ...g.path];
+      p.add(F, json.lineOf(path), path.join('.'), g.message, g.messageZh);
+      ok = false;
+    }
+    if (ok && code) out.push({ territoryCode: code, geometry: f.geometry as AreaGeometry, line });
+  });
+  return { rows: out, ok: p.list.length === before };
+}
+
+/** A gazetteer point inside the outline of a territory it is not part of: one of the two files is wrong. */
+function checkPointsAgainstOutlines(entries: GazetteerRowIn[], polygons: PolygonIn[], territories: Map<string, TerritoryRowIn | null>, p: Problems) {
+  const outlineOf = new Map(polygons.map((poly) => [poly.territoryCode, poly]));
+  for (const e of entries) {
+    if (e.lat === null || e.lng === null) continue;
+    const own = codeChain(e.territoryCode, territories);
+    // Outside the outline of its own territory (or of a territory it lies in).
+    const ownOutline = own.map((c) => outlineOf.get(c)).find((poly) => poly && !pointInGeometry(e.lat!, e.lng!, poly.geometry));
+    if (ownOutline) {
+      p.add(PresetFile.gazetteer, e.line, 'lat', `${e.name} at ${e.lat}, ${e.lng} lies outside the outline of ${ownOutline.territoryCode} (grids.geojson line ${ownOutline.line}), which it belongs to`, `「${e.name}」的坐标 ${e.lat}, ${e.lng} 不在其所属区域 ${ownOutline.territoryCode} 的边界内（grids.geojson 第${ownOutline.line}行）`);
+      continue;
+    }
+    for (const poly of polygons) {
+      if (!pointInGeometry(e.lat, e.lng, poly.geometry)) continue;
+      const theirs = codeChain(poly.territoryCode, territories);
+      if (own.includes(poly.territoryCode) || theirs.includes(e.territoryCode)) continue;
+      p.add(PresetFile.gazetteer, e.line, 'lat', `${e.name} at ${e.lat}, ${e.lng} lies in the outline of ${poly.territoryCode} (grids.geojson line ${poly.line}), outside its territory ${e.territoryCode}`, `「${e.name}」的坐标 ${e.lat}, ${e.lng} 落在 ${poly.territoryCode} 的边界内（grids.geojson 第${poly.line}行），不在其所属区域 ${e.territoryCode} 内`);
+      break;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Responsibility list and knowledge base (optional files, checked by their parts' own parsers)
+
+type PresetUnitRef = { id: string; code: string; kind: string; active: boolean };
+
+/** A unit before the import gave it an id: the parsers only need to know that the code exists. */
+const placeholderUnit = (code: string, kind: string): PresetUnitRef => ({ id: `preset-unit:${code}`, code, kind, active: true });
+
+/** Every code, when the file that defines them could not be read: its own problems say so, once. */
+class AnyCode extends Set<string> {
+  override has(_code: string): boolean {
+    return true;
+  }
+}
+class AnyUnit extends Map<string, PresetUnitRef> {
+  override has(_code: string): boolean {
+    return true;
+  }
+  override get(code: string): PresetUnitRef {
+    return placeholderUnit(code, 'department');
+  }
+}
+
+/**
+ * What the optional files are checked against: the codes categories.csv and units.csv define — a
+ * flawed row's too, so that a reference to it is not a second problem.
+ */
+function presetLookups(categories: Map<string, CategoryRowIn | null> | null, units: Map<string, UnitRowIn | null> | null): CsvLookups & KnowledgeLookups {
+  return {
+    categoryCodes: categories ? new Set(categories.keys()) : new AnyCode(),
+    units: units ? new Map([...units].map(([code, u]) => [code, placeholderUnit(code, u?.kind ?? 'department')])) : new AnyUnit(),
+  };
+}
+
+function checkResponsibility(text: string, lookups: CsvLookups, p: Problems): PresetTextFile | null {
+  const F = PresetFile.responsibility;
+  const r = parseResponsibilityCsv(text, lookups);
+  if (r.ok) return { text, count: r.items.length };
+  for (const x of r.problems) p.add(F, x.line, x.field, x.message, x.messageZh);
+  return null;
+}
+
+function checkKnowledge(text: string, lookups: KnowledgeLookups, p: Problems): PresetTextFile | null {
+  const F = PresetFile.knowledge;
+  const json = readJson(F, text, p); // malformed JSON, with its line
+  if (!json) return null;
+  const r = parseKnowledgeJson(text, lookups);
+  if (r.ok) return { text, count: r.articles.length };
+  const list: unknown[] = Array.isArray(json.value) ? json.value : ((json.value as { articles?: unknown[] } | null)?.articles ?? []);
+  const prefix = Array.isArray(json.value) ? [] : ['articles'];
+  for (const x of r.problems) {
+    if (x.index < 0) {
+      p.add(F, json.lineOf(x.field ? [x.field] : []), x.field, x.message, x.messageZh);
+      continue;
+    }
+    // A field is a path ('keywords.2'), or the unknown keys of the article ('foo,bar').
+    const fieldPath = x.field ? x.field.split(',')[0].split('.') : [];
+    const raw = list[x.index] as { code?: unknown } | null | undefined;
+    const code = x.code ?? (raw && typeof raw === 'object' && typeof raw.code === 'string' ? raw.code : null);
+    const which = code ? `article ${code}` : `article ${x.index + 1}`;
+    const whichZh = code ? `第${x.index + 1}条（${code}）` : `第${x.index + 1}条`;
+    p.add(F, json.lineOf([...prefix, x.index, ...fieldPath]), [...prefix, x.index, ...(x.field ? [x.field] : [])].join('.'), `${which}: ${x.message}`, `${whichZh}：${x.messageZh}`);
+  }
+  return null;
+}
+
 /** Checks the preset's texts (file name → content). Pure: tests and tools may call it without a folder. */
 export function parsePreset(texts: PresetTexts): ReadPresetResult {
   const p = new Problems();
@@ -718,7 +1032,21 @@ export function parsePreset(texts: PresetTexts): ReadPresetResult {
     }
   }
   const hotlineLines = checkHotlineLines(texts[PresetFile.hotlineLines], p);
-  if (p.list.length || !city || !territories || !units || !users || !categories || !policies?.valid || !hotlineLines) {
+  const gazetteerText = texts[PresetFile.gazetteer];
+  const polygonsText = texts[PresetFile.gridPolygons];
+  const gazetteer = gazetteerText === undefined ? undefined : checkGazetteer(gazetteerText, territories?.known ?? null, p);
+  const gridPolygons = polygonsText === undefined ? undefined : checkGridPolygons(polygonsText, territories?.known ?? null, p);
+  // The rows that passed their own checks, even beside rows that did not: every problem in one pass.
+  if (gazetteer && gridPolygons && territories) checkPointsAgainstOutlines(gazetteer.rows, gridPolygons.rows, territories.known, p);
+  const responsibilityText = texts[PresetFile.responsibility];
+  const knowledgeText = texts[PresetFile.knowledge];
+  const lookups = presetLookups(categories?.known ?? null, units?.known ?? null);
+  const responsibility = responsibilityText === undefined ? undefined : checkResponsibility(responsibilityText, lookups, p);
+  const knowledge = knowledgeText === undefined ? undefined : checkKnowledge(knowledgeText, lookups, p);
+  if (
+    p.list.length || !city || !territories || !units || !users || !categories || !policies?.valid || !hotlineLines ||
+    gazetteer === null || gridPolygons === null || gazetteer?.ok === false || gridPolygons?.ok === false || responsibility === null || knowledge === null
+  ) {
     return { ok: false, problems: p.sorted() };
   }
   const strip = <T extends { line: number }>(rows: T[]): Omit<T, 'line'>[] => rows.map(({ line: _line, ...rest }) => rest);
@@ -732,6 +1060,10 @@ export function parsePreset(texts: PresetTexts): ReadPresetResult {
       categories: strip(categories.valid),
       policies: policies.valid,
       hotlineLines,
+      ...(gazetteer ? { gazetteer: strip(gazetteer.rows) } : {}),
+      ...(gridPolygons ? { gridPolygons: strip(gridPolygons.rows) } : {}),
+      ...(responsibility ? { responsibility } : {}),
+      ...(knowledge ? { knowledge } : {}),
     },
   };
 }

@@ -17,5 +17,7 @@ export const CitySettings = z.looseObject({
   timeLimitPreset: z.enum(TimeLimitPreset),
   /** How long after dispatch a unit may still return (退回) a ticket that is not its own. */
   returnWindowHours: z.number().positive().max(24 * 30),
+  /** Categories (and their branches) that go straight to their unit when urgent (海口: tourism complaints). */
+  urgentCategoryCodes: z.array(z.string().min(1).max(32)).max(500).optional(),
 });
 export type CitySettings = z.infer<typeof CitySettings>;

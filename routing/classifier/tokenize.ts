@@ -96,8 +96,8 @@ export function words(normalized: string): string[] {
   for (const w of segmenter().cut(normalized, true)) {
     if (w.length < 2 || STOPWORDS.has(w)) continue;
     if (!HAS_CJK_OR_LATIN.test(w)) continue;
-    // Mixed letters and digits are codes (G4, x000d, 4.23 km), not words; pure Latin words stay (ktv, wifi, app).
-    if (/\d/.test(w) && !CJK.test(w)) continue;
+    // Numbers and codes (2019, 4.23, G4, A3) are not words; Latin words stay (ktv, wifi, app, pm2.5).
+    if (!CJK.test(w) && (w.match(/[a-z]/g)?.length ?? 0) < 2) continue;
     out.push(w);
   }
   return out;

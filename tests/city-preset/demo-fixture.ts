@@ -15,7 +15,12 @@ export async function demoWorld() {
   const database: TestDatabase = await freshDatabase();
   const clock = new FixedClock(new Date('2025-10-09T02:00:00Z'));
   const directory = createDirectoryService({ db: database.db, dialect: database.dialect, clock });
-  const identity = createIdentityService({ db: database.db, clock, territoryPathOf: (id) => directory.territoryPathOf(id) });
+  const identity = createIdentityService({
+    db: database.db, clock,
+    territoryPathOf: (id) => directory.territoryPathOf(id),
+    cityOfUnit: async (id) => (await directory.getUnit(id))?.cityId ?? null,
+    cityOfTerritory: async (id) => (await directory.getTerritory(id))?.cityId ?? null,
+  });
   const deps: ImportDeps = { database, directory, identity, clock };
   const ctx: CommandContext = { actor: systemActor('-', 'test-import'), requestId: 'test' };
   return { database, db: database.db, clock, directory, identity, deps, ctx };

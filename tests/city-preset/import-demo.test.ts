@@ -32,6 +32,8 @@ describe(`the demo city on ${testDialect}`, () => {
       categories: { created: 1107, updated: 0, unchanged: 0, deactivated: 0 },
       policies: { created: 8, updated: 0, unchanged: 0, removed: 0 },
       users: { created: 16, kept: [] },
+      responsibility: { outcome: 'created', versionNumber: 1, items: 79 },
+      knowledge: { created: 32, updated: 0, unchanged: 0 },
       changed: true,
     });
   });
@@ -80,6 +82,7 @@ describe(`the demo city on ${testDialect}`, () => {
     expect(byAction).toMatchObject({
       'city.created': 1, 'territory.created': 63, 'unit.created': 41, 'hotline_line.created': 10,
       'category.created': 1107, 'time_limit_policy.created': 8, 'user.created': 16, 'city.preset_imported': 1,
+      'responsibility_version.preset_imported': 1, 'knowledge_article.preset_imported': 32,
     });
   });
 
@@ -94,6 +97,8 @@ describe(`the demo city on ${testDialect}`, () => {
       categories: { created: 0, updated: 0, unchanged: 1107, deactivated: 0 },
       policies: { created: 0, updated: 0, unchanged: 8, removed: 0 },
       users: { created: 0 },
+      responsibility: { outcome: 'unchanged', versionNumber: 1, items: 79 },
+      knowledge: { created: 0, updated: 0, unchanged: 32 },
       changed: false,
     });
     expect(again.users.kept).toHaveLength(16);

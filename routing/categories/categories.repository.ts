@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { CategoriesTable, DB } from '../db';
+import type { CategoriesTable, DB } from '../../db';
 
 export type CategoryRow = CategoriesTable;
 

@@ -1,0 +1,206 @@
+/**
+ * Keyword rules (关键词规则): prior knowledge from the category tree. Each category node names a matter
+ * (噪音污染, 物业服务, 网约车问题) and may list the words callers use for it; a ticket that says those words
+ * leans towards that category. The classifier adds these leanings to its statistical model, so a fresh
+ * city with a category tree and no history still gets suggestions, and a rare category is not drowned by
+ * frequent ones.
+ */
+import { normalizeText, STOPWORDS, words, type TicketText, asTicketText } from './tokenize';
+import type { TaxonomyRow } from './csv';
+
+/** Words that suggest a label. `weight` (default 1) scales every keyword of the rule. */
+export interface KeywordRule {
+  label: string;
+  keywords: string[];
+  weight?: number;
+}
+
+/** The parts of a category node the rules need; `Category` of the routing part fits. */
+export interface CategoryNodeLike {
+  id: string;
+  code?: string;
+  name: string;
+  parentId: string | null;
+  keywords?: string[];
+  active?: boolean;
+}
+
+/**
+ * Words of category names that say nothing about the matter (其他 "other", 管理 "management", 问题 "problem"):
+ * they occur in the names of most categories.
+ */
+const GENERIC_NAME_WORDS = new Set(
+  '其他 其它 管理 服务 工作 政策 问题 事务 活动 公共 行业 发展 使用 决定 申请 依法 内部 后期 力量 物质 相关 综合 一般 处理 情况'.split(' '),
+);
+
+const MIN_KEYWORD = 2;
+const MAX_KEYWORD = 12;
+
+/**
+ * The keywords a category name yields: the name itself (when short enough to be said) and its jieba words,
+ * minus generic words. 城乡居民养老保险 → 城乡居民养老保险, 城乡, 居民, 养老保险.
+ */
+export function keywordsFromName(name: string): string[] {
+  const out = new Set<string>();
+  for (const piece of normalizeText(name).split(/[\s、，,;；/|（）()【】\[\]和与及或]+/)) {
+    if (!piece) continue;
+    if (piece.length >= MIN_KEYWORD && piece.length <= MAX_KEYWORD && !GENERIC_NAME_WORDS.has(piece)) out.add(piece);
+    for (const w of words(piece)) if (!GENERIC_NAME_WORDS.has(w)) out.add(w);
+  }
+  return [...out];
+}
+
+const uniq = (xs: string[]) => [...new Set(xs)];
+
+/**
+ * Rules for the leaves of a category tree (the classifier suggests leaf categories): each leaf gets its own
+ * name and keywords at weight 1, and the names and keywords of its ancestors at `ancestorWeight` per level
+ * up (0.5, 0.25, …) — 燃气供应 under 城市建设和市政管理 also hears 市政. Inactive nodes are ignored.
+ * `labelBy` chooses what the label is: the node id (default) or its code.
+ */
+export function rulesFromCategories(
+  nodes: CategoryNodeLike[],
+  opts: { labelBy?: 'id' | 'code'; ancestorWeight?: number } = {},
+): KeywordRule[] {
+  const labelBy = opts.labelBy ?? 'id';
+  const ancestorWeight = opts.ancestorWeight ?? 0.5;
+  const active = nodes.filter((n) => n.active !== false);
+  const byId = new Map(active.map((n) => [n.id, n]));
+  const hasChild = new Set(active.map((n) => n.parentId).filter((p): p is string => !!p));
+  const ownKeywords = (n: CategoryNodeLike) => uniq([...keywordsFromName(n.name), ...(n.keywords ?? []).map(normalizeText).filter(Boolean)]);
+  const rules: KeywordRule[] = [];
+  const leaves = active.filter((n) => !hasChild.has(n.id)).sort((a, b) => (a.code ?? a.id).localeCompare(b.code ?? b.id));
+  for (const leaf of leaves) {
+    const label = labelBy === 'code' ? (leaf.code ?? leaf.id) : leaf.id;
+    rules.push({ label, keywords: ownKeywords(leaf), weight: 1 });
+    let weight = ancestorWeight;
+    const seen = new Set([leaf.id]);
+    for (let p = leaf.parentId ? byId.get(leaf.parentId) : undefined; p && !seen.has(p.id); p = p.parentId ? byId.get(p.parentId) : undefined) {
+      seen.add(p.id);
+      if (weight > 0) rules.push({ label, keywords: ownKeywords(p), weight });
+      weight *= ancestorWeight;
+    }
+  }
+  return rules.filter((r) => r.keywords.length > 0);
+}
+
+/**
+ * Rules for the labels of one level of a 3-level taxonomy (一级/二级/三级分类), from the names below it:
+ * for level 1, 环境保护 hears 环境, 保护 at weight 1 and 噪音污染, 噪音, 污染, 大气污染 … at `childWeight`.
+ * The Teddy Cup taxonomy's sub-category names are prior knowledge that holds beyond any training sample.
+ */
+export function rulesFromTaxonomy(rows: TaxonomyRow[], level: 1 | 2 | 3 = 1, opts: { childWeight?: number } = {}): KeywordRule[] {
+  const childWeight = opts.childWeight ?? 1;
+  const own = new Map<string, Set<string>>();
+  const below = new Map<string, Set<string>>();
+  const add = (m: Map<string, Set<string>>, label: string, name: string) => {
+    if (!name) return;
+    if (!m.has(label)) m.set(label, new Set());
+    for (const k of keywordsFromName(name)) m.get(label)!.add(k);
+  };
+  for (const r of rows) {
+    const names = [r.level1, r.level2, r.level3];
+    const label = names[level - 1];
+    if (!label) continue;
+    add(own, label, label);
+    for (const n of names.slice(level)) add(below, label, n);
+  }
+  const out: KeywordRule[] = [];
+  for (const label of [...own.keys()].sort()) {
+    out.push({ label, keywords: [...own.get(label)!], weight: 1 });
+    const sub = [...(below.get(label) ?? [])].filter((k) => !own.get(label)!.has(k));
+    if (sub.length && childWeight > 0) out.push({ label, keywords: sub, weight: childWeight });
+  }
+  return out;
+}
+
+/** A keyword that matched, with the weight it added to its label. */
+export interface KeywordHit {
+  keyword: string;
+  weight: number;
+}
+
+/** The rules' leaning of one ticket: a score per label (sum of matched keyword weights) and the hits. */
+export interface KeywordScores {
+  scores: Map<string, number>;
+  hits: Map<string, KeywordHit[]>;
+}
+
+/**
+ * Finds rule keywords in ticket text by walking a prefix set from each position (a trie in a Set: a couple
+ * of lookups per character, whatever the number of rules). A keyword counts once per ticket,
+ * twice if the title says it. A keyword that several labels share gives each of them its full weight: in
+ * the classifier's softmax a shared boost lifts the group against the rest and leaves the group's members
+ * where they were, which is what a shared word means.
+ */
+export class KeywordMatcher {
+  private readonly index = new Map<string, { label: string; weight: number }[]>();
+  /** Every prefix of every keyword: the scan of a position stops at the first substring that is none. */
+  private readonly prefixes = new Set<string>();
+  private readonly maxLength: number;
+  readonly labels: string[];
+
+  constructor(readonly rules: KeywordRule[], private readonly titleBoost = 2) {
+    const labels = new Set<string>();
+    for (const r of rules) {
+      labels.add(r.label);
+      const w = r.weight ?? 1;
+      if (!(w > 0)) continue;
+      for (const raw of r.keywords) {
+        const k = normalizeText(raw);
+        if (k.length < MIN_KEYWORD || STOPWORDS.has(k)) continue;
+        const list = this.index.get(k) ?? [];
+        const same = list.find((e) => e.label === r.label);
+        // The same keyword from two rules of one label (own name and an ancestor's): the stronger counts.
+        if (same) same.weight = Math.max(same.weight, w);
+        else list.push({ label: r.label, weight: w });
+        this.index.set(k, list);
+      }
+    }
+    this.labels = [...labels].sort();
+    let max = 0;
+    for (const k of this.index.keys()) {
+      for (let n = 1; n <= k.length; n++) this.prefixes.add(k.slice(0, n));
+      max = Math.max(max, k.length);
+    }
+    this.maxLength = max;
+  }
+
+  get size(): number {
+    return this.index.size;
+  }
+
+  private found(s: string): Set<string> {
+    const out = new Set<string>();
+    if (!s || !this.maxLength) return out;
+    for (let i = 0; i < s.length; i++) {
+      for (let n = 1; n <= this.maxLength && i + n <= s.length; n++) {
+        const k = s.slice(i, i + n);
+        if (!this.prefixes.has(k)) break;
+        if (this.index.has(k)) out.add(k);
+      }
+    }
+    return out;
+  }
+
+  /** Scores of the labels whose keywords occur in the ticket (labels without a hit are absent). */
+  score(input: string | TicketText): KeywordScores {
+    const t = asTicketText(input);
+    const title = normalizeText(t.title);
+    const body = normalizeText([t.transcript, t.situation, t.demand, t.text].filter(Boolean).join('\n'));
+    const inTitle = this.found(title);
+    const all = new Set([...inTitle, ...this.found(body)]);
+    const scores = new Map<string, number>();
+    const hits = new Map<string, KeywordHit[]>();
+    for (const k of [...all].sort()) {
+      const factor = inTitle.has(k) ? this.titleBoost : 1;
+      for (const { label, weight } of this.index.get(k)!) {
+        const w = weight * factor;
+        scores.set(label, (scores.get(label) ?? 0) + w);
+        if (!hits.has(label)) hits.set(label, []);
+        hits.get(label)!.push({ keyword: k, weight: w });
+      }
+    }
+    return { scores, hits };
+  }
+}

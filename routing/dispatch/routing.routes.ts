@@ -1,0 +1,68 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { TICKET_TYPES, URGENCIES, Role } from '../../core';
+import { actorOf, allowRoles, errorResponses } from '../../core/http';
+import type { RoutingService } from './routing.service';
+
+export interface RoutingRoutesOptions {
+  routing: RoutingService;
+}
+
+const Unit = z.object({ id: z.string(), code: z.string(), name: z.string() });
+const PlanCategory = z.object({ code: z.string(), name: z.string(), path: z.array(z.object({ code: z.string(), name: z.string() })) });
+const Explanation = z.object({ zh: z.string(), en: z.string() });
+
+export const RoutePlanSchema = z.object({
+  category: PlanCategory.extend({ source: z.string(), confidence: z.number() }).nullable(),
+  suggestions: z.array(PlanCategory.extend({ score: z.number(), words: z.array(z.string()) })),
+  classifierConfident: z.boolean(),
+  territory: z.object({
+    status: z.string(),
+    source: z.string(),
+    territory: z.object({ id: z.string(), name: z.string(), level: z.string(), path: z.string() }).nullable(),
+    confidence: z.number(),
+    alternatives: z.array(z.object({ territory: z.object({ id: z.string(), name: z.string(), level: z.string() }), confidence: z.number() })),
+    explanation: z.string().optional(),
+  }),
+  type: z.string(),
+  urgency: z.string(),
+  rule: z.string(),
+  ruleZh: z.string(),
+  action: z.string(),
+  leadUnit: Unit.nullable(),
+  coUnits: z.array(Unit),
+  responsibility: z.object({ itemId: z.string(), itemCode: z.string(), versionId: z.string() }).nullable(),
+  knowledgeArticleId: z.string().nullable(),
+  policy: z.object({ code: z.string(), name: z.string() }).nullable(),
+  deadlines: z.object({ acknowledge: z.string().optional(), onSite: z.string().optional(), reply: z.string().optional(), citizenReply: z.string().optional() }),
+  explanation: z.array(Explanation),
+  missing: z.array(z.string()),
+  computedAt: z.string(),
+});
+
+/** /routing/plan: where a ticket would go and why, with its deadlines (nothing is written). */
+export async function routingRoutes(app: FastifyInstance, opts: RoutingRoutesOptions) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.post('/routing/plan', {
+    preHandler: allowRoles(Role.agent, Role.dispatcher, Role.supervisor, Role.admin),
+    schema: {
+      tags: ['routing'],
+      summary: 'Plan the routing of a ticket (派单方案): category, territory, unit, rule, deadlines, explanation',
+      body: z.strictObject({
+        text: z.string().max(20_000),
+        title: z.string().max(200).nullish(),
+        type: z.enum(TICKET_TYPES as [string, ...string[]]).nullish(),
+        urgency: z.enum(URGENCIES as [string, ...string[]]).nullish(),
+        categoryCode: z.string().max(32).nullish(),
+        address: z.string().max(500).nullish(),
+        territoryId: z.string().max(64).nullish(),
+        lat: z.number().min(-90).max(90).nullish(),
+        lng: z.number().min(-180).max(180).nullish(),
+        buildingCode: z.string().max(64).nullish(),
+        firstAskedUnitId: z.string().max(64).nullish(),
+      }),
+      response: { 200: RoutePlanSchema, ...errorResponses },
+    },
+  }, async (request) => opts.routing.plan({ ...request.body, cityId: actorOf(request).cityId }));
+}

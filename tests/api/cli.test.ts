@@ -1,0 +1,158 @@
+/**
+ * The `hotline` command, run as a user would: `node bin/hotline.js ...` in a child process over a
+ * SQLite file of its own (also when the suite runs on MariaDB). Each spawn costs a few seconds, so
+ * they all start together in beforeAll and each test awaits its own.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+let tmp: string;
+const dbFile = (name: string) => join(tmp, `${name}.sqlite`);
+
+/** Runs `node bin/hotline.js ...args` over the SQLite file `db`. */
+function hotline(db: string, args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/hotline.js', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: `sqlite:${dbFile(db)}`, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** A preset with one problem in each of four files; the comments give the line the CLI must name. */
+const BROKEN_PRESET: Record<string, string> = {
+  'city.json': [
+    '{',
+    '  "id": "Bad City",', // city.json:2
+    '  "name": "坏市",',
+    '  "isDemo": false,',
+    '  "settings": {',
+    '    "officeHours": { "seasons": [{ "from": "01-01", "to": "12-31", "periods": [["09:00", "17:00"]] }] },',
+    '    "timeLimitPreset": "zhucheng",',
+    '    "returnWindowHours": 24',
+    '  }',
+    '}',
+  ].join('\n'),
+  'territory.csv': [
+    'code,name,level,parent_code',
+    'D1,东区,district,',
+    'S1,东街道,street,D1',
+    'S1,重复街道,street,D1', // territory.csv:4 duplicate code
+    'C1,东社区,community,XX', // territory.csv:5 unknown parent
+  ].join('\n'),
+  'units.csv': 'code,name,kind,parent_code,territory_code,sms_phone,duty_person,duty_phone\nU1,城管局,department,,,12345abc,,\n', // units.csv:2
+  'users.csv': 'username,display_name,role,unit_code,territory_code,phone,password\nhandler2,经办人二,unit_handler,NOUNIT,,,demo12345\n', // users.csv:2
+  'categories.csv': 'code,name,level,parent_code,keywords,default_type,default_urgency,policy_code,utility\n',
+  'time-limit-policies.json': '[]',
+  'hotline-lines.csv': 'number,name,merged_on\n',
+};
+
+const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd', Promise<Run>>;
+
+beforeAll(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'hotline-cli-'));
+  const broken = join(tmp, 'broken-preset');
+  await mkdir(broken);
+  for (const [name, text] of Object.entries(BROKEN_PRESET)) await writeFile(join(broken, name), text);
+
+  runs.deadlineDays = hotline('days', ['deadline', '--from', '2025-09-30T16:00:00+08:00', '--working-days', '3']);
+  runs.deadlineHours = hotline('hours', ['deadline', '--from', '2025-10-10T16:00:00+08:00', '--working-hours', '2']);
+  runs.yearMissing = hotline('missing', ['deadline', '--from', '2026-12-30T16:00:00+08:00', '--working-days', '3']);
+  runs.brokenImport = hotline('broken', ['city', 'import', broken]);
+  runs.demoImport = hotline('users', ['city', 'import', 'cities/demo']);
+  runs.userAdd = runs.demoImport.then(() =>
+    hotline('users', ['user', 'add', '--username', 'cli-water9', '--name', '自来水经办人 九', '--role', 'unit_handler', '--unit', 'util-water', '--password', 'secret123', '--phone', '13700000099']),
+  );
+  // Settle every run before the tests, so that a failing one does not leave a process behind.
+  await Promise.allSettled(Object.values(runs));
+}, 120_000);
+
+afterAll(async () => {
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+describe('the hotline CLI', () => {
+  it('deadline --from 2025-09-30T16:00+08:00 --working-days 3 → 2025-10-11T16:00:00+08:00 (National Day, then the make-up Saturday)', async () => {
+    const r = await runs.deadlineDays;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('2025-10-11T16:00:00+08:00\n');
+  });
+
+  it('deadline --working-hours 2 from Friday 2025-10-10 16:00 → 1.5 h on Friday, 0.5 h on the make-up Saturday 10-11 → 09:00', async () => {
+    // Office hours 08:30–12:00 and 14:00–17:30; Saturday 2025-10-11 is a make-up workday (调休上班).
+    const r = await runs.deadlineHours;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('2025-10-11T09:00:00+08:00\n');
+  });
+
+  it('deadline into a year without calendar data exits non-zero with CALENDAR_YEAR_MISSING, printing no date', async () => {
+    const r = await runs.yearMissing;
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('CALENDAR_YEAR_MISSING');
+    expect(r.stderr).toContain('2027');
+  });
+
+  it('city import of a broken preset exits non-zero, lists every problem as file:line, and imports nothing', async () => {
+    const r = await runs.brokenImport;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('PRESET_INVALID');
+    for (const where of ['city.json:2 id', 'territory.csv:4 code', 'territory.csv:5 parent_code', 'units.csv:2 sms_phone', 'users.csv:2 unit_code']) {
+      expect(r.stderr).toContain(where);
+    }
+    const db = new Database(dbFile('broken'), { readonly: true });
+    try {
+      for (const table of ['cities', 'territories', 'units', 'users']) {
+        expect((db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n, table).toBe(0);
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  it('city import of the demo preset, then user add with a unit code → the user is stored with that unit, hashed password', async () => {
+    const imported = await runs.demoImport;
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(JSON.parse(imported.stdout)).toMatchObject({ cityId: 'demo', changed: true });
+
+    const added = await runs.userAdd;
+    expect(added.code, added.stderr).toBe(0);
+    const printed = JSON.parse(added.stdout);
+    expect(printed).toMatchObject({ username: 'cli-water9', displayName: '自来水经办人 九', role: 'unit_handler', cityId: 'demo' });
+    expect(printed).not.toHaveProperty('password');
+    expect(printed).not.toHaveProperty('passwordHash');
+
+    const db = new Database(dbFile('users'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT * FROM users WHERE username = ?').get('cli-water9') as Record<string, unknown>;
+      const water = db.prepare("SELECT id FROM units WHERE city_id = 'demo' AND code = 'util-water'").get() as { id: string };
+      expect(row).toMatchObject({ city_id: 'demo', role: 'unit_handler', unit_id: water.id, phone: '13700000099', active: 1 });
+      expect(row.password_hash).toMatch(/^\$argon2id\$/);
+      expect(String(row.password_hash)).not.toContain('secret123');
+    } finally {
+      db.close();
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { createContext, type AppContext } from '../../app/context';
+import { buildServer } from '../../app/server';
+import { testConfig, type AppConfig } from '../../app/config';
+import { importCityFromDir } from '../../app/city-preset';
+import { FixedClock, systemActor, type Clock } from '../../core';
+import { freshDatabase, type TestDatabase } from './db';
+
+export const DEMO_PASSWORD = 'demo12345';
+
+export interface TestApp {
+  app: FastifyInstance;
+  ctx: AppContext;
+  database: TestDatabase;
+  /** Logs in a demo user and returns its cookie header. */
+  login(username: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export interface StartTestAppOptions {
+  clock?: Clock;
+  /** Configuration fields to override (e.g. a small `bodyLimit`). */
+  config?: Partial<AppConfig>;
+  /** Runs on the built server before `ready()`: the place to register extra test-only routes. */
+  beforeReady?: (app: FastifyInstance, ctx: AppContext) => void | Promise<void>;
+}
+
+/** The real server over a fresh database with the demo city imported (SQLite or MariaDB per TEST_DATABASE). */
+export async function startTestApp(opts: StartTestAppOptions = {}): Promise<TestApp> {
+  const database = await freshDatabase();
+  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')) });
+  await importCityFromDir(ctx, 'cities/demo', { actor: systemActor('demo', 'test') });
+  const app = await buildServer(ctx);
+  await opts.beforeReady?.(app, ctx);
+  await app.ready();
+  const cookies = new Map<string, string>();
+  return {
+    app,
+    ctx,
+    database,
+    async login(username: string) {
+      const cached = cookies.get(username);
+      if (cached) return cached;
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: DEMO_PASSWORD } });
+      if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode} ${res.body}`);
+      const cookie = res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+      cookies.set(username, cookie);
+      return cookie;
+    },
+    async close() {
+      await app.close();
+      await database.dispose();
+    },
+  };
+}
+
+export const json = (res: LightMyRequestResponse) => res.json() as any;
+
+/** Row counts of the tables a request may write, to prove a refused request wrote nothing. */
+export const WRITE_TABLES = ['tickets', 'citizens', 'audit_events', 'users', 'api_keys', 'ticket_links', 'idempotency_records', 'calendar_years'] as const;
+export type RowCounts = Record<(typeof WRITE_TABLES)[number], number>;
+
+export async function rowCounts(t: Pick<TestApp, 'ctx'>): Promise<RowCounts> {
+  const db = t.ctx.database.db;
+  const out = {} as RowCounts;
+  for (const table of WRITE_TABLES) {
+    const row = await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+    out[table] = Number(row.n);
+  }
+  return out;
+}
+
