@@ -65,7 +65,19 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     db, directory, calendar, intake, territoryResolver, responsibility, knowledge,
     classify: async () => ({ suggestions: [], confident: false, reason: 'no model' }),
   });
-  const routing = createRoutingService(routingPorts, { clock });
+  const routing = createRoutingService(routingPorts, {
+    clock,
+    tickets: {
+      async get(ctx, id) {
+        const t = await intake.getTicket(ctx.actor, id);
+        return {
+          id: t.id, cityId: ctx.actor.cityId, version: t.version, title: t.title, situation: t.situation, demand: t.demand, type: t.type,
+          urgency: t.urgency, categoryId: t.categoryId, territoryId: t.territoryId, addressText: t.addressText, lat: t.lat, lng: t.lng,
+        };
+      },
+      dispatch: (ctx, id, version, input) => intake.transition(ctx, id, version, { action: 'dispatch', ...input }),
+    },
+  });
 
   return {
     config,

@@ -40,6 +40,7 @@ export async function benchIntake(kind: 'sqlite' | 'mysql', n: number): Promise<
       parties: '来电人', situation: '楼下水管漏水，路面积水已有两天', demand: '尽快派人维修', handling_unit_id: 'water', call_id: null,
       merged_into_id: null, answer: null, result: null, round: 1, satisfaction: null, created_by: 'bench-agent',
       created_at: toDbTime(clock.now()), updated_at: toDbTime(clock.now()), closed_at: null,
+      routing_rule: null, responsibility_version_id: null, planned_unit_id: null,
     });
     const rawMs = await timeIt(async () => {
       for (let i = 0; i < n; i++) {

@@ -3,6 +3,7 @@ import type { Database } from './connection';
 import * as m0001 from './migrations/0001-foundation';
 import * as m0002 from './migrations/0002-gazetteer';
 import * as m0003 from './migrations/0003-responsibility-knowledge';
+import * as m0004 from './migrations/0004-routing-decisions';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': m0001,
   '0002-gazetteer': m0002,
   '0003-responsibility-knowledge': m0003,
+  '0004-routing-decisions': m0004,
 };
 
 class StaticProvider implements MigrationProvider {

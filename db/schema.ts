@@ -182,6 +182,31 @@ export interface TicketsTable {
   created_at: string;
   updated_at: string;
   closed_at: string | null;
+  /** The dispatch rule that decided (按职能/首问/属地/紧急/即办), the list version and the unit it chose. */
+  routing_rule: string | null;
+  responsibility_version_id: string | null;
+  planned_unit_id: string | null;
+}
+
+export interface ClassifierModelsTable {
+  id: string;
+  city_id: string;
+  version: number;
+  trained_at: string;
+  examples: number;
+  source: string;
+  model: string;
+}
+
+export interface ClassifierFeedbackTable {
+  id: string;
+  city_id: string;
+  ticket_id: string;
+  category_code: string;
+  suggested_code: string | null;
+  text: string;
+  actor_id: string | null;
+  at: string;
 }
 
 export interface TicketLinksTable {
@@ -329,6 +354,8 @@ export interface KnowledgeUsagesTable {
 }
 
 export interface DB {
+  classifier_models: ClassifierModelsTable;
+  classifier_feedback: ClassifierFeedbackTable;
   cities: CitiesTable;
   territories: TerritoriesTable;
   gazetteer_entries: GazetteerEntriesTable;

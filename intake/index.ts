@@ -6,8 +6,9 @@ export { createIntakeService, toTicketView, canSee, ticketScopeOf, type IntakeSe
 export { intakeRoutes, type IntakeRoutesOptions } from './intake.routes';
 export {
   TicketStatus, TICKET_STATUS_ZH, TRANSITIONS, FINAL_STATUSES, Satisfaction, SIX_ELEMENTS_ZH, decide, missingSixElements, availableActions,
-  type TransitionInput, type TicketAction, type SixElement,
+  type TransitionInput, type TicketAction, type SixElement, type RoutingRecord,
 } from './domain/ticket-state-machine';
 export { ticketNumber } from './domain/ticket-number';
 export type { IntakeLookups, TerritoryRef, UnitRef, CategoryRef } from './ports';
 export type { TicketRow } from './intake.repository';
+export { TicketView as TicketViewSchema } from './intake.schemas';

@@ -107,6 +107,9 @@ export const TicketView = z.object({
   closedAt: z.string().nullable(),
   missingElements: z.array(z.string()),
   availableActions: z.array(z.string()),
+  routingRule: z.string().nullable(),
+  responsibilityVersionId: z.string().nullable(),
+  plannedUnitId: z.string().nullable(),
 });
 
 const csv = (values: readonly string[]) =>

@@ -93,6 +93,10 @@ export interface TicketView {
   closedAt: string | null;
   missingElements: SixElement[];
   availableActions: TicketAction[];
+  /** How routing decided at dispatch: the rule, the responsibility-list version, the unit the plan chose. */
+  routingRule: string | null;
+  responsibilityVersionId: string | null;
+  plannedUnitId: string | null;
 }
 
 export interface IntakeEvents extends Record<string, unknown> {
@@ -180,6 +184,9 @@ export function toTicketView(t: TicketRow, actor: Actor): TicketView {
     closedAt: dbTimeToIso(t.closed_at),
     missingElements: missingSixElements(t),
     availableActions: availableActions({ status: t.status as TicketStatus, handlingUnitId: t.handling_unit_id }, actor),
+    routingRule: t.routing_rule,
+    responsibilityVersionId: t.responsibility_version_id,
+    plannedUnitId: t.planned_unit_id,
   };
 }
 
@@ -305,6 +312,9 @@ export function createIntakeService(deps: IntakeDeps) {
             created_at: toDbTime(now),
             updated_at: toDbTime(now),
             closed_at: null,
+            routing_rule: null,
+            responsibility_version_id: null,
+            planned_unit_id: null,
           };
           await r.insertTicket(row);
           await recordAudit(trx, ctx, { entityType: 'ticket', entityId: row.id, action: 'ticket.created', after: row }, now);

@@ -1,6 +1,7 @@
 /**
  * City presets (城市配置包): a folder that describes one city — its settings, territory, handling
- * units, users, categories, time-limit policies and merged hotlines — checked in full and imported
+ * units, users, categories, time-limit policies and merged hotlines, and optionally its gazetteer,
+ * grid outlines, responsibility list and knowledge base — checked in full and imported
  * in one transaction. `cities/demo/` is the fictional demo city in this format.
  */
 export {
@@ -11,11 +12,12 @@ export {
   /** Problems as `file:line field: message / 中文` lines. */
   formatProblems,
   PresetFile,
-  /** gazetteer.csv and grids.geojson: a preset may leave them out (the city's data is then kept). */
+  /** gazetteer.csv, grids.geojson, responsibility.csv, knowledge.json: a preset may leave them out (the city's data is then kept). */
   OPTIONAL_PRESET_FILES,
   type CityPreset,
   type PresetGazetteerEntry,
   type PresetPolygon,
+  type PresetTextFile,
   type PresetUser,
   type PresetProblem,
   type PresetTexts,

@@ -50,9 +50,17 @@ export const SIX_ELEMENTS_ZH: Record<SixElement, string> = {
 };
 
 /** The commands, with what each needs from the caller. */
+/** What routing decided, recorded on the ticket at dispatch (the plan's unit, so overrides show). */
+export interface RoutingRecord {
+  rule: string;
+  responsibilityVersionId: string | null;
+  plannedUnitId: string | null;
+  coUnitIds?: string[];
+}
+
 export type TransitionInput =
   | { action: 'answer_on_spot'; answer: string; knowledgeArticleId?: string | null }
-  | { action: 'dispatch'; handlingUnitId?: string | null; note?: string | null }
+  | { action: 'dispatch'; handlingUnitId?: string | null; note?: string | null; routing?: RoutingRecord | null }
   | { action: 'acknowledge' }
   | { action: 'start_handling' }
   | { action: 'return_to_center'; reason: string }
@@ -167,6 +175,11 @@ export function decide(ticket: TicketFacts, input: TransitionInput, actor: Actor
         );
       }
       patch.handling_unit_id = unitId;
+      if (input.routing) {
+        patch.routing_rule = input.routing.rule;
+        patch.responsibility_version_id = input.routing.responsibilityVersionId;
+        patch.planned_unit_id = input.routing.plannedUnitId;
+      }
       reason = input.note ?? null;
       break;
     }

@@ -9,7 +9,7 @@
  * (same data, same seed → same model, same scores).
  *
  * ```ts
- * const rules = rulesFromCategories(await listCategories(db, cityId), { labelBy: 'id' });
+ * const rules = rulesFromCategories(await listCategories(db, cityId)); // labels: leaf category codes
  * const model = CategoryClassifier.train(history, { rules });
  * const { suggestions, confident, reason } = model.predict({ title, situation, demand });
  * model.learn({ title, situation, demand }, confirmedCategoryId);
@@ -98,5 +98,7 @@ export {
   classifierTrainCommand,
   /** `hotline classifier cv --data FILE` → k-fold cross-validation report. */
   crossValidate,
+  /** The training options the commands use for a labelled file (taxonomy rules for its labels, IDF from unlabelled messages). */
+  cliTrainOptions,
 } from './cli';
 export type { ClassifierCliOptions, ClassifierEvalOutput, ClassifierTrainOutput, CliSources } from './cli';

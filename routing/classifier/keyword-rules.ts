@@ -5,7 +5,7 @@
  * city with a category tree and no history still gets suggestions, and a rare category is not drowned by
  * frequent ones.
  */
-import { normalizeText, STOPWORDS, words, type TicketText, asTicketText } from './tokenize';
+import { normalizeText, normalizeTicket, STOPWORDS, words, type NormalizedTicket, type TicketText } from './tokenize';
 import type { TaxonomyRow } from './csv';
 
 /** Words that suggest a label. `weight` (default 1) scales every keyword of the rule. */
@@ -56,13 +56,13 @@ const uniq = (xs: string[]) => [...new Set(xs)];
  * Rules for the leaves of a category tree (the classifier suggests leaf categories): each leaf gets its own
  * name and keywords at weight 1, and the names and keywords of its ancestors at `ancestorWeight` per level
  * up (0.5, 0.25, …) — 燃气供应 under 城市建设和市政管理 also hears 市政. Inactive nodes are ignored.
- * `labelBy` chooses what the label is: the node id (default) or its code.
+ * `labelBy` chooses what the label is: the node's code (default; its id when it has none) or its id.
  */
 export function rulesFromCategories(
   nodes: CategoryNodeLike[],
   opts: { labelBy?: 'id' | 'code'; ancestorWeight?: number } = {},
 ): KeywordRule[] {
-  const labelBy = opts.labelBy ?? 'id';
+  const labelBy = opts.labelBy ?? 'code';
   const ancestorWeight = opts.ancestorWeight ?? 0.5;
   const active = nodes.filter((n) => n.active !== false);
   const byId = new Map(active.map((n) => [n.id, n]));
@@ -184,10 +184,8 @@ export class KeywordMatcher {
   }
 
   /** Scores of the labels whose keywords occur in the ticket (labels without a hit are absent). */
-  score(input: string | TicketText): KeywordScores {
-    const t = asTicketText(input);
-    const title = normalizeText(t.title);
-    const body = normalizeText([t.transcript, t.situation, t.demand, t.text].filter(Boolean).join('\n'));
+  score(input: string | TicketText | NormalizedTicket): KeywordScores {
+    const { title, body } = normalizeTicket(input);
     const inTitle = this.found(title);
     const all = new Set([...inTitle, ...this.found(body)]);
     const scores = new Map<string, number>();

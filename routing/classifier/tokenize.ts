@@ -40,9 +40,11 @@ export function loadDictionary(entries: string | Uint8Array | DictionaryEntry[])
   segmenter().loadDict(typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
 }
 
-const CJK = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]/;
 const CJK_RUN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+/g;
-const HAS_CJK_OR_LATIN = /[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaffa-z]/;
+
+/** A CJK ideograph (extension A, unified, compatibility): the characters n-grams are made of. */
+const isCjk = (c: number) => (c >= 0x4e00 && c <= 0x9fff) || (c >= 0x3400 && c <= 0x4dbf) || (c >= 0xf900 && c <= 0xfaff);
+const isLatin = (c: number) => c >= 97 && c <= 122;
 
 /**
  * Text as the tokenizer sees it: NFKC (full-width letters and digits become ASCII), lower case, Excel's
@@ -73,7 +75,7 @@ export const STOPWORDS: ReadonlySet<string> = new Set(
     '一个 一些 一直 一下 一样 一般 一次 一定 一切 所有 每个 各种 各位 有关 相关 关于 对于 由于 因为 所以 因此 但是 ' +
     '而且 并且 或者 如果 虽然 然而 然后 而是 只是 只有 不是 没有 不能 不会 不要 还是 还有 就是 都是 也是 ' +
     '很 太 更 最 非常 十分 特别 比较 已 才 再 又 仍 仍然 却 只 便 每 各 该 此 等 等等 其他 其它 以及 以上 以下 ' +
-    '之后 之前 以后 以前 之间 之中 其中 目前 现在 当时 今天 今年 去年 明年 时候 时间 期间 情况 问题 事情 方面 ' +
+    '以来 之后 之前 以后 以前 之间 之中 其中 目前 现在 当时 今天 今年 去年 明年 时候 时间 期间 情况 问题 事情 方面 ' +
     '尊敬 尊敬的 领导 书记 市长 局长 主任 先生 女士 同志 您好 你好 谢谢 感谢 谢谢您 非常感谢 百忙之中 此致 敬礼 ' +
     '希望 恳请 请求 请问 麻烦 反映 反应 投诉 咨询 建议 举报 留言 网友 市民 群众 老百姓 ' +
     '政府 部门 有关部门 相关部门 单位 领导们 能 会 要 想 说 做 去 来 上 下 中 里 后 前 多 少 大 小 好 ' +
@@ -95,9 +97,15 @@ export function words(normalized: string): string[] {
   const out: string[] = [];
   for (const w of segmenter().cut(normalized, true)) {
     if (w.length < 2 || STOPWORDS.has(w)) continue;
-    if (!HAS_CJK_OR_LATIN.test(w)) continue;
     // Numbers and codes (2019, 4.23, G4, A3) are not words; Latin words stay (ktv, wifi, app, pm2.5).
-    if (!CJK.test(w) && (w.match(/[a-z]/g)?.length ?? 0) < 2) continue;
+    let cjk = false;
+    let latin = 0;
+    for (let i = 0; i < w.length && !cjk; i++) {
+      const c = w.charCodeAt(i);
+      if (isCjk(c)) cjk = true;
+      else if (isLatin(c)) latin++;
+    }
+    if (!cjk && latin < 2) continue;
     out.push(w);
   }
   return out;
@@ -159,22 +167,46 @@ function addTokens(into: Map<string, number>, normalized: string, weight: number
  * Feature counts of a ticket: `w:` words and `c<n>:` n-grams, title tokens counted `titleWeight` times.
  * Keys appear in text order, so the same text always gives the same map in the same order.
  */
-export function extractFeatures(input: string | TicketText, opts: FeatureOptions = DEFAULT_FEATURE_OPTIONS): Map<string, number> {
-  const t = asTicketText(input);
+export function extractFeatures(input: string | TicketText | NormalizedTicket, opts: FeatureOptions = DEFAULT_FEATURE_OPTIONS): Map<string, number> {
+  const n = normalizeTicket(input);
   const out = new Map<string, number>();
-  addTokens(out, normalizeText(t.title), opts.titleWeight, opts);
-  addTokens(out, normalizeText(bodyOf(t)), 1, opts);
+  addTokens(out, n.title, opts.titleWeight, opts);
+  addTokens(out, n.body, 1, opts);
   return out;
 }
 
 /** The words a feature stands for, for explanations: `w:垃圾` → 垃圾, `c2:噪音` → 噪音. */
 export const featureSurface = (feature: string): string => feature.slice(feature.indexOf(':') + 1);
 
-/** Number of CJK characters and Latin letters in the ticket: the measure of "too short to say". */
-export function meaningfulLength(input: string | TicketText): number {
-  const t = asTicketText(input);
-  const s = normalizeText(`${t.title ?? ''}\n${bodyOf(t)}`);
+/** Number of CJK characters and Latin letters in normalised text. */
+function countMeaningful(normalized: string): number {
   let n = 0;
-  for (const ch of s) if (CJK.test(ch) || (ch >= 'a' && ch <= 'z')) n++;
+  for (let i = 0; i < normalized.length; i++) {
+    const c = normalized.charCodeAt(i);
+    if (isCjk(c) || isLatin(c)) n++;
+  }
   return n;
+}
+
+/** A ticket's title and body, normalised once for every use (features, keyword rules, length). */
+export interface NormalizedTicket {
+  normalized: true;
+  title: string;
+  body: string;
+}
+
+export function normalizeTicket(input: string | TicketText | NormalizedTicket): NormalizedTicket {
+  if (isNormalized(input)) return input;
+  const t = asTicketText(input);
+  return { normalized: true, title: normalizeText(t.title), body: normalizeText(bodyOf(t)) };
+}
+
+/** Number of CJK characters and Latin letters in the ticket: the measure of "too short to say". */
+export function meaningfulLength(input: string | TicketText | NormalizedTicket): number {
+  const n = normalizeTicket(input);
+  return countMeaningful(n.title) + countMeaningful(n.body);
+}
+
+function isNormalized(x: unknown): x is NormalizedTicket {
+  return typeof x === 'object' && x !== null && (x as NormalizedTicket).normalized === true;
 }

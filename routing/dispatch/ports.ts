@@ -6,6 +6,7 @@
  */
 import type { TimeLimit } from '../../calendar';
 import type { UnitBrief } from './domain/plan';
+import type { CommandContext } from '../../core';
 
 export interface CategoryNode {
   id: string;
@@ -48,6 +49,33 @@ export interface PolicyBrief {
   code: string;
   name: string;
   limits: Partial<Record<'acknowledge' | 'onSite' | 'reply' | 'citizenReply', TimeLimit>>;
+}
+
+/** The ticket as routing reads it (from intake), and the dispatch it asks intake to make. */
+export interface TicketForRouting {
+  id: string;
+  cityId: string;
+  version: number;
+  title: string | null;
+  situation: string | null;
+  demand: string | null;
+  type: string;
+  urgency: string;
+  categoryId: string | null;
+  territoryId: string | null;
+  addressText: string | null;
+  lat: number | null;
+  lng: number | null;
+}
+
+export interface TicketPort<View> {
+  get(ctx: CommandContext, id: string): Promise<TicketForRouting>;
+  dispatch(ctx: CommandContext, id: string, version: number, input: { handlingUnitId: string; note: string | null; routing: { rule: string; responsibilityVersionId: string | null; plannedUnitId: string | null; coUnitIds: string[] } }): Promise<View>;
+}
+
+/** The classifier learns from every category an agent confirms or corrects at dispatch. */
+export interface LearningPort {
+  learn(cityId: string, example: { ticketId: string; text: string; title: string | null; categoryCode: string; suggestedCode: string | null; actorId: string | null }): Promise<void>;
 }
 
 export interface RoutingPorts {

@@ -2,11 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { TICKET_TYPES, URGENCIES, Role } from '../../core';
-import { actorOf, allowRoles, errorResponses } from '../../core/http';
+import { actorOf, allowRoles, commandContext, errorResponses } from '../../core/http';
 import type { RoutingService } from './routing.service';
 
 export interface RoutingRoutesOptions {
   routing: RoutingService;
+  /** The ticket view's schema (intake's), for the dispatch response. */
+  ticketSchema: z.ZodTypeAny;
 }
 
 const Unit = z.object({ id: z.string(), code: z.string(), name: z.string() });
@@ -65,4 +67,22 @@ export async function routingRoutes(app: FastifyInstance, opts: RoutingRoutesOpt
       response: { 200: RoutePlanSchema, ...errorResponses },
     },
   }, async (request) => opts.routing.plan({ ...request.body, cityId: actorOf(request).cityId }));
+
+  r.post('/tickets/:id/dispatch', {
+    preHandler: allowRoles(Role.agent, Role.dispatcher, Role.supervisor, Role.admin),
+    schema: {
+      tags: ['routing'],
+      summary: 'Dispatch a ticket by its routing plan (派单); another unit than the plan\'s needs a reason (改派理由)',
+      params: z.strictObject({ id: z.string().min(1).max(64) }),
+      body: z.strictObject({
+        version: z.number().int().min(1),
+        handlingUnitId: z.string().max(64).nullish(),
+        overrideReason: z.string().max(2000).nullish(),
+      }),
+      response: { 200: z.object({ ticket: opts.ticketSchema, plan: RoutePlanSchema, overridden: z.boolean() }), ...errorResponses },
+    },
+  }, async (request) => {
+    const { version, ...choice } = request.body;
+    return opts.routing.dispatchTicket(commandContext(request), request.params.id, version, choice);
+  });
 }

@@ -1,6 +1,6 @@
-import { badRequest, systemClock, toChinaIso, type Clock } from '../../core';
+import { badRequest, unprocessable, systemClock, toChinaIso, type Clock, type CommandContext } from '../../core';
 import { decidePlan, DISPATCH_RULE_ZH, type DispatchRule, type FunctionMatch, type UnitBrief } from './domain/plan';
-import type { CategoryNode, RoutingPorts, TerritoryResolution } from './ports';
+import type { CategoryNode, LearningPort, RoutingPorts, TerritoryResolution, TicketPort } from './ports';
 
 export interface PlanRequest {
   cityId: string;
@@ -57,7 +57,7 @@ export const CLASSIFIER_CONFIDENCE_FLOOR = 0.5;
  * The routing engine: classification, territory, the dispatch rules and the deadlines, explained.
  * The same plan is what the API returns, the CLI prints and the console shows.
  */
-export function createRoutingService(ports: RoutingPorts, opts: { clock?: Clock } = {}) {
+export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: { clock?: Clock; tickets?: TicketPort<View>; learning?: LearningPort } = {}) {
   const clock = opts.clock ?? systemClock;
   const treeCache = new Map<string, { byCode: Map<string, CategoryNode>; byId: Map<string, CategoryNode>; at: number }>();
 
@@ -88,7 +88,7 @@ export function createRoutingService(ports: RoutingPorts, opts: { clock?: Clock 
     return { status: 'unresolved', territory: null, confidence: 0, alternatives: [], source: 'none' };
   }
 
-  return {
+  const service = {
     /** Decides where a ticket goes and why; nothing is written. */
     async plan(req: PlanRequest): Promise<RoutePlan> {
       const at = req.at ?? clock.now();
@@ -190,12 +190,63 @@ export function createRoutingService(ports: RoutingPorts, opts: { clock?: Clock 
       };
     },
 
+    /**
+     * Dispatches a ticket by its plan (派单). The dispatcher may choose another unit than the plan's:
+     * that override needs a reason, and both the plan's unit and the reason stay on the ticket and in
+     * its audit trail. The category it goes out with teaches the classifier.
+     */
+    async dispatchTicket(ctx: CommandContext, ticketId: string, version: number, choice: { handlingUnitId?: string | null; overrideReason?: string | null } = {}): Promise<{ ticket: View; plan: RoutePlan; overridden: boolean }> {
+      if (!opts.tickets) throw new Error('routing was built without a ticket port');
+      const ticket = await opts.tickets.get(ctx, ticketId);
+      const t = await tree(ticket.cityId);
+      const categoryCode = ticket.categoryId ? t.byId.get(ticket.categoryId)?.code ?? null : null;
+      const plan = await service.plan({
+        cityId: ticket.cityId,
+        text: [ticket.situation, ticket.demand].filter(Boolean).join('\n'),
+        title: ticket.title,
+        type: ticket.type,
+        urgency: ticket.urgency,
+        categoryCode,
+        territoryId: ticket.territoryId,
+        address: ticket.territoryId ? null : ticket.addressText,
+        lat: ticket.lat,
+        lng: ticket.lng,
+      });
+      const chosen = choice.handlingUnitId ?? plan.leadUnit?.id ?? null;
+      if (!chosen) {
+        throw unprocessable('PLAN_UNDETERMINED', 'the plan names no handling unit: choose one', '派单方案未能确定承办单位，请指定', { missing: plan.missing, explanation: plan.explanation });
+      }
+      const overridden = !!plan.leadUnit && chosen !== plan.leadUnit.id;
+      const reason = choice.overrideReason?.trim() || null;
+      if (overridden && !reason) {
+        throw badRequest('OVERRIDE_REASON_REQUIRED', `the plan says ${plan.leadUnit!.name}; give a reason to send it elsewhere`, `派单方案为「${plan.leadUnit!.name}」，改派其他单位须说明理由`, { field: 'overrideReason', plannedUnitId: plan.leadUnit!.id });
+      }
+      const view = await opts.tickets.dispatch(ctx, ticketId, version, {
+        handlingUnitId: chosen,
+        note: reason,
+        routing: {
+          rule: plan.rule,
+          responsibilityVersionId: plan.responsibility?.versionId ?? null,
+          plannedUnitId: plan.leadUnit?.id ?? null,
+          coUnitIds: overridden ? [] : plan.coUnits.map((u) => u.id),
+        },
+      });
+      if (categoryCode && opts.learning) {
+        await opts.learning.learn(ticket.cityId, {
+          ticketId, text: [ticket.situation, ticket.demand].filter(Boolean).join('\n'), title: ticket.title,
+          categoryCode, suggestedCode: plan.suggestions[0]?.code ?? null, actorId: ctx.actor.id,
+        });
+      }
+      return { ticket: view, plan, overridden };
+    },
+
     /** Drops the cached category tree of a city (after an import). */
     forgetCategories(cityId?: string) {
       if (cityId) treeCache.delete(cityId);
       else treeCache.clear();
     },
   };
+  return service;
 }
 
 const LIMIT_ZH: Record<string, string> = { acknowledge: '签收', onSite: '到场', reply: '办结反馈', citizenReply: '答复群众' };

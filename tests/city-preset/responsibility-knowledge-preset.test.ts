@@ -264,4 +264,20 @@ describe(`importing the responsibility list and knowledge base on ${testDialect}
     expect(back.responsibility).toEqual({ outcome: 'created', versionNumber: 3, items: 79 });
     expect(back.knowledge).toEqual({ created: 0, updated: 1, unchanged: 31 });
   });
+
+  it('a unit deactivated in the database makes the list a problem of the preset, and nothing is written', async () => {
+    const water = (await w.directory.findUnitByCode('demo', 'util-water'))!;
+    await w.db.updateTable('units').set({ active: 0 }).where('id', '=', water.id).execute();
+    try {
+      const before = { ...(await tableCounts(w.db)), versions: await count(w.db, 'responsibility_versions') };
+      const err = await importCityFromDir(w.deps, DEMO_DIR, w.ctx).catch((e) => e);
+      expect(isAppError(err) && err.code).toBe('PRESET_INVALID');
+      const problems = err.details.problems as PresetProblem[];
+      expect(problems.length).toBeGreaterThan(0);
+      expect(problems.every((p) => p.file === 'responsibility.csv' && p.line > 1 && p.message.includes('util-water is inactive'))).toBe(true);
+      expect({ ...(await tableCounts(w.db)), versions: await count(w.db, 'responsibility_versions') }).toEqual(before);
+    } finally {
+      await w.db.updateTable('units').set({ active: 1 }).where('id', '=', water.id).execute();
+    }
+  });
 });

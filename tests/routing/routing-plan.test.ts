@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, json, type TestApp } from '../helpers/app';
+import { testDialect } from '../helpers/db';
+import { listAudit } from '../../audit';
+
+/**
+ * Each dispatch rule with a worked case from the demo city, through the HTTP API. The clock stands
+ * at Thursday 2025-10-09 10:00 (China): three working days later is Monday 10-13, because Saturday
+ * 10-11 is a make-up workday (调休).
+ */
+let t: TestApp;
+let agent: string;
+let dispatcher: string;
+const unitId = async (code: string) => (await t.ctx.directory.findUnitByCode('demo', code))!.id;
+const plan = async (body: object) => {
+  const res = await t.app.inject({ method: 'POST', url: '/api/v1/routing/plan', headers: { cookie: agent }, payload: body });
+  expect(res.statusCode, res.body).toBe(200);
+  return json(res);
+};
+const PLACE = '白龙南路88号'; // grid 990102001001001 of 滨江街道
+
+beforeAll(async () => {
+  t = await startTestApp();
+  agent = await t.login('agent1');
+  dispatcher = await t.login('dispatcher1');
+});
+afterAll(async () => t?.close());
+
+describe(`the routing plan on the demo city (${testDialect})`, () => {
+  it('(a) by function: 私搭乱建 goes to the street office by the responsibility list, with 自然资源和规划局 co-handling', async () => {
+    const p = await plan({ text: '楼顶有人私搭乱建', categoryCode: '01030201', address: PLACE, type: 'report' });
+    expect(p).toMatchObject({ rule: 'by_function', ruleZh: '按职能划分', action: 'dispatch', leadUnit: { code: 'st-990102001' }, coUnits: [{ code: 'dept-zrzyj' }] });
+    expect(p.responsibility.itemCode).toBe('DEMO-01030201-01');
+    expect(p.territory).toMatchObject({ status: 'resolved', source: 'address' });
+    // 复杂事项: 5 working days from Thursday 10:00 → Friday 10-17 (10/11 is a make-up workday).
+    expect(p.policy.code).toBe('zc-complex');
+    expect(p.deadlines.reply).toBe('2025-10-15T10:00:00+08:00');
+    expect(p.explanation.map((e: { zh: string }) => e.zh).join('\n')).toContain('按责任清单 DEMO-01030201-01');
+  });
+
+  it('(a) situation keywords pick the more specific item: 无照卖菜 is for 市场监管, plain 摆摊 for 城管', async () => {
+    expect((await plan({ text: '小区门口有人摆摊卖菜，无照经营', categoryCode: '01020201', address: PLACE })).leadUnit.code).toBe('dept-scjgj');
+    expect((await plan({ text: '路上有人摆摊', categoryCode: '01020201', address: PLACE })).leadUnit.code).toBe('dept-cgj-zfdd');
+  });
+
+  it('(b) first responder: where 市场监管 and 城管 share the function, the unit the citizen asked first leads', async () => {
+    const p = await plan({ text: '小区门口有人摆摊卖菜，无照经营', categoryCode: '01020201', address: PLACE, firstAskedUnitId: await unitId('dept-cgj-zfdd') });
+    expect(p).toMatchObject({ rule: 'first_responder', leadUnit: { code: 'dept-cgj-zfdd' }, coUnits: [{ code: 'dept-scjgj' }] });
+  });
+
+  it('(c) territory fallback: no function fits → the street office of the place', async () => {
+    const p = await plan({ text: '咨询党组织关系转接', categoryCode: '0201', address: PLACE, type: 'consultation' });
+    expect(p).toMatchObject({ rule: 'territory_fallback', leadUnit: { code: 'st-990102001' } });
+  });
+
+  it('(d) a burst water main goes straight to the water company, on site within 1 hour', async () => {
+    const p = await plan({ text: '水管爆了，路面冒水', categoryCode: '01021603', address: PLACE, urgency: 'emergency' });
+    expect(p).toMatchObject({ rule: 'urgent', leadUnit: { code: 'util-water' }, policy: { code: 'zc-utility-onsite' } });
+    expect(p.deadlines.onSite).toBe('2025-10-09T11:00:00+08:00');
+  });
+
+  it('(e) a consultation the knowledge base answers is answered on the spot, with the article', async () => {
+    const p = await plan({ text: '社保卡丢了怎么补办', type: 'consultation' });
+    expect(p).toMatchObject({ rule: 'answer_on_spot', action: 'answer_on_spot', leadUnit: null });
+    expect(p.knowledgeArticleId).toMatch(/^[0-9A-Z]{26}$/);
+    expect(p.explanation.map((e: { zh: string }) => e.zh).join('\n')).toContain('知识库可直接答复：「社保卡丢失了怎么补办？」');
+  });
+
+  it('says what is missing instead of guessing, and reports an unresolved address as such', async () => {
+    const p = await plan({ text: '', address: '火星基地三号' });
+    expect(p).toMatchObject({ rule: 'undetermined', action: 'manual', leadUnit: null, category: null });
+    expect(p.missing).toEqual(['category', 'territory']);
+    expect(p.territory.status).toBe('unresolved');
+  });
+
+  it('refuses a category or territory that does not exist', async () => {
+    const a = await t.app.inject({ method: 'POST', url: '/api/v1/routing/plan', headers: { cookie: agent }, payload: { text: 'x', categoryCode: 'NOPE' } });
+    expect(json(a)).toMatchObject({ code: 'CATEGORY_NOT_FOUND', details: { field: 'categoryCode' } });
+    const b = await t.app.inject({ method: 'POST', url: '/api/v1/routing/plan', headers: { cookie: agent }, payload: { text: 'x', territoryId: 'NOPE' } });
+    expect(json(b).code).toBe('TERRITORY_NOT_FOUND');
+    const unit = await t.login('water1');
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/routing/plan', headers: { cookie: unit }, payload: { text: 'x' } })).statusCode).toBe(403);
+  });
+
+  describe('dispatching by the plan', () => {
+    const register = async (extra: object = {}) => {
+      const territory = (await t.ctx.directory.findTerritoryByCode('demo', '990102001001001'))!;
+      const res = await t.app.inject({
+        method: 'POST', url: '/api/v1/tickets', headers: { cookie: agent },
+        payload: {
+          channel: 'phone', type: 'complaint', callerPhone: '13800138000', occurredAt: '2025-10-09T09:00:00+08:00',
+          addressText: PLACE, territoryId: territory.id, parties: '来电人；摊贩', situation: '小区门口有人摆摊卖菜，无照经营', demand: '请取缔',
+          categoryId: await listCategoryId('01020201'),
+          ...extra,
+        },
+      });
+      expect(res.statusCode, res.body).toBe(201);
+      return json(res);
+    };
+    const listCategoryId = async (code: string) => (await t.ctx.database.db.selectFrom('categories').select('id').where('city_id', '=', 'demo').where('code', '=', code).executeTakeFirstOrThrow()).id;
+    const dispatch = (id: string, body: object) => t.app.inject({ method: 'POST', url: `/api/v1/tickets/${id}/dispatch`, headers: { cookie: dispatcher }, payload: body });
+
+    it('dispatches to the plan\'s unit and records the rule and the responsibility-list version on the ticket', async () => {
+      const ticket = await register();
+      const res = await dispatch(ticket.id, { version: ticket.version });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = json(res);
+      expect(body.overridden).toBe(false);
+      expect(body.ticket).toMatchObject({ status: 'dispatched', routingRule: 'by_function', handlingUnitId: await unitId('dept-scjgj'), plannedUnitId: await unitId('dept-scjgj') });
+      expect(body.ticket.responsibilityVersionId).toBe(body.plan.responsibility.versionId);
+    });
+
+    it('an override needs a reason; with one, the plan\'s unit and the reason stay in the ticket and its audit trail', async () => {
+      const ticket = await register();
+      const other = await unitId('st-990102001');
+      const refused = await dispatch(ticket.id, { version: ticket.version, handlingUnitId: other });
+      expect(refused.statusCode).toBe(400);
+      expect(json(refused)).toMatchObject({ code: 'OVERRIDE_REASON_REQUIRED', details: { field: 'overrideReason' } });
+      const ok = json(await dispatch(ticket.id, { version: ticket.version, handlingUnitId: other, overrideReason: '系街道统一整治的早市' }));
+      expect(ok.overridden).toBe(true);
+      expect(ok.ticket).toMatchObject({ handlingUnitId: other, plannedUnitId: await unitId('dept-scjgj') });
+      const trail = await listAudit(t.ctx.database.db, 'ticket', ticket.id);
+      expect(trail.at(-1)).toMatchObject({ action: 'ticket.dispatch', reason: '系街道统一整治的早市' });
+    });
+
+    it('(b) the unit already handling the same problem at the same place leads a new report of it', async () => {
+      const first = await register();
+      json(await dispatch(first.id, { version: first.version, handlingUnitId: await unitId('dept-cgj-zfdd'), overrideReason: '城管已在现场' }));
+      const p = await plan({ text: '小区门口有人摆摊卖菜，无照经营', categoryCode: '01020201', territoryId: (await t.ctx.directory.findTerritoryByCode('demo', '990102001001001'))!.id });
+      expect(p).toMatchObject({ rule: 'first_responder', leadUnit: { code: 'dept-cgj-zfdd' } });
+      expect(p.explanation.some((e: { en: string }) => e.en.includes('already handling'))).toBe(true);
+    });
+
+    it('a stale version or a plan with no unit is refused without a change', async () => {
+      const ticket = await register();
+      expect(json(await dispatch(ticket.id, { version: ticket.version + 5 })).code).toBe('VERSION_CONFLICT');
+      const bare = await register({ categoryId: null, territoryId: null, addressText: '火星基地' });
+      expect(json(await dispatch(bare.id, { version: bare.version })).code).toBe('PLAN_UNDETERMINED');
+      expect((await t.ctx.intake.getTicket((await t.ctx.identity.actorForSession(agent.split('=')[1]))!.actor, bare.id)).status).toBe('accepted');
+    });
+  });
+});
