@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { isAppError, parseIsoWithZone, systemActor, toChinaIso, type CommandContext } from '../core';
+import { isAppError, parseIsoWithZone, parseTicketType, parseUrgency, systemActor, toChinaIso, type CommandContext } from '../core';
 import type { TimeLimit } from '../calendar';
 import { loadConfig } from './config';
 import { createContext, type AppContext } from './context';
-import { importCityFromDir } from './city-preset';
+import { importCityFromDir, importCategoriesFile } from './city-preset';
+import { classifierEvalCommand, crossValidate, readLabelledCsv, listCategories } from '../routing';
 import { startServer } from './main';
 
 /** Prints a domain error in both languages and exits non-zero. */
@@ -125,6 +126,99 @@ program
       const officeHours = o.city ? await ctx.directory.cityOfficeHours(o.city) : undefined;
       const deadline = await ctx.calendar.deadline(from!, { unit: given[0][0], amount } as TimeLimit, officeHours);
       process.stdout.write(toChinaIso(deadline) + '\n');
+    }).catch(fail);
+  });
+
+const categories = program.command('categories').description('the 4-level category tree (问题分类)');
+categories
+  .command('import')
+  .argument('<file>', 'CSV: code,name,level,parent_code,keywords,default_type,default_urgency,policy_code,utility')
+  .option('--city <cityId>')
+  .description("replace a city's category tree; every problem is reported with its line, and nothing is imported on any")
+  .action(async (file: string, o) => {
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      const result = await importCategoriesFile(ctx, cmd.actor.cityId, await readFile(file, 'utf8'), cmd);
+      ctx.forgetCity(cmd.actor.cityId);
+      process.stdout.write(JSON.stringify(result) + '\n');
+    }).catch(fail);
+  });
+
+program
+  .command('route')
+  .description('plan where a ticket goes and why (派单方案); prints one JSON object')
+  .requiredOption('--text <text>', 'what the caller said or wrote')
+  .option('--title <title>')
+  .option('--address <address>', 'the place as the caller said it')
+  .option('--type <type>', '咨询 求助 投诉 举报 建议 表扬, or consultation, help, complaint, report, suggestion, praise')
+  .option('--urgency <urgency>', '一般 紧急 特急, or normal, urgent, emergency')
+  .option('--category <code>', 'a category the agent chose')
+  .option('--building <code>', 'the building code of a QR report')
+  .option('--city <cityId>')
+  .action(async (o) => {
+    const type = o.type ? parseTicketType(o.type) : null;
+    if (o.type && !type) fail(new Error(`unknown ticket type ${o.type}`));
+    const urgency = o.urgency ? parseUrgency(o.urgency) : null;
+    if (o.urgency && !urgency) fail(new Error(`unknown urgency ${o.urgency}`));
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      const plan = await ctx.routing.plan({
+        cityId: cmd.actor.cityId, text: o.text, title: o.title, address: o.address, type, urgency, categoryCode: o.category, buildingCode: o.building,
+      });
+      process.stdout.write(JSON.stringify(plan) + '\n');
+    }).catch(fail);
+  });
+
+const classifier = program.command('classifier').description('the category classifier (智能分类)');
+classifier
+  .command('eval')
+  .requiredOption('--train <file>', 'labelled CSV: id,title,text,label')
+  .requiredOption('--test <file>', 'labelled CSV: id,title,text,label')
+  .description('train a fresh model on one file, score it on the other; prints one JSON line')
+  .action((o) => {
+    try {
+      process.stdout.write(JSON.stringify(classifierEvalCommand(o.train, o.test)) + '\n');
+    } catch (err) {
+      fail(err);
+    }
+  });
+classifier
+  .command('cv')
+  .requiredOption('--data <file>', 'labelled CSV: id,title,text,label')
+  .option('--folds <k>', 'number of folds', '5')
+  .option('--seed <n>', 'seed of the fold split', '1')
+  .description('stratified k-fold cross-validation; prints one JSON line with the pooled figures and the confusion table')
+  .action((o) => {
+    try {
+      const r = crossValidate(o.data, Number(o.folds), Number(o.seed));
+      process.stdout.write(JSON.stringify(r) + '\n');
+    } catch (err) {
+      fail(err);
+    }
+  });
+classifier
+  .command('train')
+  .requiredOption('--data <file>', 'labelled CSV: id,title,text,label (label: a category code or name of the city)')
+  .option('--city <cityId>')
+  .description("train the city's model from labelled history; it replaces the current model and is stored in the database")
+  .action(async (o) => {
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      const cityId = cmd.actor.cityId;
+      const nodes = await listCategories(ctx.database.db, cityId);
+      const byCode = new Map(nodes.map((n) => [n.code, n.code]));
+      const byName = new Map<string, string>();
+      for (const n of [...nodes].sort((a, b) => a.level - b.level)) if (!byName.has(n.name)) byName.set(n.name, n.code);
+      const examples = readLabelledCsv(o.data);
+      const unknown = new Set<string>();
+      const mapped = examples.flatMap((e) => {
+        const code = byCode.get(e.label) ?? byName.get(e.label);
+        if (!code) unknown.add(e.label);
+        return code ? [{ ...e, label: code }] : [];
+      });
+      if (unknown.size) throw new Error(`labels that are neither a category code nor a category name of ${cityId}: ${[...unknown].join(', ')}`);
+      const result = await ctx.classifier.train(cityId, mapped, `hotline classifier train --data ${o.data}`);
+      process.stdout.write(JSON.stringify(result) + '\n');
     }).catch(fail);
   });
 

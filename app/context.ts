@@ -5,6 +5,7 @@ import { createIdentityService } from '../identity';
 import { createDirectoryService } from '../directory';
 import {
   getCategory, listCategories, createTerritoryResolverService, createResponsibilityService, createKnowledgeService, createRoutingService,
+  createClassifierService,
 } from '../routing';
 import { createRoutingPorts } from './routing-ports';
 import { createCalendarService } from '../calendar';
@@ -61,9 +62,10 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   const categoriesOf = (cityId: string) => listCategories(db, cityId);
   const responsibility = createResponsibilityService({ db, dialect, clock, directory, categories: categoriesOf });
   const knowledge = createKnowledgeService({ db, dialect, clock, directory, categories: categoriesOf });
+  const classifier = createClassifierService({ db, dialect, clock, categories: categoriesOf });
   const routingPorts = createRoutingPorts({
     db, directory, calendar, intake, territoryResolver, responsibility, knowledge,
-    classify: async () => ({ suggestions: [], confident: false, reason: 'no model' }),
+    classify: (cityId, text) => classifier.classify(cityId, text),
   });
   const routing = createRoutingService(routingPorts, {
     clock,
@@ -77,6 +79,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       },
       dispatch: (ctx, id, version, input) => intake.transition(ctx, id, version, { action: 'dispatch', ...input }),
     },
+    learning: classifier,
   });
 
   return {
@@ -90,10 +93,12 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     responsibility,
     knowledge,
     routing,
+    classifier,
     /** Told after a city import: cached categories, units and policies of the city are dropped. */
     forgetCity(cityId: string) {
       routingPorts.forget(cityId);
       routing.forgetCategories(cityId);
+      classifier.forget(cityId);
       knowledge.invalidate(cityId);
       responsibility.forgetCached();
     },

@@ -5,6 +5,9 @@
  * BENCH_SCALE=0.1 shrinks every size for a quick look.
  */
 import { benchIntake } from './intake.bench';
+import { benchRoutingPlan } from './routing-plan.bench';
+import { benchClassifier } from './routing-classifier.bench';
+import { benchTerritory } from './routing-territory.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -21,5 +24,8 @@ if (await mysqlAvailable()) kinds.push('mysql');
 else process.stdout.write('# MariaDB/MySQL not reachable: SQLite only\n');
 
 for (const kind of kinds) report(await benchIntake(kind, size(kind === 'sqlite' ? 5000 : 2000)));
+report(benchClassifier(size(2000)));
+report(await benchTerritory({ resolves: size(20_000) }));
+report(await benchRoutingPlan(size(2000)));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

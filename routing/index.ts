@@ -14,3 +14,4 @@ export type { RoutingPorts, CategoryNode, ClassifierSuggestion, TerritoryResolut
 export { routingRoutes, RoutePlanSchema, type RoutingRoutesOptions } from './dispatch/routing.routes';
 export * from './responsibility';
 export * from './knowledge';
+export * from './classifier';

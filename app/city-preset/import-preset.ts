@@ -13,11 +13,11 @@ import { conflict, isAppError, systemClock, unprocessable, type Clock, type Comm
 import type { ChangeKind, DirectoryService } from '../../directory';
 import type { IdentityService } from '../../identity';
 import { replaceCategoriesIn } from '../../routing';
-import { replacePoliciesIn } from '../../workorders';
+import { listPolicies, replacePoliciesIn } from '../../workorders';
 import { replaceGazetteerIn, replaceTerritoryPolygonsIn, type ReplaceCounts, type TerritoryResolverService } from '../../routing/territory';
 import { importResponsibilityCsvIn, type CsvProblem } from '../../routing/responsibility';
 import { importKnowledgeIn, type KnowledgeProblem } from '../../routing/knowledge';
-import { formatProblems, PresetFile, readPreset, type CityPreset, type PresetProblem } from './read-preset';
+import { formatProblems, parseCategoriesCsv, PresetFile, readPreset, type CityPreset, type PresetProblem } from './read-preset';
 
 /** What an import needs; the app's context fits as it is. */
 export interface ImportDeps {
@@ -232,4 +232,27 @@ export async function importCityFromDir(deps: ImportDeps, dir: string, ctx: Comm
     );
   }
   return importPreset(deps, read.preset, ctx);
+}
+
+/**
+ * Replaces a city's category tree from a CSV (`hotline categories import FILE`): checked in full
+ * first (file:line problems, nothing imported on any), then one transaction with an audit row per
+ * change. Categories left out are deactivated, never deleted: tickets refer to them.
+ */
+export async function importCategoriesFile(deps: Pick<ImportDeps, 'database' | 'clock'>, cityId: string, text: string, ctx: CommandContext) {
+  const { db } = deps.database;
+  const policyCodes = new Set((await listPolicies(db, cityId)).map((p) => p.code));
+  const parsed = parseCategoriesCsv(text, policyCodes);
+  if (!parsed.ok) {
+    throw unprocessable('CATEGORIES_INVALID', `the category file has ${parsed.problems.length} problem(s); nothing was imported:\n${formatProblems(parsed.problems)}`, `分类文件有 ${parsed.problems.length} 处问题，未导入任何内容`, { problems: parsed.problems });
+  }
+  const now = (deps.clock ?? systemClock).now();
+  return db.transaction().execute(async (trx) => {
+    const cats = await replaceCategoriesIn(trx, cityId, parsed.categories);
+    const audit = (id: string, action: string, before?: unknown, after?: unknown) => recordAudit(trx, ctx, { entityType: 'category', entityId: id, action, before, after, cityId }, now);
+    for (const c of cats.created) await audit(c.id, 'category.created', undefined, c);
+    for (const c of cats.updated) await audit(c.id, 'category.updated', c.before, c.after);
+    for (const c of cats.deactivated) await audit(c.id, 'category.deactivated', { active: true }, { active: false });
+    return { created: cats.created.length, updated: cats.updated.length, unchanged: cats.unchanged, deactivated: cats.deactivated.length };
+  });
 }

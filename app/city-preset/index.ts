@@ -9,6 +9,8 @@ export {
   readPreset,
   /** Checks preset texts given by file name (no folder needed). */
   parsePreset,
+  /** Checks a category tree CSV on its own. */
+  parseCategoriesCsv,
   /** Problems as `file:line field: message / 中文` lines. */
   formatProblems,
   PresetFile,
@@ -28,6 +30,8 @@ export {
   importCityFromDir,
   /** Imports a checked preset in one transaction, idempotently. */
   importPreset,
+  /** Replaces a city's category tree from a CSV, checked in full first. */
+  importCategoriesFile,
   type ImportDeps,
   type ImportSummary,
   type ImportCounts,

@@ -1068,6 +1068,20 @@ export function parsePreset(texts: PresetTexts): ReadPresetResult {
   };
 }
 
+/**
+ * Checks a category tree CSV on its own (`hotline categories import FILE`), with the same rules as a
+ * preset's categories.csv; `policyCodes` are the city's existing time-limit policies.
+ */
+export function parseCategoriesCsv(text: string, policyCodes: ReadonlySet<string>): { ok: true; categories: CategoryInput[] } | { ok: false; problems: PresetProblem[] } {
+  const p = new Problems();
+  const checked = checkCategories(text, p);
+  for (const ref of checked?.policyRefs ?? []) {
+    if (!policyCodes.has(ref.policyCode)) p.add(PresetFile.categories, ref.line, 'policy_code', `unknown policy code ${ref.policyCode}`, `时限规则代码 ${ref.policyCode} 不存在`);
+  }
+  if (p.list.length || !checked) return { ok: false, problems: p.sorted() };
+  return { ok: true, categories: checked.valid.map(({ line: _line, ...rest }) => rest) };
+}
+
 /** Problems as lines for a terminal: `units.csv:12 sms_phone: malformed phone number … / 电话号码格式不正确`. */
 export function formatProblems(problems: PresetProblem[]): string {
   return problems.map((x) => `${x.file}:${x.line}${x.field ? ` ${x.field}` : ''}: ${x.message} / ${x.messageZh}`).join('\n');

@@ -102,3 +102,6 @@ export {
   cliTrainOptions,
 } from './cli';
 export type { ClassifierCliOptions, ClassifierEvalOutput, ClassifierTrainOutput, CliSources } from './cli';
+
+/** The city's classifier: model per city, persisted, learning from agents' confirmations. */
+export { createClassifierService, type ClassifierService, type ClassifierServiceDeps, type CitySuggestion } from './classifier.service';

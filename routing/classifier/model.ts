@@ -196,10 +196,14 @@ class CountTable {
       let f = this.feat[v.idx[j]];
       if (!f) this.feat[v.idx[j]] = f = { labels: [], counts: [], total: 0 };
       const at = f.labels.indexOf(label);
-      if (at < 0) {
-        f.labels.push(label);
-        f.counts.push(q);
-      } else f.counts[at] += q;
+      if (at >= 0) f.counts[at] += q;
+      else {
+        // Kept in label order, as a stored model reads them back: sums over labels then add up alike.
+        let pos = f.labels.length;
+        while (pos > 0 && f.labels[pos - 1] > label) pos--;
+        f.labels.splice(pos, 0, label);
+        f.counts.splice(pos, 0, q);
+      }
       f.total += q;
       this.labelTotal[label] += q;
       this.grand += q;
@@ -346,7 +350,15 @@ export class CategoryClassifier {
 
   /** Rebuilds a stored model; refuses a malformed one (422) rather than guessing. */
   static fromJSON(json: unknown): CategoryClassifier {
-    const parsed = ModelSchema.safeParse(typeof json === 'string' ? JSON.parse(json) : json);
+    let raw: unknown = json;
+    if (typeof json === 'string') {
+      try {
+        raw = JSON.parse(json);
+      } catch {
+        throw unprocessable('CLASSIFIER_MODEL_INVALID', 'stored classifier model is not JSON', '已存的分类模型不是有效的JSON');
+      }
+    }
+    const parsed = ModelSchema.safeParse(raw);
     if (!parsed.success) {
       throw unprocessable('CLASSIFIER_MODEL_INVALID', `stored classifier model is invalid: ${parsed.error.message}`, '已存的分类模型无效', {
         issues: parsed.error.issues.slice(0, 5),
@@ -364,14 +376,18 @@ export class CategoryClassifier {
       model.df[id] = df;
       if (!pairs.length) continue;
       const f = { labels: [] as number[], counts: [] as number[], total: 0 };
+      const entries: [number, number][] = [];
       for (let i = 0; i + 1 < pairs.length; i += 2) {
         const c = order[pairs[i]];
         if (c === undefined) throw unprocessable('CLASSIFIER_MODEL_INVALID', `feature ${key}: unknown label index`, '已存的分类模型无效');
+        entries.push([c, pairs[i + 1]]);
+      }
+      for (const [c, count] of entries.sort((a, b) => a[0] - b[0])) {
         f.labels.push(c);
-        f.counts.push(pairs[i + 1]);
-        f.total += pairs[i + 1];
-        model.table.labelTotal[c] += pairs[i + 1];
-        model.table.grand += pairs[i + 1];
+        f.counts.push(count);
+        f.total += count;
+        model.table.labelTotal[c] += count;
+        model.table.grand += count;
       }
       model.table.feat[id] = f;
     }
@@ -426,9 +442,10 @@ export class CategoryClassifier {
 
   /**
    * Online update: an agent confirmed or corrected the category of this ticket. Adds its counts (and its
-   * features to the vocabulary and IDF statistics); an unknown label joins the label set. Exact for naive
-   * Bayes — the same as having had the example at training time, except that the calibration constants
-   * stay until the next full training.
+   * features to the vocabulary and IDF statistics); an unknown label joins the label set. No retraining:
+   * naive Bayes is a sum of counts. What waits for the next full training: the calibration constants, and
+   * the IDF weights of earlier examples (counted with the statistics of their time). `weight` > 1 makes a
+   * correction count as several examples.
    */
   learn(input: string | TicketText, label: string, weight = 1): void {
     if (!label || !label.trim()) throw badRequest('CLASSIFIER_LABEL_REQUIRED', 'a label is required to learn', '学习需要分类标签');
