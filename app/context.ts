@@ -82,6 +82,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     learning: classifier,
   });
 
+  // 即办: an answer given from a knowledge article is recorded against it, so outdated answers can be traced.
+  intakeEvents.on('ticket.transitioned', async (e) => {
+    if (e.input.action === 'answer_on_spot' && e.input.knowledgeArticleId) {
+      await knowledge.recordUse({ actor: e.actor }, e.input.knowledgeArticleId, e.ticket.id);
+    }
+  });
+
   return {
     config,
     clock,

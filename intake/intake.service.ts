@@ -102,7 +102,7 @@ export interface TicketView {
 export interface IntakeEvents extends Record<string, unknown> {
   'ticket.created': { ticket: TicketRow; actor: Actor };
   'ticket.updated': { ticket: TicketRow; actor: Actor; changed: string[] };
-  'ticket.transitioned': { ticket: TicketRow; actor: Actor; action: TicketAction; from: TicketStatus; to: TicketStatus; reason: string | null };
+  'ticket.transitioned': { ticket: TicketRow; actor: Actor; action: TicketAction; from: TicketStatus; to: TicketStatus; reason: string | null; input: TransitionInput };
 }
 
 export interface IntakeDeps {
@@ -454,7 +454,7 @@ export function createIntakeService(deps: IntakeDeps) {
         () => clock.now(),
       );
       if (!replayed) {
-        events.emit('ticket.transitioned', { ticket: value.ticket, actor, action: input.action, from: value.from, to: value.ticket.status as TicketStatus, reason: value.reason });
+        events.emit('ticket.transitioned', { ticket: value.ticket, actor, action: input.action, from: value.from, to: value.ticket.status as TicketStatus, reason: value.reason, input });
       }
       // A replay answers with the ticket as it is now, seen by this actor.
       return toTicketView(replayed ? await loadVisible(deps.db, actor, id) : value.ticket, actor);

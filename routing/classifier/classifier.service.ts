@@ -16,6 +16,9 @@ export interface ClassifierServiceDeps {
   snapshotEvery?: number;
 }
 
+/** A correction (the agent chose another category than the top suggestion) counts as three examples. */
+const weightOf = (suggested: string | null, chosen: string) => (suggested && suggested !== chosen ? 3 : 1);
+
 export interface CitySuggestion {
   code: string;
   score: number;
@@ -45,8 +48,8 @@ export function createClassifierService(deps: ClassifierServiceDeps) {
     const since = row?.trained_at ?? '0000-00-00 00:00:00.000';
     // Replay what agents confirmed after the snapshot, in the order they did.
     const feedback = await deps.db
-      .selectFrom('classifier_feedback').select(['text', 'category_code']).where('city_id', '=', cityId).where('at', '>', since).orderBy('at').orderBy('id').execute();
-    for (const f of feedback) model.learn(f.text, f.category_code);
+      .selectFrom('classifier_feedback').select(['text', 'category_code', 'suggested_code']).where('city_id', '=', cityId).where('at', '>', since).orderBy('at').orderBy('id').execute();
+    for (const f of feedback) model.learn(f.text, f.category_code, weightOf(f.suggested_code, f.category_code));
     return { model, version: row ? Number(row.version) : 0, since, pending: feedback.length };
   }
 
@@ -94,7 +97,7 @@ export function createClassifierService(deps: ClassifierServiceDeps) {
       });
       if (!inserted) return;
       const state = await modelOf(cityId);
-      state.model.learn(text, e.categoryCode);
+      state.model.learn(text, e.categoryCode, weightOf(e.suggestedCode, e.categoryCode));
       if (++state.pending >= snapshotEvery) {
         state.pending = 0;
         state.version = await saveSnapshot(cityId, state.model, -1, 'online learning snapshot');

@@ -66,6 +66,22 @@ describe(`the routing plan on the demo city (${testDialect})`, () => {
     expect(p.explanation.map((e: { zh: string }) => e.zh).join('\n')).toContain('知识库可直接答复：「社保卡丢失了怎么补办？」');
   });
 
+  it('(e) answering on the spot from the article records the use against it (outdated answers can be traced)', async () => {
+    const p = await plan({ text: '社保卡丢了怎么补办', type: 'consultation' });
+    const created = json(await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: { cookie: agent }, payload: { channel: 'phone', type: 'consultation', callerPhone: '13900001111', situation: '社保卡丢了', demand: '怎么补办' } }));
+    const answered = await t.app.inject({
+      method: 'POST', url: `/api/v1/tickets/${created.id}/transitions`, headers: { cookie: agent },
+      payload: { action: 'answer_on_spot', version: created.version, answer: '携带身份证到社保服务大厅挂失补办', knowledgeArticleId: p.knowledgeArticleId },
+    });
+    expect(json(answered).status).toBe('answered');
+    let usages: { ticketId: string }[] = [];
+    for (let i = 0; i < 50 && !usages.length; i++) {
+      usages = await t.ctx.knowledge.usagesOf(p.knowledgeArticleId, { cityId: 'demo' });
+      if (!usages.length) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(usages.map((u) => u.ticketId)).toContain(created.id);
+  });
+
   it('says what is missing instead of guessing, and reports an unresolved address as such', async () => {
     const p = await plan({ text: '', address: '火星基地三号' });
     expect(p).toMatchObject({ rule: 'undetermined', action: 'manual', leadUnit: null, category: null });
