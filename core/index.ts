@@ -5,3 +5,6 @@ export * from './phone';
 export * from './events';
 export * from './actor';
 export * from './ticket-kinds';
+export * from './csv';
+export * from './ttl-cache';
+export * from './diff';

@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB, DialectName } from '../db';
 import { recordAudit } from '../audit';
-import { AppError, badRequest, newId, normalizePhone, notFound, systemClock, toDbTime, dbTimeToIso, type Clock, type CommandContext } from '../core';
+import { AppError, badRequest, newId, normalizePhone, notFound, systemClock, toDbTime, dbTimeToIso, type Clock, type CommandContext, TtlCache } from '../core';
 import { DirectoryRepository, type CityRow, type HotlineLineRow, type TerritoryRow, type UnitRow, type UnitSearch } from './directory.repository';
 import type { OfficeHours } from '../calendar';
 import { CitySettings } from './domain/city-settings';
@@ -154,28 +154,6 @@ function changes<T extends Record<string, unknown>>(before: T, after: T): { befo
   return Object.keys(a).length ? { before: b, after: a } : null;
 }
 
-/** A small map whose entries expire; bounded so a long-running process cannot grow it forever. */
-class TtlCache<V> {
-  private entries = new Map<string, { value: V; until: number }>();
-  constructor(private readonly ttlMs: number, private readonly max = 100_000) {}
-  get(key: string): V | undefined {
-    const e = this.entries.get(key);
-    if (!e) return undefined;
-    if (e.until < Date.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return e.value;
-  }
-  set(key: string, value: V) {
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, { value, until: Date.now() + this.ttlMs });
-  }
-  clear() {
-    this.entries.clear();
-  }
-}
-
 const digitsOfDialled = (raw: string): string => {
   let s = raw.replace(/[^\d+]/g, '');
   if (s.startsWith('+86')) s = s.slice(3);
@@ -193,7 +171,7 @@ export function createDirectoryService(deps: DirectoryDeps) {
   const ttl = deps.cacheTtlMs ?? 5 * 60_000;
   const repo = new DirectoryRepository(deps.db);
   // territoryPathOf runs on every authenticated request (the actor's scope): keep it off the database.
-  const paths = new TtlCache<string>(ttl);
+  const paths = new TtlCache<string>(ttl, 100_000);
   const settingsCache = new TtlCache<CitySettings>(ttl, 1_000);
   const linesCache = new TtlCache<HotlineLine[]>(ttl, 1_000);
 

@@ -27,9 +27,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
-import { normalizePhone, parseTicketType, parseUrgency, TicketType, Urgency, type Role } from '../../core';
+import { normalizePhone, parseTicketType, parseUrgency, readCsvWithLines, TicketType, Urgency, type CsvRow, type Role } from '../../core';
 import {
   CitySettings, isTerritoryLevel, isUnitKind, parentLevelOf, territoryLevelForUnitKind, TERRITORY_LEVELS, UNIT_KINDS,
   type CityInput, type HotlineLineInput, type TerritoryInput, type TerritoryLevel, type UnitInput,
@@ -168,11 +167,6 @@ class Problems {
 // ---------------------------------------------------------------------------------------------
 // CSV
 
-interface CsvRow {
-  line: number;
-  get(column: string): string;
-}
-
 /**
  * Parses a CSV file with a header. Reports a missing file, missing or unknown columns, rows with the
  * wrong number of fields, and malformed quoting (which ends the file: what follows cannot be trusted).
@@ -182,42 +176,9 @@ function readCsv(file: string, text: string | undefined, columns: readonly strin
     p.add(file, 0, undefined, `${file} is missing (an empty file with the header row is fine)`, `缺少文件 ${file}（可只含表头）`);
     return null;
   }
-  const normalized = text.replace(/\r\n?/g, '\n');
-  let header: string[] = [];
-  let records: { record: Record<string, string>; info: { lines: number; error?: unknown }; raw: string }[];
-  try {
-    records = parseCsv(normalized, {
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      info: true,
-      raw: true,
-      columns: (h: string[]) => {
-        header = h.map((c) => c.trim());
-        return header;
-      },
-    });
-  } catch (err) {
-    const e = err as { lines?: number; message?: string };
-    p.add(file, e.lines ?? 0, undefined, `malformed CSV: ${e.message}`, `CSV 格式错误（引号不匹配等）：${e.message}`);
-    return null;
-  }
-  if (header.length === 0) {
-    p.add(file, 1, undefined, `${file} has no header row: ${columns.join(',')}`, `${file} 缺少表头：${columns.join(',')}`);
-    return null;
-  }
-  const missing = required.filter((c) => !header.includes(c));
-  for (const c of missing) p.add(file, 1, c, `missing column ${c}`, `缺少列 ${c}`);
-  for (const c of header) if (!columns.includes(c)) p.add(file, 1, c, `unknown column ${c} (expected ${columns.join(',')})`, `未知列 ${c}（应为 ${columns.join(',')}）`);
-  if (missing.length) return null;
-  return records.map(({ record, info, raw }) => {
-    // info.lines is the record's last line; a quoted field may span lines, and raw holds the empty lines skipped before it.
-    const body = raw.replace(/^\n+/, '').replace(/\n$/, '');
-    const line = info.lines - (body.match(/\n/g)?.length ?? 0);
-    if (info.error) p.add(file, line, undefined, `expected ${header.length} fields, as in the header`, `字段数与表头（${header.length}列）不一致`);
-    return { line, get: (c: string) => (record[c] ?? '').trim() };
-  });
+  const { rows, problems } = readCsvWithLines(text, columns, required);
+  for (const x of problems) p.add(file, x.line, x.field, x.message, x.messageZh);
+  return rows;
 }
 
 const CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;

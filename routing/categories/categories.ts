@@ -1,7 +1,7 @@
 /** The category tree (问题分类, 4 levels) as stored: replaced by a city import, read by routing. */
 import type { Kysely } from 'kysely';
 import type { DB } from '../../db';
-import { badRequest, newId, type TicketType, type Urgency } from '../../core';
+import { badRequest, diffFields, newId, type TicketType, type Urgency } from '../../core';
 import { CategoriesRepository, type CategoryRow } from './categories.repository';
 
 /** A node of the 4-level category system (问题分类): level 1 is the broad field, level 4 the concrete matter. */
@@ -75,8 +75,6 @@ const fieldsOf = (c: Category): Fields => {
   return rest;
 };
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
 /**
  * Makes the city's categories the given set, in the caller's transaction: adds new codes, updates
  * changed ones in place (ids stay, so tickets keep their category) and deactivates the codes not
@@ -136,17 +134,8 @@ export async function replaceCategoriesIn(trx: Kysely<DB>, cityId: string, rows:
       byCode.set(next.code, next);
       continue;
     }
-    const before: Partial<Fields> = {};
-    const after: Partial<Fields> = {};
-    const a = fieldsOf(old);
-    const b = fieldsOf(next);
-    for (const k of Object.keys(b) as (keyof Fields)[]) {
-      if (!same(a[k], b[k])) {
-        (before as Record<string, unknown>)[k] = a[k];
-        (after as Record<string, unknown>)[k] = b[k];
-      }
-    }
-    if (Object.keys(after).length === 0) {
+    const { before, after, changed } = diffFields(fieldsOf(old), fieldsOf(next));
+    if (!changed) {
       out.unchanged++;
       continue;
     }

@@ -3,7 +3,7 @@ import type { DB, DialectName } from '../../db';
 import { transactionWithRetry } from '../../db';
 import { recordAudit } from '../../audit';
 import {
-  conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, unprocessable,
+  conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, unprocessable, TtlCache,
   type Clock, type CommandContext,
 } from '../../core';
 import type { DirectoryService, Unit } from '../../directory';
@@ -351,28 +351,6 @@ export async function importResponsibilityCsvIn(trx: Kysely<DB>, ctx: CommandCon
   return { outcome: 'created', versionId: row.id, number: Number(row.number), items: Number(row.item_count) };
 }
 
-/** A small map whose entries expire; bounded. */
-class TtlCache<V> {
-  private entries = new Map<string, { value: V; until: number }>();
-  constructor(private readonly ttlMs: number, private readonly max = 1_000) {}
-  get(key: string): V | undefined {
-    const e = this.entries.get(key);
-    if (!e) return undefined;
-    if (e.until < Date.now()) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return e.value;
-  }
-  set(key: string, value: V) {
-    if (this.entries.size >= this.max) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(key, { value, until: Date.now() + this.ttlMs });
-  }
-  clear() {
-    this.entries.clear();
-  }
-}
-
 interface LoadedVersion {
   items: ResponsibilityItem[];
   byCategory: Map<string, ResponsibilityItem[]>;
@@ -399,8 +377,8 @@ export function createResponsibilityService(deps: ResponsibilityDeps) {
   const repo = new ResponsibilityRepository(deps.db);
   // Items of a version never change once written: cached by version id.
   const loaded = new Map<string, LoadedVersion>();
-  const unitsCache = new TtlCache<Map<string, Unit>>(ttl);
-  const categoriesCache = new TtlCache<ResponsibilityCategory[]>(ttl);
+  const unitsCache = new TtlCache<Map<string, Unit>>(ttl, 1_000);
+  const categoriesCache = new TtlCache<ResponsibilityCategory[]>(ttl, 1_000);
 
   const versionNotFound = (id: string) => notFound('RESPONSIBILITY_VERSION_NOT_FOUND', `no responsibility list version ${id}`, `责任清单版本 ${id} 不存在`, { id });
 

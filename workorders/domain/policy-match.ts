@@ -1,5 +1,5 @@
 import type { TicketType, Urgency } from '../../core';
-import type { TimeLimitPolicy } from '../index';
+import type { TimeLimitPolicy } from '../time-limit-policies';
 
 /** What a ticket offers to the choice of its time-limit policy. */
 export interface PolicySubject {

@@ -4,8 +4,7 @@
  * database, no HTTP.
  */
 import { createHash } from 'node:crypto';
-import { parse as parseCsv } from 'csv-parse/sync';
-import { normalizePhone } from '../../../core';
+import { normalizePhone, readCsvWithLines } from '../../../core';
 
 /**
  * Who acts on an item (承办层级). `city`: the named city department or company (市直部门). The other
@@ -140,36 +139,10 @@ export function parseResponsibilityCsv(text: string, lookups: CsvLookups): Parse
   const add = (line: number, field: string | undefined, message: string, messageZh: string) =>
     problems.push(field ? { line, field, message, messageZh } : { line, message, messageZh });
 
-  const normalized = text.replace(/\r\n?/g, '\n');
-  let header: string[] = [];
-  let records: { record: Record<string, string>; info: { lines: number; error?: unknown }; raw: string }[];
-  try {
-    records = parseCsv(normalized, {
-      bom: true,
-      trim: true,
-      skip_empty_lines: true,
-      relax_column_count: true,
-      info: true,
-      raw: true,
-      columns: (h: string[]) => {
-        header = h.map((c) => c.trim());
-        return header;
-      },
-    });
-  } catch (err) {
-    const e = err as { lines?: number; message?: string };
-    add(e.lines ?? 0, undefined, `malformed CSV: ${e.message}`, `CSV 格式错误（引号不匹配等）：${e.message}`);
-    return { ok: false, problems };
-  }
-  if (header.length === 0) {
-    add(1, undefined, `no header row: ${RESPONSIBILITY_CSV_COLUMNS.join(',')}`, `缺少表头：${RESPONSIBILITY_CSV_COLUMNS.join(',')}`);
-    return { ok: false, problems };
-  }
-  const columns: readonly string[] = RESPONSIBILITY_CSV_COLUMNS;
-  const missing = columns.filter((c) => !header.includes(c));
-  for (const c of missing) add(1, c, `missing column ${c}`, `缺少列 ${c}`);
-  for (const c of header) if (!columns.includes(c)) add(1, c, `unknown column ${c} (expected ${columns.join(',')})`, `未知列 ${c}（应为 ${columns.join(',')}）`);
-  if (missing.length) return { ok: false, problems };
+  const read = readCsvWithLines(text, RESPONSIBILITY_CSV_COLUMNS, RESPONSIBILITY_CSV_COLUMNS);
+  problems.push(...read.problems);
+  if (!read.rows) return { ok: false, problems };
+  const records = read.rows;
   if (records.length === 0) {
     add(0, undefined, 'the file holds no items', '文件中没有任何清单事项');
     return { ok: false, problems };
@@ -181,13 +154,8 @@ export function parseResponsibilityCsv(text: string, lookups: CsvLookups): Parse
 
   const firstLineOfCode = new Map<string, number>();
   const items: ResponsibilityItemInput[] = [];
-  for (const { record, info, raw } of records) {
-    // info.lines is the record's last line; a quoted field may span lines, and raw holds the empty lines skipped before it.
-    const body = raw.replace(/^\n+/, '').replace(/\n$/, '');
-    const line = info.lines - (body.match(/\n/g)?.length ?? 0);
-    const get = (c: string) => (record[c] ?? '').trim();
+  for (const { line, get } of records) {
     const before = problems.length;
-    if (info.error) add(line, undefined, `expected ${header.length} fields, as in the header`, `字段数与表头（${header.length}列）不一致`);
 
     const itemCode = get('item_code');
     if (!itemCode) add(line, 'item_code', 'item_code is required', 'item_code 必填');
