@@ -52,6 +52,12 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
         const u = await directory.getUnit(id);
         return u ? { id: u.id, cityId: u.cityId, name: u.name, active: u.active } : null;
       },
+      async placeOf(cityId, q) {
+        const r = q.buildingCode
+          ? await territoryResolver.resolveBuilding(cityId, q.buildingCode)
+          : await territoryResolver.resolve(cityId, q.address ?? '', q.lat != null && q.lng != null ? { lat: q.lat, lng: q.lng } : {});
+        return r.status === 'resolved' && r.territory ? { territoryId: r.territory.id, confidence: r.confidence } : null;
+      },
       async category(id) {
         const c = await getCategory(db, id);
         return c ? { id: c.id, cityId: c.cityId, code: c.code, name: c.name } : null;

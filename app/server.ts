@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { identityRoutes } from '../identity';
 import { intakeRoutes, TicketViewSchema } from '../intake';
 import { directoryRoutes } from '../directory';
-import { routingRoutes, responsibilityRoutes, knowledgeRoutes } from '../routing';
+import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } from '../routing';
 import { calendarRoutes } from '../calendar';
 import { registerErrorHandling } from './http-errors';
 import { registerAuth } from './auth';
@@ -65,7 +65,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
     await api.register(intakeRoutes, { intake: ctx.intake });
     await api.register(directoryRoutes, { directory: ctx.directory });
-    await api.register(routingRoutes, { routing: ctx.routing, ticketSchema: TicketViewSchema });
+    await api.register(routingRoutes, { routing: ctx.routing, ticketSchema: TicketViewSchema, categories: (cityId: string) => listCategories(ctx.database.db, cityId) });
     await api.register(responsibilityRoutes, { responsibility: ctx.responsibility });
     await api.register(knowledgeRoutes, { knowledge: ctx.knowledge });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });

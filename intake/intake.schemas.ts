@@ -25,6 +25,7 @@ export const TicketCreateBody = z.strictObject({
   handlingUnitId: id.nullish(),
   categoryId: id.nullish(),
   callId: id.nullish(),
+  buildingCode: z.string().min(1).max(64).nullish(),
 });
 
 export const TicketPatchBody = z.strictObject({

@@ -51,9 +51,11 @@ export interface NewTicket {
   handlingUnitId?: string | null;
   categoryId?: string | null;
   callId?: string | null;
+  /** QR reports (有呼必应一码通): the building's code gives the place exactly. */
+  buildingCode?: string | null;
 }
 
-export type TicketElementsPatch = Partial<Omit<NewTicket, 'channel' | 'callerPhone' | 'callId'>>;
+export type TicketElementsPatch = Partial<Omit<NewTicket, 'channel' | 'callerPhone' | 'callId' | 'buildingCode'>>;
 
 export interface TicketView {
   id: string;
@@ -116,6 +118,8 @@ export interface IntakeDeps {
 }
 
 const MAX_FUTURE_MS = 10 * 60_000;
+/** How sure routing must be of an address before intake files the ticket under that territory. */
+const PLACE_CONFIDENCE = 0.8;
 
 /** The data scope of an actor over tickets (数据权限). */
 export function ticketScopeOf(actor: Actor): TicketListFilter['scope'] {
@@ -227,6 +231,25 @@ export function createIntakeService(deps: IntakeDeps) {
     return territoryPath;
   }
 
+  /**
+   * A report without a territory gets one from its QR building (exactly) or its address/point (when
+   * routing is sure); otherwise the place stays as given and the routing plan says it is missing.
+   */
+  async function withResolvedPlace(cityId: string, input: NewTicket): Promise<NewTicket> {
+    if (input.territoryId || !deps.lookups.placeOf) {
+      if (input.buildingCode && !input.territoryId && !deps.lookups.placeOf) throw badRequest('BUILDING_NOT_FOUND', 'building codes cannot be resolved here', '无法识别楼栋码', { field: 'buildingCode' });
+      return input;
+    }
+    if (input.buildingCode) {
+      const hit = await deps.lookups.placeOf(cityId, { buildingCode: input.buildingCode });
+      if (!hit) throw badRequest('BUILDING_NOT_FOUND', `unknown building code ${input.buildingCode}`, `楼栋码 ${input.buildingCode} 不存在`, { field: 'buildingCode' });
+      return { ...input, territoryId: hit.territoryId };
+    }
+    if (!input.addressText?.trim() && input.lat == null) return input;
+    const hit = await deps.lookups.placeOf(cityId, { address: input.addressText, lat: input.lat, lng: input.lng });
+    return hit && hit.confidence >= PLACE_CONFIDENCE ? { ...input, territoryId: hit.territoryId } : input;
+  }
+
   async function loadVisible(db: Kysely<DB>, actor: Actor, id: string): Promise<TicketRow> {
     const t = await repo(db).findTicket(id);
     // Out of scope looks the same as missing: a unit cannot probe other units' ticket ids.
@@ -255,11 +278,13 @@ export function createIntakeService(deps: IntakeDeps) {
       if (input.callerPhone && !phone) throw badRequest('PHONE_INVALID', 'malformed phone number', '电话号码格式不正确', { field: 'callerPhone' });
       const occurredAt = parseOccurredAt(input.occurredAt, now);
       if ((input.lat == null) !== (input.lng == null)) throw badRequest('COORDINATES_INCOMPLETE', 'lat and lng go together', '经纬度须同时提供', { field: 'lat' });
+      const asked = input; // what the client sent: the idempotency key answers for this, not for our resolution
+      input = await withResolvedPlace(actor.cityId, input);
       const territoryPath = await checkReferences(actor.cityId, input);
 
       const { value } = await runInTransaction(
         deps.db,
-        { scope: idemScope(ctx), key: ctx.idempotencyKey, command: 'ticket.create', request: input },
+        { scope: idemScope(ctx), key: ctx.idempotencyKey, command: 'ticket.create', request: asked },
         async (trx) => {
           const r = repo(trx);
           let citizenId: string | null = null;

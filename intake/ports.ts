@@ -24,6 +24,11 @@ export interface CategoryRef {
 
 export interface IntakeLookups {
   territory(id: string): Promise<TerritoryRef | null>;
+  /**
+   * Where a report is, when it came without a territory: a QR building code (exact), or an address or
+   * point resolved by routing. Only a confident, unambiguous answer is returned; null otherwise.
+   */
+  placeOf?(cityId: string, q: { buildingCode?: string | null; address?: string | null; lat?: number | null; lng?: number | null }): Promise<{ territoryId: string; confidence: number } | null>;
   unit(id: string): Promise<UnitRef | null>;
   category(id: string): Promise<CategoryRef | null>;
 }

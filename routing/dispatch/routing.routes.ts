@@ -7,6 +7,8 @@ import type { RoutingService } from './routing.service';
 
 export interface RoutingRoutesOptions {
   routing: RoutingService;
+  /** The city's categories, for the picker. */
+  categories: (cityId: string) => Promise<{ id: string; code: string; name: string; level: number; parentId: string | null; keywords: string[]; defaultType: string | null; defaultUrgency: string | null; utility: boolean }[]>;
   /** The ticket view's schema (intake's), for the dispatch response. */
   ticketSchema: z.ZodTypeAny;
 }
@@ -67,6 +69,42 @@ export async function routingRoutes(app: FastifyInstance, opts: RoutingRoutesOpt
       response: { 200: RoutePlanSchema, ...errorResponses },
     },
   }, async (request) => opts.routing.plan({ ...request.body, cityId: actorOf(request).cityId }));
+
+  const Category = z.object({
+    id: z.string(), code: z.string(), name: z.string(), level: z.number(), parentId: z.string().nullable(), keywords: z.array(z.string()),
+    defaultType: z.string().nullable(), defaultUrgency: z.string().nullable(), utility: z.boolean(),
+  });
+  r.get('/categories', {
+    schema: {
+      tags: ['routing'],
+      summary: 'The city\'s 4-level category tree (问题分类), flat; filter by parent or search by name/keyword',
+      querystring: z.strictObject({ parentCode: z.string().max(32).optional(), q: z.string().min(1).max(50).optional(), level: z.coerce.number().int().min(1).max(4).optional() }),
+      response: { 200: z.array(Category), ...errorResponses },
+    },
+  }, async (request) => {
+    const all = await opts.categories(actorOf(request).cityId);
+    const q = request.query;
+    const parentId = q.parentCode ? all.find((c) => c.code === q.parentCode)?.id ?? '-' : undefined;
+    return all.filter((c) =>
+      (parentId === undefined || c.parentId === parentId) &&
+      (q.level === undefined || c.level === q.level) &&
+      (!q.q || c.name.includes(q.q) || c.code === q.q || c.keywords.some((k) => k.includes(q.q!))),
+    ).slice(0, 2000);
+  });
+
+  r.post('/routing/resolve-address', {
+    schema: {
+      tags: ['routing'],
+      summary: 'Resolve an address as the caller says it to district → street → community → grid (属地识别), with alternatives',
+      body: z.strictObject({
+        address: z.string().max(500),
+        lat: z.number().min(-90).max(90).nullish(),
+        lng: z.number().min(-180).max(180).nullish(),
+        buildingCode: z.string().max(64).nullish(),
+      }),
+      response: { 200: RoutePlanSchema.shape.territory, ...errorResponses },
+    },
+  }, async (request) => opts.routing.resolveTerritory({ cityId: actorOf(request).cityId, text: '', ...request.body }));
 
   r.post('/tickets/:id/dispatch', {
     preHandler: allowRoles(Role.agent, Role.dispatcher, Role.supervisor, Role.admin),

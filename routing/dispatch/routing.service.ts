@@ -89,6 +89,9 @@ export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: 
   }
 
   const service = {
+    /** Where an address (or point, or QR building) is: the territory, or why not. */
+    resolveTerritory,
+
     /** Decides where a ticket goes and why; nothing is written. */
     async plan(req: PlanRequest): Promise<RoutePlan> {
       const at = req.at ?? clock.now();

@@ -82,6 +82,30 @@ describe(`the routing plan on the demo city (${testDialect})`, () => {
     expect(usages.map((u) => u.ticketId)).toContain(created.id);
   });
 
+  it('serves the category tree for the picker and resolves addresses as the agent types', async () => {
+    const top = json(await t.app.inject({ method: 'GET', url: '/api/v1/categories?level=1', headers: { cookie: agent } }));
+    expect(top).toHaveLength(16);
+    const water = json(await t.app.inject({ method: 'GET', url: '/api/v1/categories?parentCode=010216', headers: { cookie: agent } }));
+    expect(water.map((c: { name: string }) => c.name)).toEqual(expect.arrayContaining(['突发停水', '供水管道爆裂']));
+    const found = json(await t.app.inject({ method: 'GET', url: `/api/v1/categories?q=${encodeURIComponent('井盖')}`, headers: { cookie: agent } }));
+    expect(found.some((c: { code: string }) => c.code === 'B01001')).toBe(true); // 供水井盖, GB/T code kept
+    const place = json(await t.app.inject({ method: 'POST', url: '/api/v1/routing/resolve-address', headers: { cookie: agent }, payload: { address: '白龙南路88号楼下' } }));
+    expect(place).toMatchObject({ status: 'resolved', source: 'address', territory: { level: 'grid' } });
+    const nowhere = json(await t.app.inject({ method: 'POST', url: '/api/v1/routing/resolve-address', headers: { cookie: agent }, payload: { address: '火星基地三号' } }));
+    expect(nowhere).toMatchObject({ status: 'unresolved', territory: null });
+  });
+
+  it('a QR report files the ticket under its building\'s grid; a clear address is resolved at registration, an unclear one is not guessed', async () => {
+    const grid = (await t.ctx.directory.findTerritoryByCode('demo', '990102001001001'))!;
+    const post = (payload: object) => t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: { cookie: agent }, payload: { channel: 'qr', type: 'report', situation: '楼道堆放杂物', ...payload } });
+    expect(json(await post({ buildingCode: 'QR-990102001001-0001' })).territoryId).toBe(grid.id);
+    const unknown = await post({ buildingCode: 'QR-NOPE' });
+    expect(unknown.statusCode).toBe(400);
+    expect(json(unknown)).toMatchObject({ code: 'BUILDING_NOT_FOUND', details: { field: 'buildingCode' } });
+    expect(json(await post({ channel: 'sms', addressText: '白龙南路88号楼下' })).territoryId).toBe(grid.id);
+    expect(json(await post({ channel: 'sms', addressText: '火星基地三号' })).territoryId).toBeNull();
+  });
+
   it('says what is missing instead of guessing, and reports an unresolved address as such', async () => {
     const p = await plan({ text: '', address: '火星基地三号' });
     expect(p).toMatchObject({ rule: 'undetermined', action: 'manual', leadUnit: null, category: null });
