@@ -4,7 +4,7 @@ import type { DB } from '../db';
 import { recordAudit } from '../audit';
 import {
   ALL_ROLES, AppError, badRequest, conflict, newId, normalizePhone, toDbTime, unauthorized,
-  GRID_ROLES, UNIT_ROLES, Role, type Actor, type Clock, type CommandContext, systemClock,
+  GRID_ROLES, UNIT_ROLES, Role, TtlCache, type Actor, type Clock, type CommandContext, systemClock,
 } from '../core';
 import { IdentityRepository, type UserRow } from './identity.repository';
 import { hashPassword, passwordProblem, verifyPassword } from './domain/passwords';
@@ -42,6 +42,7 @@ export interface PublicUser {
   territoryId: string | null;
 }
 
+const MAX_LOGIN_FAILURES = 5;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 
@@ -76,6 +77,8 @@ export function createIdentityService(deps: IdentityDeps) {
   const clock = deps.clock ?? systemClock;
   const sessionMs = (deps.sessionHours ?? 12) * 3_600_000;
   const repo = new IdentityRepository(deps.db);
+  // Per process: with several nodes an attacker gets MAX × nodes tries per window, still slow enough.
+  const failedLogins = new TtlCache<number>(15 * 60_000, 100_000);
 
   async function actorOf(u: { id: string | null; name: string; role: string; city_id: string; unit_id: string | null; territory_id: string | null }, kind: Actor['kind']): Promise<Actor> {
     return {
@@ -142,14 +145,24 @@ export function createIdentityService(deps: IdentityDeps) {
       return (await repo.listUsers(cityId)).map(toPublicUser);
     },
 
-    /** Password login; returns the cookie token (only its hash is stored). */
+    /**
+     * Password login; returns the cookie token (only its hash is stored). After 5 failures for one
+     * username (from anywhere) within 15 minutes, further tries are refused until the window passes.
+     */
     async login(username: string, password: string): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
-      const user = await repo.findUserByUsername(username.trim().toLowerCase());
+      const name = username.trim().toLowerCase();
+      const failures = failedLogins.get(name) ?? 0;
+      if (failures >= MAX_LOGIN_FAILURES) {
+        throw new AppError('LOGIN_THROTTLED', 429, 'too many failed logins; try again in 15 minutes', '登录失败次数过多，请15分钟后再试');
+      }
+      const user = await repo.findUserByUsername(name);
       // Verify even when the user is unknown, so timing does not reveal which usernames exist.
       const ok = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
       if (!user || !ok || !user.active) {
+        failedLogins.set(name, failures + 1);
         throw unauthorized('LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
       }
+      failedLogins.delete(name);
       const token = randomBytes(32).toString('base64url');
       const now = clock.now();
       const expiresAt = new Date(now.getTime() + sessionMs);

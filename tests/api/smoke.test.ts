@@ -44,6 +44,14 @@ describe(`the HTTP API on ${testDialect}`, () => {
     expect(a.message).toBe(b.message);
   });
 
+  it('throttles a username after five failed logins, even with the right password then', async () => {
+    const attempt = (password: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'agent2', password } });
+    for (let i = 0; i < 5; i++) expect(json(await attempt('wrong-pass1')).code).toBe('LOGIN_FAILED');
+    const res = await attempt('demo12345');
+    expect(res.statusCode).toBe(429);
+    expect(json(res)).toMatchObject({ code: 'LOGIN_THROTTLED', message_zh: expect.stringContaining('15分钟') });
+  });
+
   it('computes a deadline preview on the working-time clock', async () => {
     const cookie = await t.login('agent1');
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/calendar/deadline?from=2025-09-30T16:00:00%2B08:00&workingDays=3', headers: { cookie } });
