@@ -24,7 +24,7 @@ export async function startServer(config: AppConfig) {
   const cities = await ctx.directory.listCities();
   logger.info(`12345 hotline listening on ${address} (database ${ctx.database.describe})`);
   if (cities.some((c) => c.isDemo)) {
-    logger.info(`demo city loaded: log in at http://localhost:${config.port}/ as agent1 / dispatcher1 / water1 / supervisor1 / admin (password demo12345); API docs at /api/docs`);
+    logger.info(`demo city loaded: open http://localhost:${config.port}/ — API docs at /api/docs; log in (POST /api/v1/auth/login) as agent1, dispatcher1, water1, supervisor1 or admin, password demo12345`);
   }
 
   let stopping = false;

@@ -11,6 +11,7 @@ import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } 
 import { calendarRoutes } from '../calendar';
 import { registerErrorHandling } from './http-errors';
 import { registerAuth } from './auth';
+import { registerLandingPage } from './landing';
 import type { AppContext } from './context';
 
 const VERSION = '0.1.0';
@@ -51,6 +52,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
+  registerLandingPage(app);
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
     try {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();

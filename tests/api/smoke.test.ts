@@ -15,6 +15,15 @@ describe(`the HTTP API on ${testDialect}`, () => {
     expect(json(res)).toMatchObject({ status: 'ok', database: testDialect });
   });
 
+  it('serves a landing page in Chinese at / that says where the API and the demo accounts are', async () => {
+    const res = await t.app.inject({ method: 'GET', url: '/' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/html');
+    expect(res.body).toContain('接诉即办');
+    expect(res.body).toContain('/api/docs');
+    expect(res.body).toContain('demo12345');
+  });
+
   it('serves the OpenAPI document and the docs UI', async () => {
     const doc = json(await t.app.inject({ method: 'GET', url: '/api/openapi.json' }));
     expect(doc.openapi).toMatch(/^3\./);
