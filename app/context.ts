@@ -8,9 +8,17 @@ import {
   createClassifierService,
 } from '../routing';
 import { createRoutingPorts } from './routing-ports';
+import { createJobQueue, type JobNames } from '../jobs';
 import { createCalendarService } from '../calendar';
 import { createIntakeService, type IntakeEvents } from '../intake';
 import type { AppConfig } from './config';
+
+/** The product's job catalog (name → payload); each part adds its own. */
+type HotlineJobs = {
+  /** Expired console sessions are deleted hourly. */
+  'sessions.sweep': Record<string, never>;
+};
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
@@ -25,6 +33,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   }
   await migrateToLatest(database);
   const { db, dialect } = database;
+  // Timed work: BullMQ when REDIS_URL is set, in-process otherwise. The catalog grows with the parts.
+  const jobs = await createJobQueue<HotlineJobs>({ redisUrl: config.redisUrl, clock, logger: opts.logger, jobNames: HOTLINE_JOB_NAMES });
 
   const directory = createDirectoryService({ db, dialect, clock });
   const identity = createIdentityService({
@@ -95,6 +105,10 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     }
   });
 
+  jobs.register('sessions.sweep', () => identity.sweepExpiredSessions());
+  await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
+  await jobs.start();
+
   return {
     config,
     clock,
@@ -116,7 +130,9 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       responsibility.forgetCached();
     },
     intake,
+    jobs,
     async close() {
+      await jobs.stop(); // before the database: handlers may still be writing
       await database!.close();
     },
   };

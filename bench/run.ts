@@ -5,6 +5,7 @@
  * BENCH_SCALE=0.1 shrinks every size for a quick look.
  */
 import { benchIntake } from './intake.bench';
+import { benchJobs } from './jobs.bench';
 import { benchRoutingPlan } from './routing-plan.bench';
 import { benchClassifier } from './routing-classifier.bench';
 import { benchTerritory } from './routing-territory.bench';
@@ -27,5 +28,6 @@ for (const kind of kinds) report(await benchIntake(kind, size(kind === 'sqlite' 
 report(benchClassifier(size(2000)));
 report(await benchTerritory({ resolves: size(20_000) }));
 report(await benchRoutingPlan(size(2000)));
+report(await benchJobs(size(10_000)));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

@@ -349,7 +349,7 @@ export class InProcessJobQueue<C extends JobCatalog> implements JobQueue<C> {
       await handler(e.data, { jobId: e.jobId, attempt: e.attempt, name: e.name });
       this.forget(e);
     } catch (err) {
-      if (e.attempt < e.attempts && !this.stopping) {
+      if (e.attempt < e.attempts) {
         const wait = backoffDelay(e.backoffMs, e.attempt);
         this.logger.warn({ job: e.name, jobId: e.jobId, attempt: e.attempt, retryInMs: wait, err: errorMessage(err) }, 'job attempt failed, will retry (任务失败，将重试)');
         e.attempt++;
