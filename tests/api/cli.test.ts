@@ -67,7 +67,7 @@ const BROKEN_PRESET: Record<string, string> = {
   'hotline-lines.csv': 'number,name,merged_on\n',
 };
 
-const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd', Promise<Run>>;
+const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd' | 'route' | 'categoriesImport', Promise<Run>>;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'hotline-cli-'));
@@ -83,6 +83,12 @@ beforeAll(async () => {
   runs.userAdd = runs.demoImport.then(() =>
     hotline('users', ['user', 'add', '--username', 'cli-water9', '--name', '自来水经办人 九', '--role', 'unit_handler', '--unit', 'util-water', '--password', 'secret123', '--phone', '13700000099']),
   );
+  runs.route = runs.userAdd.then(() =>
+    hotline('users', ['route', '--text', '白龙南路88号楼下水管爆了，路面全是水', '--address', '白龙南路88号', '--urgency', '特急', '--category', '01021603']),
+  );
+  const badCategories = join(tmp, 'categories.csv');
+  await writeFile(badCategories, 'code,name,level,parent_code,keywords,default_type,default_urgency,policy_code,utility\n01,城乡建设,1,,,,,,0\n0101,子类,2,NOPE,,,,,0\n');
+  runs.categoriesImport = runs.route.then(() => hotline('users', ['categories', 'import', badCategories]));
   // Settle every run before the tests, so that a failing one does not leave a process behind.
   await Promise.allSettled(Object.values(runs));
 }, 120_000);
@@ -151,6 +157,35 @@ describe('the hotline CLI', () => {
       expect(row).toMatchObject({ city_id: 'demo', role: 'unit_handler', unit_id: water.id, phone: '13700000099', active: 1 });
       expect(row.password_hash).toMatch(/^\$argon2id\$/);
       expect(String(row.password_hash)).not.toContain('secret123');
+    } finally {
+      db.close();
+    }
+  });
+
+  it('route prints the plan as one JSON object: category path, territory, unit, rule, deadlines, explanation', async () => {
+    const r = await runs.route;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim().split('\n')).toHaveLength(1);
+    const plan = JSON.parse(r.stdout);
+    expect(plan).toMatchObject({
+      category: { code: '01021603', name: '供水管道爆裂', path: [{ name: '城乡建设' }, { name: '城市建设和市政管理' }, { name: '自来水供应' }, { name: '供水管道爆裂' }] },
+      territory: { status: 'resolved' },
+      rule: 'urgent',
+      leadUnit: { code: 'util-water' },
+      urgency: 'emergency',
+    });
+    expect(Object.keys(plan.deadlines)).toEqual(expect.arrayContaining(['acknowledge', 'onSite', 'reply']));
+    expect(plan.explanation.length).toBeGreaterThan(2);
+  });
+
+  it('categories import of a file with an unknown parent exits non-zero naming the line, and changes nothing', async () => {
+    const r = await runs.categoriesImport;
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('CATEGORIES_INVALID');
+    expect(r.stderr).toContain('categories.csv:3 parent_code');
+    const db = new Database(dbFile('users'), { readonly: true });
+    try {
+      expect((db.prepare("SELECT COUNT(*) AS n FROM categories WHERE city_id = 'demo' AND active = 1").get() as { n: number }).n).toBe(1107);
     } finally {
       db.close();
     }
