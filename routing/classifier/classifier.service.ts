@@ -29,8 +29,9 @@ export interface CitySuggestion {
  * The city's category classifier (智能分类): a model per city in `classifier_models`, snapshotted, and
  * the agents' confirmations in `classifier_feedback`. Loading takes the newest snapshot and replays
  * the confirmations made after it, so a restart — or another app node — reaches the same model.
- * A city with no trained model starts from keyword rules on its category tree: it suggests, but
- * never claims confidence it has not earned.
+ * A city with no trained model starts from keyword rules on its category tree: it is confident only
+ * where the tree's keywords clearly point at one leaf (水管爆了 → 供水管道爆裂; not 路灯不亮, which two
+ * leaves hear, nor a lone generic word), and the confirmations take over as they accumulate.
  */
 export function createClassifierService(deps: ClassifierServiceDeps) {
   const clock = deps.clock ?? systemClock;

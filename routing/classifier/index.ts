@@ -56,7 +56,7 @@ export {
   /** Finds rule keywords in ticket text; the classifier uses it, the console may show its hits. */
   KeywordMatcher,
 } from './keyword-rules';
-export type { CategoryNodeLike, KeywordHit, KeywordRule, KeywordScores } from './keyword-rules';
+export type { CategoryNodeLike, KeywordHit, KeywordMatcherOptions, KeywordRule, KeywordScores, KeywordScoring } from './keyword-rules';
 
 export {
   /** The shared jieba segmenter (lazy). The address parser tokenises with the same instance. */

@@ -74,7 +74,7 @@ describe('keyword rules', () => {
     expect(keywordsFromName('燃气供应')).toContain('燃气');
   });
 
-  it('builds rules for the leaves of a category tree, ancestors at half weight, inactive nodes ignored', () => {
+  it('builds rules for the leaves of a category tree, ancestors at half weight, name words at half their node\'s, inactive nodes ignored', () => {
     const tree = [
       { id: 'a', code: '01', name: '城市管理', parentId: null },
       { id: 'b', code: '0101', name: '市容环境', parentId: 'a' },
@@ -84,17 +84,25 @@ describe('keyword rules', () => {
     ];
     const rules = rulesFromCategories(tree, { labelBy: 'code' });
     expect([...new Set(rules.map((r) => r.label))]).toEqual(['010101', '010102']);
-    const own = rules.find((r) => r.label === '010101' && r.weight === 1)!;
-    expect(own.keywords).toEqual(expect.arrayContaining(['暴露垃圾', '垃圾堆', '垃圾没人清']));
-    expect(rules.find((r) => r.label === '010101' && r.weight === 0.5)!.keywords).toContain('市容');
-    expect(rules.find((r) => r.label === '010101' && r.weight === 0.25)!.keywords).toContain('城市');
+    const at = (label: string, weight: number) => rules.filter((r) => r.label === label && r.weight === weight).flatMap((r) => r.keywords);
+    // The name and the curated keywords at the node's weight, the name's jieba words at half of it.
+    expect(at('010101', 1)).toEqual(['暴露垃圾', '垃圾堆', '垃圾没人清']);
+    expect(at('010101', 0.5)).toEqual(expect.arrayContaining(['暴露', '垃圾', '市容环境']));
+    expect(at('010101', 0.25)).toEqual(expect.arrayContaining(['市容', '城市管理']));
+    expect(at('010101', 0.125)).toContain('城市');
   });
 
   it('matches keywords once per ticket, twice in the title, giving shared keywords to each label', () => {
-    const m = new KeywordMatcher([
+    const rules = [
       { label: 'env', keywords: ['噪音', '污染'] },
       { label: 'build', keywords: ['噪音', '工地'] },
-    ]);
+    ];
+    // Specific scoring (default): a keyword both labels hear says less than one only one hears.
+    const specific = new KeywordMatcher(rules).score({ title: '工地噪音', text: '噪音噪音噪音污染' });
+    const shared = Math.log(2) / Math.log(3);
+    expect(specific.scores.get('env')).toBeCloseTo(2 * shared + 1, 12);
+    expect(specific.scores.get('build')).toBeCloseTo(2 * shared + 2, 12);
+    const m = new KeywordMatcher(rules, { scoring: 'flat' });
     const s = m.score({ title: '工地噪音', text: '噪音噪音噪音污染' });
     expect(s.scores.get('env')).toBe(2 + 1);
     expect(s.scores.get('build')).toBe(2 + 2);
