@@ -8,3 +8,4 @@ export * from './ticket-kinds';
 export * from './csv';
 export * from './ttl-cache';
 export * from './diff';
+export * from './json';

@@ -6,45 +6,38 @@ import { TicketStatus } from './domain/ticket-state-machine';
 const text = (max: number) => z.string().max(max);
 const id = z.string().min(1).max(64);
 
+/** The six elements and classification: what registration sets and what an edit may change. */
+const elementFields = {
+  urgency: z.enum(URGENCIES as [string, ...string[]]).optional(),
+  citizenName: text(64).nullish(),
+  confidential: z.boolean().optional(),
+  title: text(200).nullish(),
+  occurredAt: IsoDateTime.nullish(),
+  addressText: text(500).nullish(),
+  territoryId: id.nullish(),
+  lat: z.number().min(-90).max(90).nullish(),
+  lng: z.number().min(-180).max(180).nullish(),
+  parties: text(2000).nullish(),
+  situation: text(10_000).nullish(),
+  demand: text(5000).nullish(),
+  handlingUnitId: id.nullish(),
+  categoryId: id.nullish(),
+};
+
 export const TicketCreateBody = z.strictObject({
   channel: z.enum(CHANNELS as [string, ...string[]]),
   type: z.enum(TICKET_TYPES as [string, ...string[]]),
-  urgency: z.enum(URGENCIES as [string, ...string[]]).optional(),
   callerPhone: z.string().max(32).nullish(),
-  citizenName: text(64).nullish(),
-  confidential: z.boolean().optional(),
-  title: text(200).nullish(),
-  occurredAt: IsoDateTime.nullish(),
-  addressText: text(500).nullish(),
-  territoryId: id.nullish(),
-  lat: z.number().min(-90).max(90).nullish(),
-  lng: z.number().min(-180).max(180).nullish(),
-  parties: text(2000).nullish(),
-  situation: text(10_000).nullish(),
-  demand: text(5000).nullish(),
-  handlingUnitId: id.nullish(),
-  categoryId: id.nullish(),
   callId: id.nullish(),
   buildingCode: z.string().min(1).max(64).nullish(),
+  ...elementFields,
 });
 
+/** Channel, caller and call are facts of the contact: not editable. */
 export const TicketPatchBody = z.strictObject({
   version: z.number().int().min(1),
   type: z.enum(TICKET_TYPES as [string, ...string[]]).optional(),
-  urgency: z.enum(URGENCIES as [string, ...string[]]).optional(),
-  citizenName: text(64).nullish(),
-  confidential: z.boolean().optional(),
-  title: text(200).nullish(),
-  occurredAt: IsoDateTime.nullish(),
-  addressText: text(500).nullish(),
-  territoryId: id.nullish(),
-  lat: z.number().min(-90).max(90).nullish(),
-  lng: z.number().min(-180).max(180).nullish(),
-  parties: text(2000).nullish(),
-  situation: text(10_000).nullish(),
-  demand: text(5000).nullish(),
-  handlingUnitId: id.nullish(),
-  categoryId: id.nullish(),
+  ...elementFields,
 });
 
 const reason = z.string().min(1).max(2000);

@@ -3,7 +3,7 @@ import type { DB, DialectName } from '../../db';
 import { transactionWithRetry } from '../../db';
 import { recordAudit } from '../../audit';
 import {
-  badRequest, CENTER_ROLES, conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, UNIT_ROLES,
+  badRequest, CENTER_ROLES, conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, UNIT_ROLES, parseJsonColumn,
   type Actor, type Clock, type CommandContext,
 } from '../../core';
 import type { DirectoryService } from '../../directory';
@@ -168,15 +168,7 @@ export type KnowledgeService = ReturnType<typeof createKnowledgeService>;
 
 const ENTITY = 'knowledge_article';
 
-const parseJson = <T>(v: unknown, fallback: T): T => {
-  if (v === null || v === undefined) return fallback;
-  if (typeof v !== 'string') return v as T;
-  try {
-    return JSON.parse(v) as T;
-  } catch {
-    return fallback;
-  }
-};
+const parseJson = parseJsonColumn;
 const ms = (s: string | null) => (s ? fromDbTime(s).getTime() : null);
 const dbOrNull = (d: Date | null | undefined) => (d ? toDbTime(d) : null);
 

@@ -3,7 +3,7 @@ import type { DB, DialectName } from '../../db';
 import { transactionWithRetry } from '../../db';
 import { recordAudit } from '../../audit';
 import {
-  conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, unprocessable, TtlCache,
+  conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, unprocessable, TtlCache, parseJsonColumn,
   type Clock, type CommandContext,
 } from '../../core';
 import type { DirectoryService, Unit } from '../../directory';
@@ -142,15 +142,7 @@ export type ResponsibilityService = ReturnType<typeof createResponsibilityServic
 
 const ENTITY = 'responsibility_version';
 
-const parseJson = <T>(v: unknown, fallback: T): T => {
-  if (v === null || v === undefined) return fallback;
-  if (typeof v !== 'string') return v as T;
-  try {
-    return JSON.parse(v) as T;
-  } catch {
-    return fallback;
-  }
-};
+const parseJson = parseJsonColumn;
 
 export function toVersion(r: VersionRow, state: VersionState): ResponsibilityVersion {
   return {
