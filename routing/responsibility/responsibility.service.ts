@@ -70,21 +70,11 @@ export interface ResponsibilityVersion {
   rejectReason: string | null;
 }
 
-/** One item (清单事项) of a version. */
-export interface ResponsibilityItem {
+/** One item (清单事项) of a version: the CSV row's fields, stored. */
+export interface ResponsibilityItem extends Omit<ResponsibilityItemInput, 'line'> {
   id: string;
   versionId: string;
   seq: number;
-  itemCode: string;
-  categoryCode: string;
-  situationKeywords: string[];
-  actingLevel: ActingLevel;
-  leadUnit: ItemUnitRef | null;
-  coUnits: ItemUnitRef[];
-  procedure: string;
-  standard: string;
-  contactPhone: string | null;
-  legalBasis: string;
 }
 
 export interface UnitSummary {
