@@ -1,4 +1,4 @@
-import type { Clock } from '../core';
+import { systemClock, type Clock } from '../core';
 import type { EnqueueOptions, JobCatalog, JobFailure, JobHandler, JobLogger, JobNames, OnJobFailed, Repeat } from './ports';
 import { parseCron } from './cron';
 
@@ -146,4 +146,18 @@ export function defaultOnFailed(logger: JobLogger): OnJobFailed {
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The options both adapters share, checked and defaulted once. */
+export function resolveBaseOptions<C extends JobCatalog>(opts: JobQueueBaseOptions<C>) {
+  const concurrency = opts.concurrency ?? 10;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new Error(`jobs: concurrency must be an integer ≥ 1, got ${opts.concurrency}`);
+  return {
+    clock: opts.clock ?? systemClock,
+    concurrency,
+    logger: opts.logger ?? consoleJobLogger,
+    onFailed: opts.onFailed,
+    defaults: resolveDefaults(opts.defaults),
+    registry: new HandlerRegistry(opts.jobNames),
+  };
 }

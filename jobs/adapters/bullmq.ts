@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { systemClock, type Clock } from '../../core';
+import type { Clock } from '../../core';
 import type {
   EnqueueOptions, JobCatalog, JobHandler, JobLogger, JobName, JobQueue, OnJobFailed, Repeat, ScheduleArgs, ScheduleOptions,
 } from '../ports';
 import {
-  HandlerRegistry, checkJobId, checkRepeat, consoleJobLogger, errorMessage, reportFailure, resolveDefaults, resolveEnqueue,
+  HandlerRegistry, checkJobId, checkRepeat, errorMessage, reportFailure, resolveBaseOptions, resolveEnqueue,
   DEFAULT_CRON_TZ, type JobDefaults, type JobQueueBaseOptions,
 } from '../shared';
 
@@ -126,13 +126,8 @@ export class BullmqJobQueue<C extends JobCatalog> implements JobQueue<C> {
   private stopped: Promise<void> | undefined;
 
   constructor(opts: BullmqJobQueueOptions<C>) {
-    this.clock = opts.clock ?? systemClock;
-    this.concurrency = opts.concurrency ?? 10;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`jobs: concurrency must be an integer ≥ 1, got ${opts.concurrency}`);
-    this.logger = opts.logger ?? consoleJobLogger;
-    this.onFailed = opts.onFailed;
-    this.defaults = resolveDefaults(opts.defaults);
-    this.registry = new HandlerRegistry(opts.jobNames);
+    ({ clock: this.clock, concurrency: this.concurrency, logger: this.logger, onFailed: this.onFailed, defaults: this.defaults, registry: this.registry } =
+      resolveBaseOptions(opts));
     this.redisUrl = opts.redisUrl;
     this.prefix = opts.prefix ?? 'hotline';
     this.queueName = opts.queueName ?? 'jobs';

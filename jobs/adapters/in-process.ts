@@ -1,10 +1,10 @@
-import { systemClock, type Clock } from '../../core';
+import type { Clock } from '../../core';
 import type {
   EnqueueOptions, JobCatalog, JobHandler, JobLogger, JobName, JobQueue, OnJobFailed, Repeat, ScheduleArgs, ScheduleOptions,
 } from '../ports';
 import { nextCronTime, parseCron, type CronSpec } from '../cron';
 import {
-  HandlerRegistry, backoffDelay, checkJobId, checkRepeat, consoleJobLogger, errorMessage, jsonCopy, reportFailure, resolveDefaults,
+  HandlerRegistry, backoffDelay, checkJobId, checkRepeat, errorMessage, jsonCopy, reportFailure, resolveBaseOptions,
   resolveEnqueue, DEFAULT_CRON_TZ, type JobDefaults, type JobQueueBaseOptions,
 } from '../shared';
 
@@ -136,13 +136,8 @@ export class InProcessJobQueue<C extends JobCatalog> implements JobQueue<C> {
   private stopping = false;
 
   constructor(opts: InProcessJobQueueOptions<C>) {
-    this.clock = opts.clock ?? systemClock;
-    this.concurrency = opts.concurrency ?? 10;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new Error(`jobs: concurrency must be an integer ≥ 1, got ${opts.concurrency}`);
-    this.logger = opts.logger ?? consoleJobLogger;
-    this.onFailed = opts.onFailed;
-    this.defaults = resolveDefaults(opts.defaults);
-    this.registry = new HandlerRegistry(opts.jobNames);
+    ({ clock: this.clock, concurrency: this.concurrency, logger: this.logger, onFailed: this.onFailed, defaults: this.defaults, registry: this.registry } =
+      resolveBaseOptions(opts));
   }
 
   register<K extends JobName<C>>(name: K, handler: JobHandler<C[K]>): void {

@@ -169,6 +169,18 @@ export type KnowledgeService = ReturnType<typeof createKnowledgeService>;
 const ENTITY = 'knowledge_article';
 
 const parseJson = parseJsonColumn;
+
+function toUsage(u: { id: string; article_id: string; revision_id: string; revision_number: number | string; ticket_id: string; used_by: string | null; used_at: string }): Omit<KnowledgeUsage, 'current'> {
+  return {
+    id: u.id,
+    articleId: u.article_id,
+    revisionId: u.revision_id,
+    revisionNumber: Number(u.revision_number),
+    ticketId: u.ticket_id,
+    usedBy: u.used_by,
+    usedAt: dbTimeToIso(u.used_at)!,
+  };
+}
 const ms = (s: string | null) => (s ? fromDbTime(s).getTime() : null);
 const dbOrNull = (d: Date | null | undefined) => (d ? toDbTime(d) : null);
 
@@ -839,28 +851,14 @@ export function createKnowledgeService(deps: KnowledgeDeps) {
       const a = await repo.findArticle(articleId);
       if (!a || (opts.cityId && a.city_id !== opts.cityId)) throw articleNotFound(articleId);
       return (await repo.listUsages(articleId)).map((u) => ({
-        id: u.id,
-        articleId: u.article_id,
-        revisionId: u.revision_id,
-        revisionNumber: Number(u.revision_number),
-        ticketId: u.ticket_id,
-        usedBy: u.used_by,
-        usedAt: dbTimeToIso(u.used_at)!,
+        ...toUsage(u),
         current: a.status === 'published' && a.published_revision_id === u.revision_id,
       }));
     },
 
     /** The articles used on a ticket, in order. */
     async usagesOfTicket(ticketId: string): Promise<Omit<KnowledgeUsage, 'current'>[]> {
-      return (await repo.listUsagesOfTicket(ticketId)).map((u) => ({
-        id: u.id,
-        articleId: u.article_id,
-        revisionId: u.revision_id,
-        revisionNumber: Number(u.revision_number),
-        ticketId: u.ticket_id,
-        usedBy: u.used_by,
-        usedAt: dbTimeToIso(u.used_at)!,
-      }));
+      return (await repo.listUsagesOfTicket(ticketId)).map(toUsage);
     },
   };
   return api;
