@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -18,6 +20,16 @@ const Env = z.object({
   TRUST_PROXY: z.enum(['true', 'false']).default('false'),
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(50 * 1024 * 1024).default(1024 * 1024),
   NODE_ENV: z.string().default('development'),
+  /** Attachments (photos, documents of work orders): a folder, or an S3-compatible bucket when ATTACHMENTS_S3_BUCKET is set. */
+  ATTACHMENTS_DIR: z.string().default('./data/attachments'),
+  ATTACHMENTS_MAX_BYTES: z.coerce.number().int().min(1024).max(200 * 1024 * 1024).default(20 * 1024 * 1024),
+  ATTACHMENTS_S3_BUCKET: z.string().optional(),
+  ATTACHMENTS_S3_ENDPOINT: z.string().url().optional(),
+  ATTACHMENTS_S3_REGION: z.string().optional(),
+  ATTACHMENTS_S3_ACCESS_KEY_ID: z.string().optional(),
+  ATTACHMENTS_S3_SECRET_ACCESS_KEY: z.string().optional(),
+  /** How often the supervision ladder, callbacks and the outbox are swept (the database says what is due). */
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
 });
 
 export interface AppConfig {
@@ -32,6 +44,12 @@ export interface AppConfig {
   sessionHours: number;
   trustProxy: boolean;
   bodyLimit: number;
+  attachments: {
+    dir: string;
+    maxBytes: number;
+    s3: { bucket: string; endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string } | null;
+  };
+  sweepIntervalSeconds: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -53,10 +71,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sessionHours: e.SESSION_HOURS,
     trustProxy: e.TRUST_PROXY === 'true',
     bodyLimit: e.BODY_LIMIT_BYTES,
+    attachments: {
+      dir: e.ATTACHMENTS_DIR,
+      maxBytes: e.ATTACHMENTS_MAX_BYTES,
+      s3: e.ATTACHMENTS_S3_BUCKET
+        ? { bucket: e.ATTACHMENTS_S3_BUCKET, endpoint: e.ATTACHMENTS_S3_ENDPOINT, region: e.ATTACHMENTS_S3_REGION, accessKeyId: e.ATTACHMENTS_S3_ACCESS_KEY_ID, secretAccessKey: e.ATTACHMENTS_S3_SECRET_ACCESS_KEY }
+        : null,
+    },
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
   };
 }
 
 /** Defaults for tests and embedded use, overridable field by field. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
-  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false' } as NodeJS.ProcessEnv), ...overrides };
+  const attachmentsDir = join(tmpdir(), `hotline-test-attachments-${process.pid}`);
+  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir } as NodeJS.ProcessEnv), ...overrides };
 }

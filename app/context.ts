@@ -10,15 +10,19 @@ import {
 import { createRoutingPorts } from './routing-ports';
 import { createJobQueue, type JobNames } from '../jobs';
 import { createCalendarService } from '../calendar';
-import { createIntakeService, type IntakeEvents } from '../intake';
+import { createIntakeService, toTicketView, type IntakeEvents } from '../intake';
+import { createWorkOrderService, createDiskAttachmentStorage, createS3AttachmentStorage, createLogNotificationSink, type WorkOrderEvents } from '../workorders';
+import { createWorkOrderLookups } from './workorder-ports';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
 type HotlineJobs = {
   /** Expired console sessions are deleted hourly. */
   'sessions.sweep': Record<string, never>;
+  /** The supervision ladder, callbacks and the notification outbox (every node; each step fires once). */
+  'workorders.sweep': Record<string, never>;
 };
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true };
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
@@ -105,7 +109,37 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     }
   });
 
+  // 工单办理: work orders take part in every ticket transition; the sweep fires the supervision ladder.
+  const workOrderLookups = createWorkOrderLookups({ db, directory, calendar });
+  const workOrderEvents = new EventBus<WorkOrderEvents>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
+  const workOrders = createWorkOrderService({
+    db,
+    clock,
+    events: workOrderEvents,
+    tickets: {
+      transitionWithin: (trx, ctx, id, input, o) => intake.transitionWithin(trx, ctx, id, input, o),
+      prepareTransition: (actor, id, input, now) => intake.prepareTransition(actor, id, input, now),
+      addParticipant: (p) => intake.addParticipant(p),
+      getTicketRow: (actor, id) => intake.getTicketRow(actor, id),
+      view: toTicketView,
+    },
+    lookups: workOrderLookups,
+    storage: config.attachments.s3 ? createS3AttachmentStorage(config.attachments.s3) : createDiskAttachmentStorage(config.attachments.dir),
+    sinks: [createLogNotificationSink(opts.logger)],
+    maxAttachmentBytes: config.attachments.maxBytes,
+    // Notices are delivered right after the commit that queued them; the sweep catches any left behind.
+    kick: () => setImmediate(() => void workOrders.deliverOutbox().catch((err) => opts.logger?.error({ err }, 'outbox delivery failed'))),
+  });
+  intakeEvents.on('ticket.transitioned', async (e) => {
+    await workOrders.announceTicketChange(e.ticket, e.action);
+    await workOrders.deliverOutbox();
+  });
+
   jobs.register('sessions.sweep', () => identity.sweepExpiredSessions());
+  jobs.register('workorders.sweep', async () => {
+    await workOrders.sweep();
+  });
+  await jobs.schedule('workorders.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});
   await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
   await jobs.start();
 
@@ -128,8 +162,11 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       classifier.forget(cityId);
       knowledge.invalidate(cityId);
       responsibility.forgetCached();
+      workOrders.forget(cityId);
+      workOrderLookups.forget(cityId);
     },
     intake,
+    workOrders,
     jobs,
     async close() {
       await jobs.stop(); // before the database: handlers may still be writing

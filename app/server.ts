@@ -9,6 +9,7 @@ import { intakeRoutes, TicketViewSchema } from '../intake';
 import { directoryRoutes } from '../directory';
 import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } from '../routing';
 import { calendarRoutes } from '../calendar';
+import { workOrderRoutes } from '../workorders';
 import { registerErrorHandling } from './http-errors';
 import { registerAuth } from './auth';
 import { registerLandingPage } from './landing';
@@ -70,6 +71,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(routingRoutes, { routing: ctx.routing, ticketSchema: TicketViewSchema, categories: (cityId: string) => listCategories(ctx.database.db, cityId) });
     await api.register(responsibilityRoutes, { responsibility: ctx.responsibility });
     await api.register(knowledgeRoutes, { knowledge: ctx.knowledge });
+    await api.register(workOrderRoutes, { workOrders: ctx.workOrders, ticketSchema: TicketViewSchema, maxAttachmentBytes: config.attachments.maxBytes });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 

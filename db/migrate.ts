@@ -4,6 +4,8 @@ import * as m0001 from './migrations/0001-foundation';
 import * as m0002 from './migrations/0002-gazetteer';
 import * as m0003 from './migrations/0003-responsibility-knowledge';
 import * as m0004 from './migrations/0004-routing-decisions';
+import * as m0005 from './migrations/0005-workorders';
+import * as m0006 from './migrations/0006-live-events';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -16,6 +18,8 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0002-gazetteer': m0002,
   '0003-responsibility-knowledge': m0003,
   '0004-routing-decisions': m0004,
+  '0005-workorders': m0005,
+  '0006-live-events': m0006,
 };
 
 class StaticProvider implements MigrationProvider {

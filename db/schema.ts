@@ -145,6 +145,7 @@ export interface TimeLimitPoliciesTable {
   category_code: string | null;
   utility: number | null;
   limits: string; // JSON: { acknowledge, onSite, reply, citizenReply } each {amount, unit}
+  ladder: string | null; // JSON: the supervision ladder; null = the built-in one
 }
 
 export interface TicketsTable {
@@ -353,6 +354,175 @@ export interface KnowledgeUsagesTable {
   used_at: string;
 }
 
+export interface WorkOrdersTable {
+  id: string;
+  city_id: string;
+  ticket_id: string;
+  ticket_number: string;
+  ticket_title: string | null;
+  unit_id: string;
+  role: string;
+  round: number;
+  status: string;
+  version: number;
+  policy_code: string | null;
+  dispatched_at: string;
+  acknowledge_due: string | null;
+  on_site_due: string | null;
+  reply_due: string | null;
+  citizen_reply_due: string | null;
+  acknowledged_at: string | null;
+  on_site_at: string | null;
+  replied_at: string | null;
+  result: string | null;
+  extension_reason: string | null;
+  extension_proposed_due: string | null;
+  extension_count: number;
+  return_reason: string | null;
+  returned_at: string | null;
+  closed_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface WorkOrderMilestonesTable {
+  id: string;
+  city_id: string;
+  work_order_id: string;
+  clock: string;
+  step: string;
+  deadline_at: string;
+  due_at: string;
+  status: string;
+  fired_at: string | null;
+  fired_by: string | null;
+}
+
+export interface WorkOrderNotesTable {
+  id: string;
+  work_order_id: string;
+  kind: string;
+  text: string;
+  author_id: string | null;
+  author_name: string | null;
+  created_at: string;
+}
+
+export interface WorkOrderAttachmentsTable {
+  id: string;
+  work_order_id: string;
+  file_name: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  storage_key: string;
+  uploaded_by: string | null;
+  created_at: string;
+}
+
+export interface SupervisionOrdersTable {
+  id: string;
+  city_id: string;
+  work_order_id: string;
+  ticket_id: string;
+  unit_id: string;
+  origin: string;
+  reason: string;
+  raised_by: string | null;
+  status: string;
+  answer: string | null;
+  answered_by: string | null;
+  answered_at: string | null;
+  created_at: string;
+}
+
+export interface CallbacksTable {
+  id: string;
+  city_id: string;
+  ticket_id: string;
+  round: number;
+  status: string;
+  version: number;
+  attempts: number;
+  max_attempts: number;
+  next_attempt_at: string | null;
+  satisfaction: string | null;
+  comment: string | null;
+  answered_via: string | null;
+  answered_at: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ClaimPoolTable {
+  ticket_id: string;
+  city_id: string;
+  reason: string;
+  offered_by: string | null;
+  offered_at: string;
+  claimed_by_unit_id: string | null;
+  claimed_at: string | null;
+}
+
+export interface NotificationOutboxTable {
+  id: string;
+  city_id: string;
+  event: string;
+  recipient_kind: string;
+  recipient_id: string;
+  ticket_id: string | null;
+  work_order_id: string | null;
+  act_by: string | null;
+  payload: string;
+  dedup_key: string;
+  status: string;
+  created_at: string;
+  delivered_at: string | null;
+}
+
+/** A pushed console event (实时推送), kept a few days so a reconnecting console can catch up. */
+export interface LiveEventsTable {
+  seq: import('kysely').Generated<number>; // auto-increment: the order every console sees
+  city_id: string;
+  type: string;
+  at: string;
+  for_center: number;
+  unit_ids: string | null; // '|id|id|' for a LIKE prefilter; the JSON audience decides
+  territory_paths: string | null; // '|/d/s/c/|'
+  user_ids: string | null; // '|id|'
+  audience: string; // JSON Audience
+  data: string; // JSON: what the hotline center sees
+  unit_data: string | null; // JSON: what everyone else sees; null = center only
+}
+
+/** A call offered to the hotline (来电), as the telephony gateway reports it. */
+export interface CallsTable {
+  id: string;
+  city_id: string;
+  call_id: string; // the gateway's id
+  caller_phone: string | null;
+  dialled_number: string;
+  line_number: string | null; // the merged legacy line dialled (热线归并), null for 12345 itself
+  line_name: string | null;
+  agent_user_id: string | null;
+  offered_at: string;
+  answered_at: string | null;
+  ended_at: string | null;
+  transcript: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+/** A final transcript segment of a call; (call_ref, seq) is unique. */
+export interface CallTranscriptSegmentsTable {
+  id: string;
+  call_ref: string;
+  seq: number;
+  speaker: string; // caller | agent
+  text: string;
+  at: string;
+}
+
 export interface DB {
   classifier_models: ClassifierModelsTable;
   classifier_feedback: ClassifierFeedbackTable;
@@ -380,5 +550,15 @@ export interface DB {
   knowledge_articles: KnowledgeArticlesTable;
   knowledge_revisions: KnowledgeRevisionsTable;
   knowledge_usages: KnowledgeUsagesTable;
+  work_orders: WorkOrdersTable;
+  work_order_milestones: WorkOrderMilestonesTable;
+  work_order_notes: WorkOrderNotesTable;
+  work_order_attachments: WorkOrderAttachmentsTable;
+  supervision_orders: SupervisionOrdersTable;
+  callbacks: CallbacksTable;
+  claim_pool: ClaimPoolTable;
+  notification_outbox: NotificationOutboxTable;
+  live_events: LiveEventsTable;
+  calls: CallsTable;
+  call_transcript_segments: CallTranscriptSegmentsTable;
 }
-

@@ -50,6 +50,7 @@ export const TransitionBody = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('start_handling'), ...v }),
   z.strictObject({ action: z.literal('return_to_center'), ...v, reason }),
   z.strictObject({ action: z.literal('redispatch'), ...v, handlingUnitId: id, reason }),
+  z.strictObject({ action: z.literal('confirm_assignment'), ...v, reason }),
   z.strictObject({ action: z.literal('request_extension'), ...v, reason, proposedDeadline: IsoDateTime }),
   z.strictObject({ action: z.literal('grant_extension'), ...v, newDeadline: IsoDateTime.nullish(), reason: z.string().max(2000).nullish() }),
   z.strictObject({ action: z.literal('refuse_extension'), ...v, reason }),

@@ -107,6 +107,29 @@ export interface IntakeEvents extends Record<string, unknown> {
   'ticket.transitioned': { ticket: TicketRow; actor: Actor; action: TicketAction; from: TicketStatus; to: TicketStatus; reason: string | null; input: TransitionInput };
 }
 
+/** A ticket transition as the participants see it, inside its transaction. */
+export interface TicketChange {
+  ctx: CommandContext;
+  before: TicketRow;
+  after: TicketRow;
+  input: TransitionInput;
+  now: Date;
+  from: TicketStatus;
+  to: TicketStatus;
+  reason: string | null;
+  /** Made by the work-order part on a work order's behalf (see `transitionWithin`). */
+  trusted: boolean;
+}
+
+/**
+ * A part that takes part in ticket transitions (the work orders). `prepare` runs before the
+ * transaction and may read; `apply` runs inside it and may refuse the transition by throwing.
+ */
+export interface TicketTransitionParticipant {
+  prepare?(ticket: TicketRow, input: TransitionInput, actor: Actor, now: Date): Promise<unknown>;
+  apply(trx: Kysely<DB>, change: TicketChange, prepared: unknown): Promise<void>;
+}
+
 export interface IntakeDeps {
   db: Kysely<DB>;
   dialect: DialectName;
@@ -262,6 +285,69 @@ export function createIntakeService(deps: IntakeDeps) {
       currentVersion: current ? Number(current.version) : null,
       currentStatus: current?.status ?? null,
     });
+  }
+
+  const participants: TicketTransitionParticipant[] = [];
+
+  /** Participants read what they need before the transaction (reads over another connection inside it would block SQLite). */
+  async function prepareParticipants(actor: Actor, id: string, input: TransitionInput, now: Date, trusted = false) {
+    const prepared = new Map<TicketTransitionParticipant, unknown>();
+    if (!participants.some((p) => p.prepare)) return prepared;
+    const t = await repo().findTicket(id);
+    if (!t || (!trusted && !canSee(actor, t))) return prepared; // the transaction reports it
+    for (const p of participants) if (p.prepare) prepared.set(p, await p.prepare(t, input, actor, now));
+    return prepared;
+  }
+
+  async function applyTransition(
+    trx: Kysely<DB>, ctx: CommandContext, id: string, input: TransitionInput,
+    o: { now: Date; version?: number; trusted?: boolean; prepared: Map<TicketTransitionParticipant, unknown> },
+  ) {
+    const { actor } = ctx;
+    const now = o.now;
+    const r = repo(trx);
+    const before = o.trusted ? await r.findTicket(id) : await loadVisible(trx, actor, id);
+    if (!before || before.city_id !== actor.cityId) throw notFound('TICKET_NOT_FOUND', `ticket ${id} not found`, `工单 ${id} 不存在`);
+    const version = o.version ?? Number(before.version);
+    if (Number(before.version) !== version) throw versionConflict(before);
+    const decision = decide(
+      { id: before.id, status: before.status as TicketStatus, handlingUnitId: before.handling_unit_id, missingElements: missingSixElements(before), round: Number(before.round) },
+      input,
+      actor,
+      now,
+      { trusted: o.trusted },
+    );
+    if (input.action === 'merge') {
+      const target = await r.findTicket(input.intoTicketId);
+      if (!target || !canSee(actor, target)) throw badRequest('TICKET_NOT_FOUND', `ticket ${input.intoTicketId} not found`, `工单 ${input.intoTicketId} 不存在`, { field: 'intoTicketId' });
+      if (FINAL_STATUSES.has(target.status as TicketStatus)) {
+        throw conflict('MERGE_TARGET_FINAL', 'cannot merge into a closed, merged or cancelled ticket', '不能合并到已办结、已合并或已撤销的工单');
+      }
+      await r.insertLink({ id: newId(), ticket_id: before.id, linked_ticket_id: target.id, kind: 'merged', created_by: actor.id, created_at: toDbTime(now) });
+    }
+    const set: Partial<TicketRow> = { status: decision.to, updated_at: toDbTime(now) };
+    for (const [k, v] of Object.entries(decision.patch)) (set as Record<string, unknown>)[k] = v instanceof Date ? toDbTime(v) : v;
+    if (!(await r.updateTicketIfVersion(id, version, set))) throw versionConflict(await r.findTicket(id));
+    const after = (await r.findTicket(id))!;
+    const changed = ['status', ...Object.keys(decision.patch)] as (keyof TicketRow)[];
+    await recordAudit(
+      trx, ctx,
+      {
+        entityType: 'ticket', entityId: id, action: `ticket.${input.action}`,
+        before: pick(before, changed), after: { ...pick(after, changed), input }, reason: decision.reason, cityId: before.city_id,
+      },
+      now,
+    );
+    const change: TicketChange = { ctx, before, after, input, now, from: decision.from, to: decision.to, reason: decision.reason, trusted: !!o.trusted };
+    for (const p of participants) await p.apply(trx, change, o.prepared.get(p));
+    const ticket = (await r.findTicket(id))!;
+    return {
+      ticket,
+      from: decision.from,
+      reason: decision.reason,
+      /** Emits `ticket.transitioned`; call after the transaction committed. */
+      emit: () => events.emit('ticket.transitioned', { ticket, actor, action: input.action, from: decision.from, to: ticket.status as TicketStatus, reason: decision.reason, input }),
+    };
   }
 
   const service = {
@@ -440,51 +526,40 @@ export function createIntakeService(deps: IntakeDeps) {
       if ((input.action === 'dispatch' || input.action === 'redispatch') && input.handlingUnitId) {
         await checkReferences(actor.cityId, { handlingUnitId: input.handlingUnitId });
       }
+      const prepared = await prepareParticipants(actor, id, input, now);
       const { value, replayed } = await runInTransaction(
         deps.db,
         { scope: idemScope(ctx), key: ctx.idempotencyKey, command: `ticket.transition:${id}`, request: { version, input } },
-        async (trx) => {
-          const r = repo(trx);
-          const before = await loadVisible(trx, actor, id);
-          if (Number(before.version) !== version) throw versionConflict(before);
-          const decision = decide(
-            { id: before.id, status: before.status as TicketStatus, handlingUnitId: before.handling_unit_id, missingElements: missingSixElements(before), round: Number(before.round) },
-            input,
-            actor,
-            now,
-          );
-          if (input.action === 'merge') {
-            const target = await r.findTicket(input.intoTicketId);
-            if (!target || !canSee(actor, target)) throw badRequest('TICKET_NOT_FOUND', `ticket ${input.intoTicketId} not found`, `工单 ${input.intoTicketId} 不存在`, { field: 'intoTicketId' });
-            if (FINAL_STATUSES.has(target.status as TicketStatus)) {
-              throw conflict('MERGE_TARGET_FINAL', 'cannot merge into a closed, merged or cancelled ticket', '不能合并到已办结、已合并或已撤销的工单');
-            }
-            await r.insertLink({ id: newId(), ticket_id: before.id, linked_ticket_id: target.id, kind: 'merged', created_by: actor.id, created_at: toDbTime(now) });
-          }
-          const set: Partial<TicketRow> = { status: decision.to, updated_at: toDbTime(now) };
-          for (const [k, v] of Object.entries(decision.patch)) (set as Record<string, unknown>)[k] = v instanceof Date ? toDbTime(v) : v;
-          if (!(await r.updateTicketIfVersion(id, version, set))) throw versionConflict(await r.findTicket(id));
-          const after = (await r.findTicket(id))!;
-          const changed = ['status', ...Object.keys(decision.patch)] as (keyof TicketRow)[];
-          await recordAudit(
-            trx, ctx,
-            {
-              entityType: 'ticket', entityId: id, action: `ticket.${input.action}`,
-              before: pick(before, changed), after: { ...pick(after, changed), input }, reason: decision.reason, cityId: before.city_id,
-            },
-            now,
-          );
-          return { ticket: after, from: decision.from, reason: decision.reason };
-        },
+        (trx) => applyTransition(trx, ctx, id, input, { now, version, prepared }),
         () => clock.now(),
       );
-      if (!replayed) {
-        events.emit('ticket.transitioned', { ticket: value.ticket, actor, action: input.action, from: value.from, to: value.ticket.status as TicketStatus, reason: value.reason, input });
-      }
+      if (!replayed) value.emit();
       // A replay answers with the ticket as it is now, seen by this actor.
       return toTicketView(replayed ? await loadVisible(deps.db, actor, id) : value.ticket, actor);
     },
 
+    /**
+     * The same transition inside a caller's transaction, for the work-order part: a work-order
+     * command and the ticket change it causes commit together or not at all. The caller emits the
+     * returned events after its commit. `trusted` skips the role/unit check (the caller checked who
+     * may act on the work order); `prepared` is what {@link prepareTransition} read beforehand.
+     */
+    transitionWithin(trx: Kysely<DB>, ctx: CommandContext, id: string, input: TransitionInput, opts: { now: Date; trusted?: boolean; prepared?: Map<TicketTransitionParticipant, unknown> }) {
+      return applyTransition(trx, ctx, id, input, { now: opts.now, trusted: opts.trusted, prepared: opts.prepared ?? new Map() });
+    },
+
+    /** Runs the participants' `prepare` for a transition the caller will make with {@link transitionWithin}. */
+    prepareTransition(actor: Actor, id: string, input: TransitionInput, now: Date) {
+      return prepareParticipants(actor, id, input, now, true);
+    },
+
+    /**
+     * Adds a part that takes part in every ticket transition (the work orders): its `apply` runs in
+     * the transition's transaction, so the ticket and what follows from it commit together.
+     */
+    addParticipant(p: TicketTransitionParticipant) {
+      participants.push(p);
+    },
     /**
      * Possible duplicates (重复件) while a ticket is built: open tickets about the same problem at the
      * same place (text, category, place) and the caller's own open tickets, best first, so the agent

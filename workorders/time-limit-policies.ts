@@ -4,6 +4,7 @@ import type { DB } from '../db';
 import { diffFields, newId, type TicketType, type Urgency } from '../core';
 import type { TimeLimit } from '../calendar';
 import { TimeLimitPoliciesRepository, type PolicyRow } from './time-limit-policies.repository';
+import { DEFAULT_LADDER, type SupervisionLadder } from './domain/ladder';
 
 /** A limit is the calendar's `{ amount, unit }` (minutes, hours, working_hours, working_days). */
 export type { TimeLimit };
@@ -44,9 +45,14 @@ export interface TimeLimitPolicy {
   priority: number;
   match: PolicyMatch;
   limits: PolicyLimits;
+  /** The supervision ladder of its work orders; absent: {@link DEFAULT_LADDER}. */
+  ladder?: SupervisionLadder;
 }
 
 export type PolicyInput = Omit<TimeLimitPolicy, 'id' | 'cityId'>;
+
+/** The ladder a policy's work orders follow. */
+export const ladderOf = (p: Pick<TimeLimitPolicy, 'ladder'> | null | undefined): SupervisionLadder => p?.ladder ?? DEFAULT_LADDER;
 
 type Fields = Omit<TimeLimitPolicy, 'id' | 'cityId' | 'code'>;
 
@@ -65,7 +71,9 @@ function toPolicy(r: PolicyRow): TimeLimitPolicy {
   if (r.category_code) match.categoryCode = r.category_code;
   if (r.utility !== null && r.utility !== undefined) match.utility = Number(r.utility) === 1;
   const limits = (typeof r.limits === 'string' ? JSON.parse(r.limits) : r.limits) as PolicyLimits;
-  return { id: r.id, cityId: r.city_id, code: r.code, name: r.name, priority: Number(r.priority), match, limits };
+  const policy: TimeLimitPolicy = { id: r.id, cityId: r.city_id, code: r.code, name: r.name, priority: Number(r.priority), match, limits };
+  if (r.ladder) policy.ladder = (typeof r.ladder === 'string' ? JSON.parse(r.ladder) : r.ladder) as SupervisionLadder;
+  return policy;
 }
 
 /** Limits with their keys in one order, so equal limits store and compare equal. */
@@ -87,6 +95,7 @@ function toRow(cityId: string, id: string, p: PolicyInput): PolicyRow {
     category_code: p.match.categoryCode ?? null,
     utility: p.match.utility === undefined ? null : p.match.utility ? 1 : 0,
     limits: JSON.stringify(orderedLimits(p.limits)),
+    ladder: p.ladder ? JSON.stringify({ reminderAt: p.ladder.reminderAt, escalateAfter: p.ladder.escalateAfter, superviseAfter: p.ladder.superviseAfter }) : null,
   };
 }
 
@@ -109,8 +118,8 @@ export async function replacePoliciesIn(trx: Kysely<DB>, cityId: string, rows: P
       out.created.push(next);
       continue;
     }
-    const a: Fields = { name: old.name, priority: old.priority, match: old.match, limits: orderedLimits(old.limits) };
-    const b: Fields = { name: next.name, priority: next.priority, match: next.match, limits: next.limits };
+    const a: Fields = { name: old.name, priority: old.priority, match: old.match, limits: orderedLimits(old.limits), ladder: old.ladder };
+    const b: Fields = { name: next.name, priority: next.priority, match: next.match, limits: next.limits, ladder: next.ladder };
     const { before, after, changed } = diffFields(a, b);
     if (!changed) {
       out.unchanged++;

@@ -13,6 +13,8 @@ export {
   parseCategoriesCsv,
   /** Problems as `file:line field: message / 中文` lines. */
   formatProblems,
+  /** Where a named time-limit preset (zhucheng, haikou, shouguang) lives; a city without its own policies follows its preset. */
+  timeLimitPresetPath,
   PresetFile,
   /** gazetteer.csv, grids.geojson, responsibility.csv, knowledge.json: a preset may leave them out (the city's data is then kept). */
   OPTIONAL_PRESET_FILES,

@@ -26,16 +26,17 @@
  * CSV files are UTF-8 (a BOM is fine) with a header row; empty lines are skipped.
  */
 import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { normalizePhone, parseTicketType, parseUrgency, readCsvWithLines, TicketType, Urgency, type CsvRow, type Role } from '../../core';
 import {
-  CitySettings, isTerritoryLevel, isUnitKind, parentLevelOf, territoryLevelForUnitKind, TERRITORY_LEVELS, UNIT_KINDS,
+  CitySettings, TimeLimitPreset, isTerritoryLevel, isUnitKind, parentLevelOf, territoryLevelForUnitKind, TERRITORY_LEVELS, UNIT_KINDS,
   type CityInput, type HotlineLineInput, type TerritoryInput, type TerritoryLevel, type UnitInput,
 } from '../../directory';
 import { userProblems } from '../../identity';
 import { MAX_CATEGORY_LEVEL, type CategoryInput } from '../../routing';
-import { LIMIT_KINDS, type PolicyInput } from '../../workorders';
+import { LIMIT_KINDS, ladderSchema, type PolicyInput } from '../../workorders';
 import { timeLimitSchema } from '../../calendar';
 import {
   geometryProblems, MAX_HOUSE_NUMBER, normalizeAddress, parseGazetteerKind, parseParity, pointInGeometry, segmentHasNumbers, segmentsOverlap, validLatLng,
@@ -138,7 +139,13 @@ export type ReadPresetResult = { ok: true; preset: CityPreset } | { ok: false; p
 /** The text of each preset file, by file name; a file that is absent is `undefined`. */
 export type PresetTexts = Partial<Record<PresetFile, string>>;
 
-/** Reads the folder and checks it. */
+/** The product's time-limit presets (诸城, 海口, 寿光): `cities/presets/time-limits/<name>.json`. */
+export const timeLimitPresetPath = (preset: string) => fileURLToPath(new URL(`../../cities/presets/time-limits/${preset}.json`, import.meta.url));
+
+/**
+ * Reads the folder and checks it. A city without its own time-limit-policies.json follows the
+ * preset its city.json names (`settings.timeLimitPreset`): switching preset is configuration.
+ */
 export async function readPreset(dir: string): Promise<ReadPresetResult> {
   const texts: PresetTexts = {};
   for (const f of Object.values(PresetFile)) {
@@ -148,7 +155,20 @@ export async function readPreset(dir: string): Promise<ReadPresetResult> {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
+  if (texts[PresetFile.policies] === undefined) {
+    const preset = presetNamed(texts[PresetFile.city]);
+    if (preset) texts[PresetFile.policies] = await readFile(timeLimitPresetPath(preset), 'utf8');
+  }
   return parsePreset(texts);
+}
+
+function presetNamed(cityJson: string | undefined): string | null {
+  try {
+    const name = (JSON.parse(cityJson ?? '') as { settings?: { timeLimitPreset?: unknown } })?.settings?.timeLimitPreset;
+    return typeof name === 'string' && (Object.values(TimeLimitPreset) as string[]).includes(name) ? name : null;
+  } catch {
+    return null; // checkCity reports the broken city.json
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -644,6 +664,7 @@ const Policy = z.strictObject({
   limits: z
     .strictObject({ acknowledge: PositiveLimit.optional(), onSite: PositiveLimit.optional(), reply: PositiveLimit.optional(), citizenReply: PositiveLimit.optional() })
     .refine((l) => LIMIT_KINDS.some((k) => l[k]), `a policy needs at least one of ${LIMIT_KINDS.join(', ')}`),
+  ladder: ladderSchema.optional(),
 });
 
 function checkPolicies(text: string | undefined, categories: Map<string, CategoryRowIn | null> | null, p: Problems): { valid: PolicyInput[] | null; codes: Set<string> } | null {

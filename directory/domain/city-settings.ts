@@ -19,5 +19,9 @@ export const CitySettings = z.looseObject({
   returnWindowHours: z.number().positive().max(24 * 30),
   /** Categories (and their branches) that go straight to their unit when urgent (海口: tourism complaints). */
   urgentCategoryCodes: z.array(z.string().min(1).max(32)).max(500).optional(),
+  /** 回访: how many times the citizen is asked before the ticket closes without an answer (default 3). */
+  callbackAttempts: z.number().int().min(1).max(10).optional(),
+  /** 回访: hours between two attempts (default 24). */
+  callbackIntervalHours: z.number().positive().max(24 * 7).optional(),
 });
 export type CitySettings = z.infer<typeof CitySettings>;

@@ -65,6 +65,7 @@ export type TransitionInput =
   | { action: 'start_handling' }
   | { action: 'return_to_center'; reason: string }
   | { action: 'redispatch'; handlingUnitId: string; reason: string }
+  | { action: 'confirm_assignment'; reason: string }
   | { action: 'request_extension'; reason: string; proposedDeadline: string }
   | { action: 'grant_extension'; newDeadline?: string | null; reason?: string | null }
   | { action: 'refuse_extension'; reason: string }
@@ -100,6 +101,8 @@ export const TRANSITIONS: Record<TicketAction, Rule> = {
   start_handling: { from: ['acknowledged'], roles: UNIT, to: 'in_progress', zh: '开始办理' },
   return_to_center: { from: ['dispatched', 'acknowledged'], roles: UNIT, to: 'returned', zh: '退回' },
   redispatch: { from: ['returned'], roles: DISPATCH, to: 'dispatched', zh: '改派' },
+  // 审定: the center rules that the return was unfounded; the same unit keeps it and signs for it again.
+  confirm_assignment: { from: ['returned'], roles: DISPATCH, to: 'dispatched', zh: '审定原单位' },
   request_extension: { from: ['acknowledged', 'in_progress'], roles: UNIT, to: 'extension_requested', zh: '申请延期' },
   grant_extension: { from: ['extension_requested'], roles: DISPATCH, to: 'in_progress', zh: '同意延期' },
   refuse_extension: { from: ['extension_requested'], roles: DISPATCH, to: 'in_progress', zh: '驳回延期' },
@@ -132,15 +135,20 @@ const need = (ok: boolean, field: string, en: string, zh: string) => {
   if (!ok) throw badRequest('FIELD_REQUIRED', en, zh, { field });
 };
 
-/** Decides a transition or throws the reason it is refused. */
-export function decide(ticket: TicketFacts, input: TransitionInput, actor: Actor, now: Date): Decision {
+/**
+ * Decides a transition or throws the reason it is refused. `trusted` is for the work-order part
+ * driving the ticket from its work orders (a co-handler's reply completing the ticket, a unit
+ * claiming from the pool): it has checked who may act on the work order, so role and unit scope
+ * are not checked again here; the state rules and preconditions still are.
+ */
+export function decide(ticket: TicketFacts, input: TransitionInput, actor: Actor, now: Date, opts: { trusted?: boolean } = {}): Decision {
   const rule = TRANSITIONS[input.action];
   if (!rule) throw badRequest('ACTION_UNKNOWN', `unknown action ${String(input.action)}`, `未知操作 ${String(input.action)}`);
-  if (!rule.roles.includes(actor.role)) {
+  if (!opts.trusted && !rule.roles.includes(actor.role)) {
     throw forbidden('ROLE_FORBIDDEN', `role ${actor.role} may not ${input.action}`, `角色 ${actor.role} 无权执行「${rule.zh}」`);
   }
   // A unit acts only on its own tickets (本单位工单).
-  if (UNIT_ROLES.has(actor.role) && (!actor.unitId || actor.unitId !== ticket.handlingUnitId)) {
+  if (!opts.trusted && UNIT_ROLES.has(actor.role) && (!actor.unitId || actor.unitId !== ticket.handlingUnitId)) {
     throw forbidden('SCOPE_FORBIDDEN', 'this ticket is not assigned to your unit', '该工单不属于本单位');
   }
   if (!rule.from.includes(ticket.status)) {
@@ -184,6 +192,7 @@ export function decide(ticket: TicketFacts, input: TransitionInput, actor: Actor
       break;
     }
     case 'return_to_center':
+    case 'confirm_assignment':
     case 'refuse_extension':
     case 'reject_reply':
     case 'close_without_answer':

@@ -1,15 +1,20 @@
 /** A fresh database with the directory and identity services over it, and the demo preset folder. */
-import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FixedClock, systemActor, type CommandContext } from '../../core';
 import { createDirectoryService } from '../../directory';
 import { createIdentityService } from '../../identity';
-import type { ImportDeps } from '../../app/city-preset';
+import { timeLimitPresetPath, type ImportDeps } from '../../app/city-preset';
 import { freshDatabase, type TestDatabase } from '../helpers/db';
 
 export const DEMO_DIR = fileURLToPath(new URL('../../cities/demo', import.meta.url));
+
+/** A file of the demo preset as the importer reads it: its time-limit policies come from the 诸城 preset it names. */
+export function readDemoFile(file: string): Promise<string> {
+  return readFile(file === 'time-limit-policies.json' ? timeLimitPresetPath('zhucheng') : join(DEMO_DIR, file), 'utf8');
+}
 
 export async function demoWorld() {
   const database: TestDatabase = await freshDatabase();

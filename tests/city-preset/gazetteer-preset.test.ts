@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAppError } from '../../core';
 import { importCityFromDir, parsePreset, readPreset, type PresetProblem } from '../../app/city-preset';
 import { testDialect } from '../helpers/db';
-import { DEMO_DIR, demoCopy, demoWorld, tableCounts } from './demo-fixture';
+import { DEMO_DIR, demoCopy, demoWorld, readDemoFile, tableCounts } from './demo-fixture';
 
 const key = (p: Pick<PresetProblem, 'file' | 'line' | 'field'>) => `${p.file}:${p.line}:${p.field ?? ''}`;
 
@@ -88,7 +88,7 @@ describe('reading gazetteer.csv and grids.geojson with problems', () => {
   it('reports malformed GeoJSON with its line, and a file that is not a FeatureCollection', () => {
     const base = async () => {
       const texts: Record<string, string> = {};
-      for (const f of ['city.json', 'territory.csv', 'units.csv', 'users.csv', 'categories.csv', 'time-limit-policies.json', 'hotline-lines.csv']) texts[f] = await readFile(join(DEMO_DIR, f), 'utf8');
+      for (const f of ['city.json', 'territory.csv', 'units.csv', 'users.csv', 'categories.csv', 'time-limit-policies.json', 'hotline-lines.csv']) texts[f] = await readDemoFile(f);
       return texts;
     };
     return base().then((texts) => {

@@ -30,7 +30,7 @@ describe(`the demo city on ${testDialect}`, () => {
       units: { created: 41, updated: 0, unchanged: 0 },
       hotlineLines: { created: 10, updated: 0, unchanged: 0 },
       categories: { created: 1107, updated: 0, unchanged: 0, deactivated: 0 },
-      policies: { created: 8, updated: 0, unchanged: 0, removed: 0 },
+      policies: { created: 5, updated: 0, unchanged: 0, removed: 0 },
       users: { created: 16, kept: [] },
       responsibility: { outcome: 'created', versionNumber: 1, items: 79 },
       knowledge: { created: 32, updated: 0, unchanged: 0 },
@@ -40,7 +40,7 @@ describe(`the demo city on ${testDialect}`, () => {
 
   it('holds the rows, with the settings and the demo mark', async () => {
     const counts = await tableCounts(w.db);
-    expect(counts).toMatchObject({ cities: 1, territories: 63, units: 41, hotlineLines: 10, users: 16, categories: 1107, policies: 8 });
+    expect(counts).toMatchObject({ cities: 1, territories: 63, units: 41, hotlineLines: 10, users: 16, categories: 1107, policies: 5 });
     const city = await w.directory.getCity('demo');
     expect(city.isDemo).toBe(true);
     expect(city.settings.timeLimitPreset).toBe('zhucheng');
@@ -65,15 +65,17 @@ describe(`the demo city on ${testDialect}`, () => {
   it('stores categories and policies through their parts, with codes resolved', async () => {
     const cats = await listCategories(w.db, 'demo');
     const burst = cats.find((c) => c.code === '01021603')!;
-    expect(burst).toMatchObject({ name: '供水管道爆裂', level: 4, utility: true, defaultType: 'help', defaultUrgency: 'emergency', policyCode: 'zc-utility-onsite', keywords: ['水管爆了', '爆管', '管道漏水', '路面冒水', '水管破裂'] });
+    expect(burst).toMatchObject({ name: '供水管道爆裂', level: 4, utility: true, defaultType: 'help', defaultUrgency: 'emergency', policyCode: 'utility-onsite', keywords: ['水管爆了', '爆管', '管道漏水', '路面冒水', '水管破裂'] });
     const water = cats.find((c) => c.code === '010216')!;
     expect(water).toMatchObject({ name: '自来水供应', level: 3, utility: true });
     expect(burst.parentId).toBe(water.id);
     expect(burst.path.startsWith(water.path)).toBe(true);
     const policies = await listPolicies(w.db, 'demo');
-    expect(policies[0].code).toBe('hk-emergency-onsite'); // highest priority first
-    expect(policies.find((p) => p.code === 'zc-utility-onsite')).toMatchObject({ match: { utility: true }, limits: { onSite: { amount: 1, unit: 'hours' } } });
-    expect(policies.find((p) => p.code === 'hk-complaint')!.limits.citizenReply).toEqual({ amount: 48, unit: 'hours' });
+    // The demo names the 诸城 preset in city.json and has no policies of its own: it follows the preset.
+    expect(policies[0].code).toBe('emergency'); // highest priority first
+    expect(policies.find((p) => p.code === 'utility-onsite')).toMatchObject({ match: { utility: true }, limits: { onSite: { amount: 1, unit: 'hours' } }, ladder: { reminderAt: 0.5 } });
+    expect(policies.find((p) => p.code === 'general')).toMatchObject({ limits: { acknowledge: { amount: 2, unit: 'hours' }, reply: { amount: 3, unit: 'working_days' } } });
+    expect(policies.find((p) => p.code === 'general')!.ladder).toBeUndefined();
   });
 
   it('writes an audit row for everything it created', async () => {
@@ -81,7 +83,7 @@ describe(`the demo city on ${testDialect}`, () => {
     const byAction = rows.reduce<Record<string, number>>((m, r) => ({ ...m, [r.action]: (m[r.action] ?? 0) + 1 }), {});
     expect(byAction).toMatchObject({
       'city.created': 1, 'territory.created': 63, 'unit.created': 41, 'hotline_line.created': 10,
-      'category.created': 1107, 'time_limit_policy.created': 8, 'user.created': 16, 'city.preset_imported': 1,
+      'category.created': 1107, 'time_limit_policy.created': 5, 'user.created': 16, 'city.preset_imported': 1,
       'responsibility_version.preset_imported': 1, 'knowledge_article.preset_imported': 32,
     });
   });
@@ -95,7 +97,7 @@ describe(`the demo city on ${testDialect}`, () => {
       units: { created: 0, updated: 0, unchanged: 41 },
       hotlineLines: { created: 0, updated: 0, unchanged: 10 },
       categories: { created: 0, updated: 0, unchanged: 1107, deactivated: 0 },
-      policies: { created: 0, updated: 0, unchanged: 8, removed: 0 },
+      policies: { created: 0, updated: 0, unchanged: 5, removed: 0 },
       users: { created: 0 },
       responsibility: { outcome: 'unchanged', versionNumber: 1, items: 79 },
       knowledge: { created: 0, updated: 0, unchanged: 32 },

@@ -10,7 +10,7 @@ import { isAppError } from '../../core';
 import { importCityFromDir, parsePreset, readPreset, type PresetProblem } from '../../app/city-preset';
 import { RESPONSIBILITY_CSV_COLUMNS } from '../../routing/responsibility';
 import { testDialect } from '../helpers/db';
-import { DEMO_DIR, demoCopy, demoWorld, tableCounts } from './demo-fixture';
+import { DEMO_DIR, demoCopy, demoWorld, readDemoFile, tableCounts } from './demo-fixture';
 
 const key = (p: Pick<PresetProblem, 'file' | 'line' | 'field'>) => `${p.file}:${p.line}:${p.field ?? ''}`;
 
@@ -83,7 +83,7 @@ const count = async (db: Awaited<ReturnType<typeof demoWorld>>['db'], table: 're
 /** The seven required files of the demo (no optional file). */
 async function requiredTexts(): Promise<Record<string, string>> {
   const texts: Record<string, string> = {};
-  for (const f of ['city.json', 'territory.csv', 'units.csv', 'users.csv', 'categories.csv', 'time-limit-policies.json', 'hotline-lines.csv']) texts[f] = await readFile(join(DEMO_DIR, f), 'utf8');
+  for (const f of ['city.json', 'territory.csv', 'units.csv', 'users.csv', 'categories.csv', 'time-limit-policies.json', 'hotline-lines.csv']) texts[f] = await readDemoFile(f);
   return texts;
 }
 

@@ -15,6 +15,7 @@ const INPUTS: Record<TicketAction, TransitionInput> = {
   start_handling: { action: 'start_handling' },
   return_to_center: { action: 'return_to_center', reason: '不属于本单位职责' },
   redispatch: { action: 'redispatch', handlingUnitId: 'unit-b', reason: '职能划分' },
+  confirm_assignment: { action: 'confirm_assignment', reason: '经审定属于该单位职责' },
   request_extension: { action: 'request_extension', reason: '需协调多部门', proposedDeadline: '2025-10-20T17:30:00+08:00' },
   grant_extension: { action: 'grant_extension' },
   refuse_extension: { action: 'refuse_extension', reason: '理由不充分' },

@@ -33,7 +33,7 @@ describe(`the routing plan on the demo city (${testDialect})`, () => {
     expect(p.responsibility.itemCode).toBe('DEMO-01030201-01');
     expect(p.territory).toMatchObject({ status: 'resolved', source: 'address' });
     // 复杂事项: 5 working days from Thursday 10:00 → Friday 10-17 (10/11 is a make-up workday).
-    expect(p.policy.code).toBe('zc-complex');
+    expect(p.policy.code).toBe('complex');
     expect(p.deadlines.reply).toBe('2025-10-15T10:00:00+08:00');
     expect(p.explanation.map((e: { zh: string }) => e.zh).join('\n')).toContain('按责任清单 DEMO-01030201-01');
   });
@@ -55,7 +55,7 @@ describe(`the routing plan on the demo city (${testDialect})`, () => {
 
   it('(d) a burst water main goes straight to the water company, on site within 1 hour', async () => {
     const p = await plan({ text: '水管爆了，路面冒水', categoryCode: '01021603', address: PLACE, urgency: 'emergency' });
-    expect(p).toMatchObject({ rule: 'urgent', leadUnit: { code: 'util-water' }, policy: { code: 'zc-utility-onsite' } });
+    expect(p).toMatchObject({ rule: 'urgent', leadUnit: { code: 'util-water' }, policy: { code: 'utility-onsite' } });
     expect(p.deadlines.onSite).toBe('2025-10-09T11:00:00+08:00');
   });
 

@@ -1,0 +1,272 @@
+/** Storage of work orders, their milestones, notes, attachments, supervision orders, callbacks, the claim pool and the outbox. */
+import type { Kysely, Selectable } from 'kysely';
+import type { DB } from '../db';
+
+export type WorkOrderRow = Selectable<DB['work_orders']>;
+export type MilestoneRow = Selectable<DB['work_order_milestones']>;
+export type NoteRow = Selectable<DB['work_order_notes']>;
+export type AttachmentRow = Selectable<DB['work_order_attachments']>;
+export type SupervisionOrderRow = Selectable<DB['supervision_orders']>;
+export type CallbackRow = Selectable<DB['callbacks']>;
+export type ClaimPoolRow = Selectable<DB['claim_pool']>;
+export type OutboxRow = Selectable<DB['notification_outbox']>;
+
+export interface WorkOrderListFilter {
+  cityId: string;
+  unitId?: string | null;
+  statuses?: readonly string[];
+  role?: 'lead' | 'co';
+  /** Running deadlines before this instant (DB time): acknowledge for unacknowledged, reply for the rest. */
+  dueBefore?: string;
+  ticketId?: string;
+}
+
+export class WorkOrdersRepository {
+  constructor(private readonly db: Kysely<DB>) {}
+
+  insertWorkOrder(row: DB['work_orders']) {
+    return this.db.insertInto('work_orders').values(row).execute();
+  }
+
+  findWorkOrder(id: string) {
+    return this.db.selectFrom('work_orders').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  workOrdersOfTicket(ticketId: string, round?: number) {
+    let q = this.db.selectFrom('work_orders').selectAll().where('ticket_id', '=', ticketId);
+    if (round !== undefined) q = q.where('round', '=', round);
+    return q.orderBy('created_at').orderBy('id').execute();
+  }
+
+  /** Updates a work order when its version is still `version`; false when someone else changed it first. */
+  async updateIfVersion(id: string, version: number, patch: Partial<DB['work_orders']>): Promise<boolean> {
+    const r = await this.db
+      .updateTable('work_orders')
+      .set({ ...patch, version: version + 1 })
+      .where('id', '=', id)
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  private filtered(f: WorkOrderListFilter) {
+    let q = this.db.selectFrom('work_orders').where('city_id', '=', f.cityId);
+    if (f.unitId) q = q.where('unit_id', '=', f.unitId);
+    if (f.statuses?.length) q = q.where('status', 'in', [...f.statuses]);
+    if (f.role) q = q.where('role', '=', f.role);
+    if (f.ticketId) q = q.where('ticket_id', '=', f.ticketId);
+    if (f.dueBefore) {
+      const before = f.dueBefore;
+      q = q.where((eb) =>
+        eb.or([
+          eb.and([eb('status', '=', 'dispatched'), eb('acknowledge_due', '<=', before)]),
+          eb.and([eb('status', 'in', ['acknowledged', 'extension_requested', 'dispatched']), eb('reply_due', '<=', before)]),
+        ]),
+      );
+    }
+    return q;
+  }
+
+  async listWorkOrders(f: WorkOrderListFilter, offset: number, limit: number) {
+    const [items, total] = await Promise.all([
+      this.filtered(f).selectAll().orderBy('reply_due').orderBy('id').offset(offset).limit(limit).execute(),
+      this.filtered(f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    ]);
+    return { items, total: Number(total.n) };
+  }
+
+  insertMilestones(rows: DB['work_order_milestones'][]) {
+    return rows.length ? this.db.insertInto('work_order_milestones').values(rows).execute() : Promise.resolve();
+  }
+
+  /** Stops the pending steps of some clocks of a work order (the clock was met, or its deadline moved). */
+  cancelMilestones(workOrderId: string, clocks?: readonly string[]) {
+    let q = this.db.updateTable('work_order_milestones').set({ status: 'cancelled' }).where('work_order_id', '=', workOrderId).where('status', '=', 'pending');
+    if (clocks) q = q.where('clock', 'in', [...clocks]);
+    return q.execute();
+  }
+
+  /**
+   * Puts back the cancelled, never fired steps of the current deadlines (a reply sent back for
+   * rework runs its clock again; steps of a deadline an extension replaced stay cancelled).
+   */
+  rearmMilestones(workOrderId: string, deadlines: readonly string[]) {
+    if (!deadlines.length) return Promise.resolve();
+    return this.db
+      .updateTable('work_order_milestones')
+      .set({ status: 'pending' })
+      .where('work_order_id', '=', workOrderId)
+      .where('status', '=', 'cancelled')
+      .where('fired_at', 'is', null)
+      .where('clock', 'in', ['reply', 'citizenReply'])
+      .where('deadline_at', 'in', [...deadlines])
+      .execute();
+  }
+
+  /** The live reminders (pending or fired, not cancelled) of some work orders. */
+  remindersOf(workOrderIds: string[]) {
+    if (!workOrderIds.length) return Promise.resolve([]);
+    return this.db
+      .selectFrom('work_order_milestones')
+      .select(['work_order_id', 'clock', 'due_at'])
+      .where('work_order_id', 'in', workOrderIds)
+      .where('step', '=', 'reminder')
+      .where('status', '!=', 'cancelled')
+      .execute();
+  }
+
+  milestonesOf(workOrderId: string) {
+    return this.db.selectFrom('work_order_milestones').selectAll().where('work_order_id', '=', workOrderId).orderBy('due_at').execute();
+  }
+
+  /** Pending milestones due by `now` (DB time), oldest first: the sweep's indexed range query. */
+  dueMilestones(now: string, limit: number) {
+    return this.db
+      .selectFrom('work_order_milestones')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .where('due_at', '<=', now)
+      .orderBy('due_at')
+      .limit(limit)
+      .execute();
+  }
+
+  /** Takes a milestone for this node; true for exactly one caller across every node. */
+  async claimMilestone(id: string, now: string, node: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('work_order_milestones')
+      .set({ status: 'fired', fired_at: now, fired_by: node })
+      .where('id', '=', id)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  setMilestoneStatus(id: string, status: string) {
+    return this.db.updateTable('work_order_milestones').set({ status }).where('id', '=', id).execute();
+  }
+
+  insertNote(row: DB['work_order_notes']) {
+    return this.db.insertInto('work_order_notes').values(row).execute();
+  }
+
+  notesOf(workOrderId: string) {
+    return this.db.selectFrom('work_order_notes').selectAll().where('work_order_id', '=', workOrderId).orderBy('created_at').orderBy('id').execute();
+  }
+
+  insertAttachment(row: DB['work_order_attachments']) {
+    return this.db.insertInto('work_order_attachments').values(row).execute();
+  }
+
+  attachmentsOf(workOrderId: string) {
+    return this.db.selectFrom('work_order_attachments').selectAll().where('work_order_id', '=', workOrderId).orderBy('created_at').execute();
+  }
+
+  findAttachment(id: string) {
+    return this.db.selectFrom('work_order_attachments').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  insertSupervisionOrder(row: DB['supervision_orders']) {
+    return this.db.insertInto('supervision_orders').values(row).execute();
+  }
+
+  findSupervisionOrder(id: string) {
+    return this.db.selectFrom('supervision_orders').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async answerSupervisionOrder(id: string, patch: Partial<DB['supervision_orders']>): Promise<boolean> {
+    const r = await this.db.updateTable('supervision_orders').set(patch).where('id', '=', id).where('status', '=', 'open').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  listSupervisionOrders(f: { cityId: string; unitId?: string | null; status?: string; workOrderId?: string }) {
+    let q = this.db.selectFrom('supervision_orders').selectAll().where('city_id', '=', f.cityId);
+    if (f.unitId) q = q.where('unit_id', '=', f.unitId);
+    if (f.status) q = q.where('status', '=', f.status);
+    if (f.workOrderId) q = q.where('work_order_id', '=', f.workOrderId);
+    return q.orderBy('created_at', 'desc').limit(500).execute();
+  }
+
+  insertCallback(row: DB['callbacks']) {
+    return this.db.insertInto('callbacks').values(row).execute();
+  }
+
+  findCallback(id: string) {
+    return this.db.selectFrom('callbacks').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  openCallbackOfTicket(ticketId: string) {
+    return this.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).where('status', 'in', ['pending', 'surveying']).orderBy('round', 'desc').executeTakeFirst();
+  }
+
+  async updateCallbackIfVersion(id: string, version: number, patch: Partial<DB['callbacks']>): Promise<boolean> {
+    const r = await this.db.updateTable('callbacks').set({ ...patch, version: version + 1 }).where('id', '=', id).where('version', '=', version).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  dueCallbacks(now: string, limit: number) {
+    return this.db
+      .selectFrom('callbacks')
+      .selectAll()
+      .where('status', 'in', ['pending', 'surveying'])
+      .where('next_attempt_at', '<=', now)
+      .orderBy('next_attempt_at')
+      .limit(limit)
+      .execute();
+  }
+
+  listCallbacks(f: { cityId: string; statuses?: string[]; dueBefore?: string }) {
+    let q = this.db.selectFrom('callbacks').selectAll().where('city_id', '=', f.cityId);
+    if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
+    if (f.dueBefore) q = q.where('next_attempt_at', '<=', f.dueBefore);
+    return q.orderBy('next_attempt_at').limit(500).execute();
+  }
+
+  findPoolEntry(ticketId: string) {
+    return this.db.selectFrom('claim_pool').selectAll().where('ticket_id', '=', ticketId).executeTakeFirst();
+  }
+
+  insertPoolEntry(row: DB['claim_pool']) {
+    return this.db.insertInto('claim_pool').values(row).execute();
+  }
+
+  /** Takes a pool entry for a unit; true for exactly one claimer. */
+  async claimPoolEntry(ticketId: string, unitId: string, now: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('claim_pool')
+      .set({ claimed_by_unit_id: unitId, claimed_at: now })
+      .where('ticket_id', '=', ticketId)
+      .where('claimed_at', 'is', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  removePoolEntry(ticketId: string) {
+    return this.db.deleteFrom('claim_pool').where('ticket_id', '=', ticketId).where('claimed_at', 'is', null).execute();
+  }
+
+  openPool(cityId: string) {
+    return this.db.selectFrom('claim_pool').selectAll().where('city_id', '=', cityId).where('claimed_at', 'is', null).orderBy('offered_at').execute();
+  }
+
+  insertOutbox(row: DB['notification_outbox']) {
+    return this.db.insertInto('notification_outbox').values(row).execute();
+  }
+
+  pendingOutbox(limit: number) {
+    return this.db.selectFrom('notification_outbox').selectAll().where('status', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit).execute();
+  }
+
+  async markDelivered(id: string, now: string): Promise<boolean> {
+    const r = await this.db.updateTable('notification_outbox').set({ status: 'delivered', delivered_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  outboxOf(f: { ticketId?: string; workOrderId?: string; event?: string }) {
+    let q = this.db.selectFrom('notification_outbox').selectAll();
+    if (f.ticketId) q = q.where('ticket_id', '=', f.ticketId);
+    if (f.workOrderId) q = q.where('work_order_id', '=', f.workOrderId);
+    if (f.event) q = q.where('event', '=', f.event);
+    return q.orderBy('created_at').orderBy('id').execute();
+  }
+}

@@ -1,0 +1,171 @@
+/** /work-orders, /claim-pool, /supervision-orders, /callbacks and the ticket-level review and rating. */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import multipart from '@fastify/multipart';
+import { z } from 'zod';
+import { badRequest } from '../core';
+import { actorOf, commandContext, errorResponses, IsoDateTime, PageQuery } from '../core/http';
+import { QUEUES, type WorkOrderService } from './workorders.service';
+
+export interface WorkOrderRoutesOptions {
+  workOrders: WorkOrderService;
+  /** The ticket as the API shows it (intake's schema), for review and rating answers. */
+  ticketSchema: z.ZodTypeAny;
+  maxAttachmentBytes: number;
+}
+
+const IdParams = z.strictObject({ id: z.string().min(1).max(64) });
+const Version = { version: z.number().int().min(1) };
+const Reason = z.string().max(2000);
+const Satisfaction = z.enum(['satisfied', 'basically_satisfied', 'unsatisfied']);
+
+const Deadlines = z.object({ acknowledge: z.string().nullable(), onSite: z.string().nullable(), reply: z.string().nullable(), citizenReply: z.string().nullable() });
+const WorkOrder = z.object({
+  id: z.string(), ticketId: z.string(), ticketNumber: z.string(), ticketTitle: z.string().nullable(), unitId: z.string(), unitName: z.string().nullable().optional(),
+  role: z.enum(['lead', 'co']), status: z.string(), statusZh: z.string(), round: z.number(), version: z.number(), policyCode: z.string().nullable(),
+  dispatchedAt: z.string(), deadlines: Deadlines, acknowledgedAt: z.string().nullable(), onSiteAt: z.string().nullable(), repliedAt: z.string().nullable(),
+  result: z.string().nullable(), risk: z.enum(['ok', 'at_risk', 'overdue']),
+  extension: z.object({ reason: z.string().nullable(), proposedDeadline: z.string().nullable() }).nullable(), extensionCount: z.number(),
+  returnReason: z.string().nullable(), returnedAt: z.string().nullable(), closedAt: z.string().nullable(),
+});
+const SupervisionOrder = z.object({
+  id: z.string(), workOrderId: z.string(), ticketId: z.string(), unitId: z.string(), origin: z.string(), reason: z.string(), raisedBy: z.string().nullable(),
+  status: z.string(), answer: z.string().nullable(), answeredAt: z.string().nullable(), createdAt: z.string(),
+});
+const Callback = z.object({
+  id: z.string(), ticketId: z.string(), round: z.number(), status: z.string(), attempts: z.number(), maxAttempts: z.number(), nextAttemptAt: z.string().nullable(),
+  satisfaction: z.string().nullable(), comment: z.string().nullable(), answeredVia: z.string().nullable(), answeredAt: z.string().nullable(), version: z.number(),
+});
+
+export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoutesOptions) {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const { workOrders } = opts;
+  await app.register(multipart, { limits: { fileSize: opts.maxAttachmentBytes, files: 1, fields: 5 } });
+  const tags = ['work orders'];
+
+  r.get('/work-orders', {
+    schema: {
+      tags, summary: 'Work orders by queue (a unit sees its own only)',
+      querystring: PageQuery.extend({ queue: z.enum(QUEUES).default('open'), ticketId: z.string().max(64).optional(), unitId: z.string().max(64).optional(), pageSize: z.coerce.number().int().min(1).max(200).default(50) }),
+      response: { 200: z.object({ items: z.array(WorkOrder), total: z.number(), page: z.number(), pageSize: z.number() }), ...errorResponses },
+    },
+  }, async (request) => {
+    const q = request.query;
+    return workOrders.list(actorOf(request), { queue: q.queue, ticketId: q.ticketId, unitId: q.unitId }, q.page, q.pageSize);
+  });
+
+  r.get('/work-orders/:id', {
+    schema: { tags, summary: 'A work order with its ticket (as you may see it), notes, attachments, supervision orders and history', params: IdParams, response: { 200: WorkOrder.extend({ ticket: opts.ticketSchema, notes: z.array(z.any()), attachments: z.array(z.any()), supervisionOrders: z.array(SupervisionOrder), history: z.array(z.any()) }), ...errorResponses } },
+  }, async (request) => workOrders.get(actorOf(request), request.params.id));
+
+  r.get('/work-orders/:id/milestones', {
+    schema: { tags, summary: 'The supervision ladder of a work order: each step, when due, whether fired', params: IdParams, response: { 200: z.array(z.object({ clock: z.string(), step: z.string(), deadline: z.string(), due: z.string(), status: z.string(), firedAt: z.string().nullable(), firedBy: z.string().nullable() })), ...errorResponses } },
+  }, async (request) => workOrders.milestones(actorOf(request), request.params.id));
+
+  r.post('/work-orders/:id/acknowledge', {
+    schema: { tags, summary: '签收 Acknowledge', params: IdParams, body: z.strictObject(Version), response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => workOrders.acknowledge(commandContext(request), request.params.id, request.body.version));
+
+  r.post('/work-orders/:id/on-site', {
+    schema: { tags, summary: '到场 Record arrival on site', params: IdParams, body: z.strictObject({ ...Version, note: z.string().max(2000).nullish() }), response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => workOrders.recordOnSite(commandContext(request), request.params.id, request.body.version, request.body.note));
+
+  r.post('/work-orders/:id/notes', {
+    schema: { tags, summary: '办理进展 Add a progress note', params: IdParams, body: z.strictObject({ text: z.string().max(5000) }), response: { 200: z.any(), ...errorResponses } },
+  }, async (request) => workOrders.addNote(commandContext(request), request.params.id, request.body.text));
+
+  r.post('/work-orders/:id/attachments', {
+    schema: { tags, summary: 'Attach a photo or document (multipart/form-data, field "file")', params: IdParams, consumes: ['multipart/form-data'], response: { 201: z.object({ id: z.string(), fileName: z.string(), contentType: z.string(), size: z.number(), sha256: z.string() }), ...errorResponses } },
+  }, async (request, reply) => {
+    if (!request.isMultipart()) throw badRequest('MULTIPART_REQUIRED', 'send the file as multipart/form-data in the field "file"', '请以 multipart/form-data 上传附件（字段 file）', { field: 'file' });
+    const file = await request.file();
+    if (!file) throw badRequest('FIELD_REQUIRED', 'no file in the request', '未上传附件', { field: 'file' });
+    const body = await file.toBuffer().catch((err: { code?: string }) => {
+      if (err.code === 'FST_REQ_FILE_TOO_LARGE') throw badRequest('ATTACHMENT_TOO_LARGE', `files up to ${opts.maxAttachmentBytes} bytes`, `附件不能超过 ${Math.round(opts.maxAttachmentBytes / 1048576)} MB`, { field: 'file' });
+      throw err;
+    });
+    const saved = await workOrders.addAttachment(commandContext(request), request.params.id, { fileName: file.filename, contentType: file.mimetype, body });
+    return reply.code(201).send(saved);
+  });
+
+  r.get('/work-orders/:id/attachments/:attachmentId', {
+    schema: { tags, summary: 'Download an attachment', params: z.strictObject({ id: z.string().min(1).max(64), attachmentId: z.string().min(1).max(64) }) },
+  }, async (request, reply) => {
+    const a = await workOrders.readAttachment(actorOf(request), request.params.id, request.params.attachmentId);
+    return reply
+      .type(a.contentType)
+      .header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(a.fileName)}`)
+      .header('x-content-type-options', 'nosniff')
+      .send(a.body);
+  });
+
+  r.post('/work-orders/:id/reply', {
+    schema: { tags, summary: '办结反馈 Reply with the result', params: IdParams, body: z.strictObject({ ...Version, result: z.string().max(10_000) }), response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => workOrders.reply(commandContext(request), request.params.id, request.body.version, request.body.result));
+
+  r.post('/work-orders/:id/extension-request', {
+    schema: { tags, summary: '申请延期 Ask for an extension', params: IdParams, body: z.strictObject({ ...Version, reason: Reason, proposedDeadline: IsoDateTime }), response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => workOrders.requestExtension(commandContext(request), request.params.id, request.body.version, request.body.reason, request.body.proposedDeadline));
+
+  r.post('/work-orders/:id/return', {
+    schema: { tags, summary: '退回 Return to the center (within the window after dispatch)', params: IdParams, body: z.strictObject({ ...Version, reason: Reason }), response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => workOrders.returnToCenter(commandContext(request), request.params.id, request.body.version, request.body.reason));
+
+  r.post('/work-orders/:id/return-ruling', {
+    schema: { tags, summary: '改派 or 审定: the center rules on a return', params: IdParams, body: z.strictObject({ ...Version, decision: z.enum(['redispatch', 'confirm']), handlingUnitId: z.string().max(64).nullish(), reason: Reason }), response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => {
+    const { version, ...ruling } = request.body;
+    return workOrders.ruleOnReturn(commandContext(request), request.params.id, version, ruling);
+  });
+
+  r.post('/work-orders/:id/extension-ruling', {
+    schema: { tags, summary: 'Grant or refuse an extension', params: IdParams, body: z.strictObject({ ...Version, decision: z.enum(['grant', 'refuse']), newDeadline: IsoDateTime.nullish(), reason: Reason.nullish() }), response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => {
+    const { version, ...ruling } = request.body;
+    return workOrders.ruleOnExtension(commandContext(request), request.params.id, version, ruling);
+  });
+
+  r.post('/work-orders/:id/supervision-orders', {
+    schema: { tags, summary: '督办单 Raise a supervision order by hand', params: IdParams, body: z.strictObject({ reason: Reason }), response: { 201: SupervisionOrder, ...errorResponses } },
+  }, async (request, reply) => reply.code(201).send(await workOrders.raiseSupervisionOrder(commandContext(request), request.params.id, request.body.reason)));
+
+  r.get('/supervision-orders', {
+    schema: { tags, summary: 'Supervision orders (a unit sees its own)', querystring: z.strictObject({ status: z.enum(['open', 'answered']).optional() }), response: { 200: z.array(SupervisionOrder), ...errorResponses } },
+  }, async (request) => workOrders.listSupervisionOrders(actorOf(request), request.query.status));
+
+  r.post('/supervision-orders/:id/answer', {
+    schema: { tags, summary: 'The unit answers a supervision order', params: IdParams, body: z.strictObject({ answer: z.string().max(5000) }), response: { 200: SupervisionOrder, ...errorResponses } },
+  }, async (request) => workOrders.answerSupervisionOrder(commandContext(request), request.params.id, request.body.answer));
+
+  r.post('/tickets/:id/reply-review', {
+    schema: { tags, summary: '审核: accept the reply (then callback) or send it back for rework', params: IdParams, body: z.strictObject({ decision: z.enum(['accept', 'rework']), reason: Reason.nullish() }), response: { 200: opts.ticketSchema, ...errorResponses } },
+  }, async (request) => workOrders.reviewReply(commandContext(request), request.params.id, request.body));
+
+  r.post('/tickets/:id/claim-pool', {
+    schema: { tags, summary: 'Offer a hard ticket for a unit to claim (认领)', params: IdParams, body: z.strictObject({ reason: Reason }), response: { 201: z.array(z.any()), ...errorResponses } },
+  }, async (request, reply) => reply.code(201).send(await workOrders.offerForClaim(commandContext(request), request.params.id, request.body.reason)));
+
+  r.get('/claim-pool', {
+    schema: { tags, summary: 'Tickets waiting to be claimed', response: { 200: z.array(z.any()), ...errorResponses } },
+  }, async (request) => workOrders.pool(actorOf(request)));
+
+  r.post('/claim-pool/:id/claim', {
+    schema: { tags, summary: '认领: claim a ticket for your unit (the first claim wins)', params: IdParams, response: { 200: WorkOrder, ...errorResponses } },
+  }, async (request) => workOrders.claim(commandContext(request), request.params.id));
+
+  r.get('/callbacks', {
+    schema: { tags, summary: '回访 Callbacks (due, pending or all)', querystring: z.strictObject({ status: z.enum(['due', 'pending', 'all']).default('due') }), response: { 200: z.array(Callback.extend({ ticket: opts.ticketSchema })), ...errorResponses } },
+  }, async (request) => workOrders.listCallbacks(actorOf(request), request.query.status));
+
+  r.post('/callbacks/:id/result', {
+    schema: { tags, summary: 'The citizen rated the result (满意/基本满意/不满意)', params: IdParams, body: z.strictObject({ satisfaction: Satisfaction, comment: z.string().max(2000).nullish() }), response: { 200: Callback, ...errorResponses } },
+  }, async (request) => workOrders.recordCallbackResult(commandContext(request), request.params.id, request.body));
+
+  r.post('/callbacks/:id/attempts', {
+    schema: { tags, summary: 'A callback call was not answered', params: IdParams, body: z.strictObject({ outcome: z.literal('no_answer') }), response: { 200: Callback, ...errorResponses } },
+  }, async (request) => workOrders.recordCallbackAttempt(commandContext(request), request.params.id, request.body.outcome));
+
+  r.post('/tickets/:id/rating', {
+    schema: { tags, summary: 'A rating for a ticket (SMS reply, web form): only while it is being called back', params: IdParams, body: z.strictObject({ satisfaction: Satisfaction, comment: z.string().max(2000).nullish() }), response: { 200: Callback, ...errorResponses } },
+  }, async (request) => workOrders.rateTicket(commandContext(request), request.params.id, request.body));
+}
