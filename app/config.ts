@@ -30,6 +30,11 @@ const Env = z.object({
   ATTACHMENTS_S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** How often the supervision ladder, callbacks and the outbox are swept (the database says what is due). */
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Key prefix of everything the product keeps in Redis (jobs, live feed), per installation or environment. */
+  REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('hotline'),
+  /** Live feed: heartbeat period (consoles treat two missed periods as a dead link) and days of events kept for resume. */
+  LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(120_000).default(25_000),
+  LIVE_RETENTION_DAYS: z.coerce.number().min(0.01).max(30).default(3),
 });
 
 export interface AppConfig {
@@ -50,6 +55,8 @@ export interface AppConfig {
     s3: { bucket: string; endpoint?: string; region?: string; accessKeyId?: string; secretAccessKey?: string } | null;
   };
   sweepIntervalSeconds: number;
+  redisPrefix: string;
+  live: { heartbeatMs: number; retentionDays: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -79,6 +86,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
         : null,
     },
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
+    redisPrefix: e.REDIS_PREFIX,
+    live: { heartbeatMs: e.LIVE_HEARTBEAT_MS, retentionDays: e.LIVE_RETENTION_DAYS },
   };
 }
 

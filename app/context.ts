@@ -13,6 +13,8 @@ import { createCalendarService } from '../calendar';
 import { createIntakeService, toTicketView, type IntakeEvents } from '../intake';
 import { createWorkOrderService, createDiskAttachmentStorage, createS3AttachmentStorage, createLogNotificationSink, type WorkOrderEvents } from '../workorders';
 import { createWorkOrderLookups } from './workorder-ports';
+import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, publishTicketEvents } from '../live';
+import { createCallService } from '../calls';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
@@ -21,8 +23,10 @@ type HotlineJobs = {
   'sessions.sweep': Record<string, never>;
   /** The supervision ladder, callbacks and the notification outbox (every node; each step fires once). */
   'workorders.sweep': Record<string, never>;
+  /** Live-feed events past their retention are deleted hourly. */
+  'live.prune': Record<string, never>;
 };
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true };
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
@@ -38,7 +42,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   await migrateToLatest(database);
   const { db, dialect } = database;
   // Timed work: BullMQ when REDIS_URL is set, in-process otherwise. The catalog grows with the parts.
-  const jobs = await createJobQueue<HotlineJobs>({ redisUrl: config.redisUrl, clock, logger: opts.logger, jobNames: HOTLINE_JOB_NAMES });
+  const jobs = await createJobQueue<HotlineJobs>({ redisUrl: config.redisUrl, prefix: config.redisPrefix, clock, logger: opts.logger, jobNames: HOTLINE_JOB_NAMES });
 
   const directory = createDirectoryService({ db, dialect, clock });
   const identity = createIdentityService({
@@ -135,7 +139,23 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     await workOrders.deliverOutbox();
   });
 
+  // 实时推送: in-process on one node, Redis pub/sub between several; the database numbers every event.
+  const liveAdapters = config.redisUrl
+    ? await createRedisLiveAdapters({ redisUrl: config.redisUrl, prefix: config.redisPrefix, onError: (err) => opts.logger?.error({ err }, 'live: Redis error') })
+    : createLocalLiveAdapters();
+  const live = createLiveService({
+    db, clock, ...liveAdapters, logger: opts.logger, heartbeatMs: config.live.heartbeatMs, retentionDays: config.live.retentionDays,
+    staffOf: async (cityId) => (await identity.listUsers(cityId)).filter((u) => u.role === 'agent').map((u) => ({ id: u.id, name: u.displayName, role: u.role })),
+  });
+  await live.start();
+  publishTicketEvents(intakeEvents, live);
+  const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
+
   jobs.register('sessions.sweep', () => identity.sweepExpiredSessions());
+  jobs.register('live.prune', async () => {
+    await live.prune();
+  });
+  await jobs.schedule('live.prune', { everyMs: 3_600_000 }, {});
   jobs.register('workorders.sweep', async () => {
     await workOrders.sweep();
   });
@@ -167,8 +187,11 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     },
     intake,
     workOrders,
+    live,
+    calls,
     jobs,
     async close() {
+      await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing
       await database!.close();
     },

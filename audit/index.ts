@@ -35,23 +35,31 @@ const json = (v: unknown) => (v === undefined ? null : JSON.stringify(v));
 
 /** Appends one audit row; call it with the transaction that makes the change. */
 export async function recordAudit(trx: Kysely<DB>, ctx: CommandContext, entry: AuditEntry, at: Date): Promise<void> {
-  await trx
-    .insertInto('audit_events')
-    .values({
-      id: newId(),
-      city_id: entry.cityId ?? ctx.actor.cityId ?? null,
-      at: toDbTime(at),
-      actor_id: ctx.actor.id,
-      actor_role: ctx.actor.role,
-      entity_type: entry.entityType,
-      entity_id: entry.entityId,
-      action: entry.action,
-      before: json(entry.before),
-      after: json(entry.after),
-      reason: entry.reason ?? null,
-      request_id: ctx.requestId ?? null,
-    })
-    .execute();
+  await recordAuditMany(trx, ctx, [entry], at);
+}
+
+/** Appends many audit rows at once (a batch of ladder steps), in the caller's transaction. */
+export async function recordAuditMany(trx: Kysely<DB>, ctx: CommandContext, entries: AuditEntry[], at: Date): Promise<void> {
+  // Twelve columns a row: 1,000 rows stay under SQLite's limit of bound variables per statement.
+  for (let i = 0; i < entries.length; i += 1000) {
+    await trx
+      .insertInto('audit_events')
+      .values(entries.slice(i, i + 1000).map((entry) => ({
+        id: newId(),
+        city_id: entry.cityId ?? ctx.actor.cityId ?? null,
+        at: toDbTime(at),
+        actor_id: ctx.actor.id,
+        actor_role: ctx.actor.role,
+        entity_type: entry.entityType,
+        entity_id: entry.entityId,
+        action: entry.action,
+        before: json(entry.before),
+        after: json(entry.after),
+        reason: entry.reason ?? null,
+        request_id: ctx.requestId ?? null,
+      })))
+      .execute();
+  }
 }
 
 /** The trail of one entity, oldest first. */

@@ -59,3 +59,12 @@ export function jsonText(dialect: DialectName, column: string, path: string): Ra
     ? sql<string | null>`json_unquote(json_extract(${sql.ref(column)}, ${path}))`
     : sql<string | null>`json_extract(${sql.ref(column)}, ${path})`;
 }
+
+/**
+ * A column as an expression no index can serve. For `WHERE id IN (…) AND status = 'pending'`
+ * SQLite (without statistics) searches the status index, i.e. every pending row, instead of the
+ * primary key: wrapping the status makes it pick the key. Same meaning on both dialects.
+ */
+export function unindexed(column: string) {
+  return sql<string>`coalesce(${sql.ref(column)}, '')`;
+}

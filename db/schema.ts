@@ -476,6 +476,7 @@ export interface NotificationOutboxTable {
   payload: string;
   dedup_key: string;
   status: string;
+  claim_token: string | null;
   created_at: string;
   delivered_at: string | null;
 }

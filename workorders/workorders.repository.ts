@@ -1,6 +1,6 @@
 /** Storage of work orders, their milestones, notes, attachments, supervision orders, callbacks, the claim pool and the outbox. */
 import type { Kysely, Selectable } from 'kysely';
-import type { DB } from '../db';
+import { unindexed, type DB } from '../db';
 
 export type WorkOrderRow = Selectable<DB['work_orders']>;
 export type MilestoneRow = Selectable<DB['work_order_milestones']>;
@@ -131,19 +131,32 @@ export class WorkOrdersRepository {
       .execute();
   }
 
-  /** Takes a milestone for this node; true for exactly one caller across every node. */
-  async claimMilestone(id: string, now: string, node: string): Promise<boolean> {
-    const r = await this.db
-      .updateTable('work_order_milestones')
-      .set({ status: 'fired', fired_at: now, fired_by: node })
-      .where('id', '=', id)
-      .where('status', '=', 'pending')
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  /**
+   * Takes the still-pending ones of some milestones for one sweep batch (`token`: node and batch) and
+   * returns those it took. Across nodes each row is taken by exactly one batch: the update only
+   * matches pending rows, and a concurrent batch waits for the row lock and then finds it fired.
+   */
+  async claimMilestones(ids: string[], now: string, token: string): Promise<MilestoneRow[]> {
+    if (!ids.length) return [];
+    await this.db.updateTable('work_order_milestones').set({ status: 'fired', fired_at: now, fired_by: token }).where('id', 'in', ids).where(unindexed('status'), '=', 'pending').execute();
+    return this.db.selectFrom('work_order_milestones').selectAll().where('id', 'in', ids).where('fired_by', '=', token).execute();
   }
 
-  setMilestoneStatus(id: string, status: string) {
-    return this.db.updateTable('work_order_milestones').set({ status }).where('id', '=', id).execute();
+  setMilestonesStatus(ids: string[], status: string) {
+    return ids.length ? this.db.updateTable('work_order_milestones').set({ status }).where('id', 'in', ids).execute() : Promise.resolve();
+  }
+
+  findWorkOrders(ids: string[]) {
+    return ids.length ? this.db.selectFrom('work_orders').selectAll().where('id', 'in', ids).execute() : Promise.resolve([]);
+  }
+
+  /** Inserts outbox rows whose dedup keys are new by construction (a fired milestone's id). */
+  async insertOutboxMany(rows: DB['notification_outbox'][]) {
+    for (let i = 0; i < rows.length; i += 1000) await this.db.insertInto('notification_outbox').values(rows.slice(i, i + 1000)).execute();
+  }
+
+  insertSupervisionOrders(rows: DB['supervision_orders'][]) {
+    return rows.length ? this.db.insertInto('supervision_orders').values(rows).execute() : Promise.resolve();
   }
 
   insertNote(row: DB['work_order_notes']) {
@@ -257,9 +270,11 @@ export class WorkOrdersRepository {
     return this.db.selectFrom('notification_outbox').selectAll().where('status', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit).execute();
   }
 
-  async markDelivered(id: string, now: string): Promise<boolean> {
-    const r = await this.db.updateTable('notification_outbox').set({ status: 'delivered', delivered_at: now }).where('id', '=', id).where('status', '=', 'pending').executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  /** Takes pending outbox rows for one delivery run; each row is taken by exactly one run. */
+  async claimOutbox(ids: string[], now: string, token: string): Promise<OutboxRow[]> {
+    if (!ids.length) return [];
+    await this.db.updateTable('notification_outbox').set({ status: 'delivered', delivered_at: now, claim_token: token }).where('id', 'in', ids).where(unindexed('status'), '=', 'pending').execute();
+    return this.db.selectFrom('notification_outbox').selectAll().where('id', 'in', ids).where('claim_token', '=', token).orderBy('created_at').orderBy('id').execute();
   }
 
   outboxOf(f: { ticketId?: string; workOrderId?: string; event?: string }) {

@@ -11,8 +11,8 @@
 import type { Kysely } from 'kysely';
 import { createHash, randomBytes } from 'node:crypto';
 import { extname } from 'node:path';
-import { runInTransaction, type DB } from '../db';
-import { recordAudit, listAudit } from '../audit';
+import { runInTransaction, transactionWithRetry, type DB } from '../db';
+import { recordAudit, recordAuditMany, listAudit, type AuditEntry } from '../audit';
 import {
   badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
   Role, UNIT_ROLES, EventBus, systemActor,
@@ -206,7 +206,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     await repo(trx).insertOutbox({
       id: newId(), city_id: n.cityId, event: n.event, recipient_kind: n.recipient.kind, recipient_id: n.recipient.id,
       ticket_id: n.ticketId, work_order_id: n.workOrderId, act_by: db(n.actBy), payload: JSON.stringify(n.payload),
-      dedup_key: n.dedupKey, status: 'pending', created_at: toDbTime(now), delivered_at: null,
+      dedup_key: n.dedupKey, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
     });
   }
 
@@ -975,7 +975,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       for (;;) {
         const now = clock.now();
         const due = await repo().dueMilestones(toDbTime(now), batch);
-        for (const m of due) if (await fireMilestone(m, now)) fired++;
+        fired += await fireBatch(due, now);
         if (due.length < batch) break;
       }
       for (;;) {
@@ -988,25 +988,28 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       return { fired, callbacks, delivered };
     },
 
-    /** Hands pending notifications to the sinks, each once (claimed by an atomic update). */
+    /**
+     * Hands pending notifications to the sinks, each once: a run claims its rows with one update
+     * (at most once per row; the SMS part keeps its own delivery receipts and retries).
+     */
     async deliverOutbox(limit = 500) {
       let delivered = 0;
       for (;;) {
-        const rows = await repo().pendingOutbox(limit);
+        const pending = await repo().pendingOutbox(limit);
+        const rows = await repo().claimOutbox(pending.map((r) => r.id), toDbTime(clock.now()), `${node}:${newId()}`);
         for (const row of rows) {
-          if (!(await repo().markDelivered(row.id, toDbTime(clock.now())))) continue;
           const n = toNotification(row);
           for (const s of deps.sinks ?? []) {
             try {
               await s.deliver(n);
             } catch {
-              // A sink that fails does not stop the others; the SMS part keeps its own retries.
+              // A sink that fails does not stop the others.
             }
           }
           events.emit('notification.delivered', n);
           delivered++;
         }
-        if (rows.length < limit) return delivered;
+        if (pending.length < limit) return delivered;
       }
     },
 
@@ -1044,38 +1047,68 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     return id;
   }
 
-  /** One step of the ladder, in its own transaction; false when another node took it or the clock was already met. */
-  async function fireMilestone(m: MilestoneRow, now: Date): Promise<boolean> {
-    const ctx: CommandContext = { actor: systemActor(m.city_id, 'supervision-ladder') };
-    return deps.db.transaction().execute(async (trx) => {
-      if (!(await repo(trx).claimMilestone(m.id, toDbTime(now), node))) return false;
-      const w = await repo(trx).findWorkOrder(m.work_order_id);
-      const clockName = m.clock as Clock;
-      const facts = w && { status: w.status as WorkOrderStatus, acknowledgedAt: date(w.acknowledged_at), onSiteAt: date(w.on_site_at), repliedAt: date(w.replied_at) };
-      // The clock may have been met since the row was read (a reply just committed): nothing to say then.
-      if (!w || !runningClocks(facts!).includes(clockName)) {
-        await repo(trx).setMilestoneStatus(m.id, 'cancelled');
-        return false;
+  /**
+   * Fires a batch of due ladder steps in one transaction: claims the ones still pending (another node
+   * may have taken some), drops those whose clock was met meanwhile, and writes each step's notices,
+   * audit row and, for the last step, its supervision order. Returns how many fired.
+   */
+  async function fireBatch(due: MilestoneRow[], now: Date): Promise<number> {
+    if (!due.length) return 0;
+    const token = `${node}:${newId()}`;
+    return transactionWithRetry(deps.db, async (trx) => {
+      const r = repo(trx);
+      const claimed = await r.claimMilestones(due.map((m) => m.id), toDbTime(now), token);
+      const orders = new Map((await r.findWorkOrders([...new Set(claimed.map((m) => m.work_order_id))])).map((w) => [w.id, w]));
+      const stale: string[] = [];
+      const notices: DB['notification_outbox'][] = [];
+      const audits: { cityId: string; entry: AuditEntry }[] = [];
+      const supervision: DB['supervision_orders'][] = [];
+      const notice = (w: WorkOrderRow, event: string, recipient: Notification['recipient'], dedupKey: string, payload: Record<string, unknown>, actBy: string) => {
+        notices.push({
+          id: newId(), city_id: w.city_id, event, recipient_kind: recipient.kind, recipient_id: recipient.id, ticket_id: w.ticket_id, work_order_id: w.id,
+          act_by: actBy, payload: JSON.stringify(payload), dedup_key: dedupKey, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
+        });
+      };
+      for (const m of claimed) {
+        const w = orders.get(m.work_order_id);
+        const clockName = m.clock as Clock;
+        const facts = w && { status: w.status as WorkOrderStatus, acknowledgedAt: date(w.acknowledged_at), onSiteAt: date(w.on_site_at), repliedAt: date(w.replied_at) };
+        // The clock may have been met since the row was read (a reply just committed): nothing to say then.
+        if (!w || !runningClocks(facts!).includes(clockName)) {
+          stale.push(m.id);
+          continue;
+        }
+        const step = m.step as LadderStep;
+        const payload = unitPayload(w, { clock: clockName, clockZh: CLOCK_ZH[clockName], step, stepZh: STEP_ZH[step], deadline: iso(m.deadline_at) });
+        const key = `ms:${m.id}`;
+        if (step === 'reminder') notice(w, 'workorder.reminder', { kind: 'unit', id: w.unit_id }, key, payload, m.deadline_at);
+        if (step === 'overdue') {
+          notice(w, 'workorder.overdue', { kind: 'unit', id: w.unit_id }, key, payload, m.deadline_at);
+          notice(w, 'workorder.overdue', { kind: 'role', id: Role.dispatcher }, `${key}:center`, payload, m.deadline_at);
+        }
+        if (step === 'escalation') {
+          notice(w, 'workorder.escalated', { kind: 'unit_manager', id: w.unit_id }, key, payload, m.deadline_at);
+          notice(w, 'workorder.escalated', { kind: 'role', id: Role.supervisor }, `${key}:supervisor`, payload, m.deadline_at);
+        }
+        if (step === 'supervision') {
+          const id = newId();
+          const reason = `${CLOCK_ZH[clockName]}超期未完成（时限 ${iso(m.deadline_at)}），系统自动督办`;
+          supervision.push({ id, city_id: w.city_id, work_order_id: w.id, ticket_id: w.ticket_id, unit_id: w.unit_id, origin: 'auto', reason, raised_by: null, status: 'open', answer: null, answered_by: null, answered_at: null, created_at: toDbTime(now) });
+          audits.push({ cityId: w.city_id, entry: { entityType: 'supervision_order', entityId: id, action: 'supervision.raised', after: { workOrderId: w.id, origin: 'auto', reason }, reason, cityId: w.city_id } });
+          const soPayload = unitPayload(w, { supervisionOrderId: id, reason, origin: 'auto' });
+          notice(w, 'supervision.raised', { kind: 'unit', id: w.unit_id }, `${key}:unit`, soPayload, m.deadline_at);
+          notice(w, 'supervision.raised', { kind: 'unit_manager', id: w.unit_id }, `${key}:unit_manager`, soPayload, m.deadline_at);
+        }
+        audits.push({ cityId: w.city_id, entry: { entityType: 'work_order', entityId: w.id, action: `workorder.ladder.${step}`, after: { clock: clockName, deadline: iso(m.deadline_at), milestoneId: m.id, firedBy: token }, cityId: w.city_id } });
       }
-      const step = m.step as LadderStep;
-      const deadline = fromDbTime(m.deadline_at);
-      const payload = unitPayload(w, { clock: clockName, clockZh: CLOCK_ZH[clockName], step, stepZh: STEP_ZH[step], deadline: iso(m.deadline_at) });
-      const base = { cityId: w.city_id, ticketId: w.ticket_id, workOrderId: w.id, actBy: deadline, payload };
-      const key = `ms:${m.id}`;
-      if (step === 'reminder') await notify(trx, { ...base, event: 'workorder.reminder', recipient: { kind: 'unit', id: w.unit_id }, dedupKey: key }, now);
-      if (step === 'overdue') {
-        await notify(trx, { ...base, event: 'workorder.overdue', recipient: { kind: 'unit', id: w.unit_id }, dedupKey: key }, now);
-        await notify(trx, { ...base, event: 'workorder.overdue', recipient: { kind: 'role', id: Role.dispatcher }, dedupKey: `${key}:center` }, now);
+      await r.setMilestonesStatus(stale, 'cancelled');
+      await r.insertSupervisionOrders(supervision);
+      await r.insertOutboxMany(notices);
+      // The ladder acts as the system, per city.
+      for (const cityId of new Set(audits.map((a) => a.cityId))) {
+        await recordAuditMany(trx, { actor: systemActor(cityId, 'supervision-ladder') }, audits.filter((a) => a.cityId === cityId).map((a) => a.entry), now);
       }
-      if (step === 'escalation') {
-        await notify(trx, { ...base, event: 'workorder.escalated', recipient: { kind: 'unit_manager', id: w.unit_id }, dedupKey: key }, now);
-        await notify(trx, { ...base, event: 'workorder.escalated', recipient: { kind: 'role', id: Role.supervisor }, dedupKey: `${key}:supervisor` }, now);
-      }
-      if (step === 'supervision') {
-        await superviseIn(trx, ctx, w, 'auto', `${CLOCK_ZH[clockName]}超期未完成（时限 ${iso(m.deadline_at)}），系统自动督办`, now, key);
-      }
-      await audit(trx, ctx, w, `ladder.${step}`, null, { clock: clockName, deadline: iso(m.deadline_at), milestoneId: m.id, node }, null, now);
-      return true;
+      return claimed.length - stale.length;
     });
   }
 

@@ -160,6 +160,8 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     // What makes the notice unique (a milestone id, a command); a repeat is not queued twice.
     .addColumn('dedup_key', t.key(160), (c) => c.notNull().unique())
     .addColumn('status', t.key(12), (c) => c.notNull()) // pending | delivered
+    // Which delivery run took the row (node and batch): a batch claims its rows with one update.
+    .addColumn('claim_token', t.key(64))
     .addColumn('created_at', t.timestamp, (c) => c.notNull())
     .addColumn('delivered_at', t.timestamp)
     .execute();
