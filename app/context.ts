@@ -13,7 +13,7 @@ import { createCalendarService } from '../calendar';
 import { createIntakeService, toTicketView, type IntakeEvents } from '../intake';
 import { createWorkOrderService, createDiskAttachmentStorage, createS3AttachmentStorage, createLogNotificationSink, type WorkOrderEvents } from '../workorders';
 import { createWorkOrderLookups } from './workorder-ports';
-import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, publishTicketEvents } from '../live';
+import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, publishTicketEvents, publishWorkOrderEvents } from '../live';
 import { createCallService } from '../calls';
 import type { AppConfig } from './config';
 
@@ -149,6 +149,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   });
   await live.start();
   publishTicketEvents(intakeEvents, live);
+  publishWorkOrderEvents(workOrderEvents, live, () => clock.now());
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
 
   jobs.register('sessions.sweep', () => identity.sweepExpiredSessions());

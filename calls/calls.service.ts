@@ -1,0 +1,226 @@
+import type { Kysely } from 'kysely';
+import type { DB, DialectName } from '../db';
+import {
+  badRequest, conflict, dbTimeToIso, fromDbTime, isCenter, newId, normalizePhone, notFound, Role, systemClock, toDbTime, TtlCache,
+  parseIsoWithZone, type Actor, type Clock, type CommandContext,
+} from '../core';
+import { CallsRepository, type CallRow } from './calls.repository';
+import { assembleTranscript, type Speaker } from './domain/transcript';
+import type { CallerHistory, CallLine, CallPorts, CallStaff } from './ports';
+
+/** What the telephony gateway reports about a call (来电事件). `at`: when it happened; default now. */
+export type CallEvent =
+  | { type: 'offered'; callId: string; callerPhone: string; dialledNumber: string; agentUsername?: string; agentId?: string; at?: string }
+  | { type: 'transcript'; callId: string; seq: number; text: string; final: boolean; speaker: Speaker; at?: string }
+  | { type: 'answered'; callId: string; at?: string }
+  | { type: 'ended'; callId: string; at?: string };
+
+export interface CallView {
+  id: string;
+  /** The gateway's id of the call (what a ticket's `callId` holds). */
+  callId: string;
+  callerPhone: string | null;
+  dialledNumber: string;
+  /** The merged legacy line dialled (热线归并), null for 12345 itself. */
+  line: { number: string; name: string } | null;
+  lineName: string;
+  agentUserId: string | null;
+  offeredAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  transcript: string | null;
+  segments: { seq: number; speaker: string; text: string; at: string }[];
+}
+
+export interface CallDeps extends CallPorts {
+  db: Kysely<DB>;
+  dialect: DialectName;
+  clock?: Clock;
+}
+
+/** What a call to 12345 itself is called on an agent's screen. */
+export const MAIN_LINE_NAME = '12345政务服务便民热线';
+/** How many of the caller's tickets the pop-up carries (intake gives the newest first). */
+const HISTORY_TICKETS = 10;
+/** Who watches calls nobody was offered yet (the queue on the wallboard). */
+const QUEUE_WATCHERS = [Role.supervisor, Role.admin];
+
+const callNotFound = (callId: string) => notFound('CALL_NOT_FOUND', `call ${callId} not found`, `通话 ${callId} 不存在`);
+
+/**
+ * Calls (来电): the telephony gateway's events stored per call, and pushed to the agent's console:
+ * the pop-up with the caller's history (来电弹屏), the live transcript, the end of the call.
+ * Every event may be posted twice (gateways retry): a repeat stores nothing and pushes nothing.
+ */
+export function createCallService(deps: CallDeps) {
+  const clock = deps.clock ?? systemClock;
+  const repo = new CallsRepository(deps.db, deps.dialect);
+  const staffCache = new TtlCache<CallStaff[]>(60_000, 1000);
+
+  async function staffOf(cityId: string, fresh = false): Promise<CallStaff[]> {
+    const hit = fresh ? undefined : staffCache.get(cityId);
+    if (hit) return hit;
+    const users = await deps.identity.listUsers(cityId);
+    staffCache.set(cityId, users);
+    return users;
+  }
+
+  /** The agent a call is offered to: a hotline-center user of the city, by id or username. */
+  async function resolveAgent(cityId: string, ref: { agentId?: string; agentUsername?: string }): Promise<CallStaff | null> {
+    if (!ref.agentId && !ref.agentUsername) return null;
+    const match = (u: CallStaff) => (ref.agentId ? u.id === ref.agentId : u.username === ref.agentUsername!.trim().toLowerCase());
+    // A new agent may be missing from the cached list: look again before refusing.
+    const agent = (await staffOf(cityId)).find(match) ?? (await staffOf(cityId, true)).find(match);
+    const who = ref.agentId ?? ref.agentUsername;
+    if (!agent) throw badRequest('AGENT_NOT_FOUND', `no user ${who} in this city`, `坐席 ${who} 不存在`, { field: ref.agentId ? 'agentId' : 'agentUsername' });
+    if (!isCenter(agent)) throw badRequest('AGENT_INVALID', `${who} is not hotline center staff`, `${who} 不是热线中心坐席`, { field: ref.agentId ? 'agentId' : 'agentUsername' });
+    return agent;
+  }
+
+  function eventTime(at: string | undefined): Date {
+    if (!at) return clock.now();
+    const d = parseIsoWithZone(at);
+    if (!d) throw badRequest('DATE_INVALID', 'at is not ISO 8601 with a time zone', '时间格式不正确', { field: 'at' });
+    return d;
+  }
+
+  async function history(actor: Actor, phone: string | null): Promise<CallerHistory | null> {
+    if (!phone) return null;
+    const h = await deps.intake.lookupCitizen(actor, phone);
+    return {
+      citizen: h.citizen ? { id: h.citizen.id, name: h.citizen.name, confidential: h.citizen.confidential } : null,
+      tickets: h.tickets.slice(0, HISTORY_TICKETS).map((t) => ({
+        id: t.id, number: t.number, status: t.status, statusZh: t.statusZh, title: t.title, handlingUnitId: t.handlingUnitId, createdAt: t.createdAt, updatedAt: t.updatedAt,
+      })),
+      openTickets: h.openTickets,
+      repeatCaller: h.repeatCaller,
+    };
+  }
+
+  async function view(row: CallRow): Promise<CallView> {
+    const segments = await repo.segmentsOf(row.id);
+    return {
+      id: row.id,
+      callId: row.call_id,
+      callerPhone: row.caller_phone,
+      dialledNumber: row.dialled_number,
+      line: row.line_number ? { number: row.line_number, name: row.line_name ?? row.line_number } : null,
+      lineName: row.line_name ?? MAIN_LINE_NAME,
+      agentUserId: row.agent_user_id,
+      offeredAt: dbTimeToIso(row.offered_at)!,
+      answeredAt: dbTimeToIso(row.answered_at),
+      endedAt: dbTimeToIso(row.ended_at),
+      transcript: row.transcript,
+      segments: segments.map((s) => ({ seq: Number(s.seq), speaker: s.speaker, text: s.text, at: dbTimeToIso(s.at)! })),
+    };
+  }
+
+  async function requireCall(cityId: string, callId: string): Promise<CallRow> {
+    const row = await repo.findByCallId(cityId, callId);
+    if (!row) throw callNotFound(callId);
+    return row;
+  }
+
+  /** The pop-up (来电弹屏): to the agent offered the call, or to the supervisors while it waits. */
+  async function publishOffered(actor: Actor, row: CallRow, line: CallLine | null) {
+    const pop = {
+      call: { id: row.id, callId: row.call_id, callerPhone: row.caller_phone, dialledNumber: row.dialled_number, offeredAt: dbTimeToIso(row.offered_at) },
+      line: line ? { number: line.number, name: line.name, mergedOn: line.mergedOn } : null,
+      lineName: line?.name ?? MAIN_LINE_NAME,
+      agentUserId: row.agent_user_id,
+      history: await history(actor, row.caller_phone && normalizePhone(row.caller_phone)),
+    };
+    await deps.live.publish({
+      type: 'call.offered',
+      cityId: row.city_id,
+      audience: row.agent_user_id ? { center: false, userIds: [row.agent_user_id] } : { center: true, roles: QUEUE_WATCHERS },
+      data: pop, // center staff only: no outside payload, the caller's number stays in the center
+    });
+  }
+
+  async function publishToAgent(row: CallRow, type: string, data: Record<string, unknown>) {
+    if (!row.agent_user_id) return;
+    await deps.live.publish({ type, cityId: row.city_id, audience: { center: false, userIds: [row.agent_user_id] }, data: { callId: row.call_id, ...data } });
+  }
+
+  async function offered(ctx: CommandContext, e: Extract<CallEvent, { type: 'offered' }>) {
+    const cityId = ctx.actor.cityId;
+    const at = toDbTime(eventTime(e.at));
+    const agent = await resolveAgent(cityId, e);
+    const line = await deps.directory.lineByNumber(cityId, e.dialledNumber);
+    // A withheld or foreign number is kept as given; only a Chinese number has a history.
+    const phone = normalizePhone(e.callerPhone) ?? (e.callerPhone.trim() || null);
+    const existing = await repo.findByCallId(cityId, e.callId);
+    if (existing) {
+      if ((existing.agent_user_id ?? null) === (agent?.id ?? null)) return { duplicate: true, row: existing };
+      if (existing.answered_at || existing.ended_at) {
+        throw conflict('CALL_ALREADY_ANSWERED', `call ${e.callId} was already answered or ended`, `通话 ${e.callId} 已接听或已结束，不能再转给其他坐席`);
+      }
+      // Re-offered after no answer (振铃未接): the first agent's pop-up is withdrawn.
+      await repo.update(existing.id, { agent_user_id: agent?.id ?? null, updated_at: at });
+      await publishToAgent(existing, 'call.withdrawn', { reason: 'reoffered' });
+      const row = (await repo.findByCallId(cityId, e.callId))!;
+      await publishOffered(ctx.actor, row, line);
+      return { duplicate: false, row };
+    }
+    const row: CallRow = {
+      id: newId(), city_id: cityId, call_id: e.callId, caller_phone: phone, dialled_number: e.dialledNumber.trim(),
+      line_number: line?.number ?? null, line_name: line?.name ?? null, agent_user_id: agent?.id ?? null,
+      offered_at: at, answered_at: null, ended_at: null, transcript: null, created_at: toDbTime(clock.now()), updated_at: toDbTime(clock.now()),
+    };
+    // Two posts of one call at once: the unique key lets one in; the other is the duplicate.
+    if (!(await repo.insertCall(row))) return { duplicate: true, row: (await repo.findByCallId(cityId, e.callId))! };
+    await publishOffered(ctx.actor, row, line);
+    return { duplicate: false, row };
+  }
+
+  async function transcript(ctx: CommandContext, e: Extract<CallEvent, { type: 'transcript' }>) {
+    const row = await requireCall(ctx.actor.cityId, e.callId);
+    const at = toDbTime(eventTime(e.at));
+    if (e.final) {
+      const fresh = await repo.insertSegment({ id: newId(), call_ref: row.id, seq: e.seq, speaker: e.speaker, text: e.text, at });
+      if (!fresh) return { duplicate: true, row };
+      const segments = await repo.segmentsOf(row.id);
+      await repo.update(row.id, {
+        transcript: assembleTranscript(segments.map((s) => ({ seq: Number(s.seq), speaker: s.speaker as Speaker, text: s.text }))),
+        updated_at: at,
+      });
+    }
+    // Interim text (final: false) is only shown, never stored: the final segment replaces it.
+    await publishToAgent(row, 'call.transcript', { seq: e.seq, text: e.text, final: e.final, speaker: e.speaker });
+    return { duplicate: false, row: (await repo.findByCallId(row.city_id, row.call_id))! };
+  }
+
+  async function answeredOrEnded(ctx: CommandContext, e: Extract<CallEvent, { type: 'answered' | 'ended' }>) {
+    const row = await requireCall(ctx.actor.cityId, e.callId);
+    const at = toDbTime(eventTime(e.at));
+    const column = e.type === 'answered' ? 'answered_at' : 'ended_at';
+    if (!(await repo.setOnce(row.id, column, at))) return { duplicate: true, row };
+    const after = (await repo.findByCallId(row.city_id, row.call_id))!;
+    const data: Record<string, unknown> = { at: dbTimeToIso(at) };
+    if (e.type === 'ended' && after.answered_at) {
+      data.talkSeconds = Math.max(0, Math.round((fromDbTime(at).getTime() - fromDbTime(after.answered_at).getTime()) / 1000));
+    }
+    await publishToAgent(after, e.type === 'answered' ? 'call.answered' : 'call.ended', data);
+    return { duplicate: false, row: after };
+  }
+
+  return {
+    /** Stores a gateway event and pushes it to the agent; a repeat of one already stored returns `duplicate: true`. */
+    async record(ctx: CommandContext, e: CallEvent): Promise<{ duplicate: boolean; call: CallView }> {
+      const r =
+        e.type === 'offered' ? await offered(ctx, e) : e.type === 'transcript' ? await transcript(ctx, e) : await answeredOrEnded(ctx, e);
+      return { duplicate: r.duplicate, call: await view(r.row) };
+    },
+
+    /** One call with its transcript: center staff; an agent only the calls offered to them. */
+    async getCall(actor: Actor, callId: string): Promise<CallView> {
+      const row = await repo.findByCallId(actor.cityId, callId);
+      // Another agent's call looks the same as a missing one.
+      if (!row || !isCenter(actor) || (actor.role === Role.agent && row.agent_user_id !== actor.id)) throw callNotFound(callId);
+      return view(row);
+    },
+  };
+}
+
+export type CallService = ReturnType<typeof createCallService>;

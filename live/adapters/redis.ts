@@ -1,0 +1,191 @@
+/**
+ * The Redis adapters (several nodes): events go through one pub/sub channel so that every node's
+ * hub sees every event; presence is one hash per city, changed by Lua scripts so that two nodes
+ * never interleave a read-modify-write.
+ *
+ * Keys under the prefix (default `hotline`): `<p>:live:events` (channel), `<p>:live:presence:<city>`
+ * (hash userId → JSON record), `<p>:live:node:<nodeId>` (liveness, expires unless touched).
+ */
+import { Redis } from 'ioredis';
+import type { ChosenStatus, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
+
+export interface RedisLiveOptions {
+  redisUrl: string;
+  prefix?: string;
+  /** How long the boot check may take; default 2000 ms. */
+  connectTimeoutMs?: number;
+  /** Told about connection errors after boot (ioredis reconnects by itself). */
+  onError?: (err: unknown) => void;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/** Connects and pings, so a wrong REDIS_URL stops the boot with a clear message. */
+async function connectChecked(url: string, timeoutMs: number, onError: (err: unknown) => void): Promise<Redis> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 3 });
+  let cause: unknown;
+  const firstError = (err: unknown) => (cause ??= err);
+  client.on('error', firstError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        await client.connect();
+        await client.ping();
+      })(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    client.disconnect();
+    const why = (cause ?? err) instanceof Error ? ((cause ?? err) as Error).message : String(cause ?? err);
+    throw new Error(`live: Redis at ${redactUrl(url)} is unreachable (实时推送无法连接 Redis): ${why}. Check REDIS_URL, or unset it to run on one node.`);
+  } finally {
+    clearTimeout(timer);
+  }
+  client.off('error', firstError);
+  client.on('error', onError);
+  return client;
+}
+
+/**
+ * Builds the broker and the presence store over Redis (three connections: publish and commands,
+ * subscribe, none shared with the job queue). Throws when Redis does not answer.
+ */
+export async function createRedisLiveAdapters(opts: RedisLiveOptions): Promise<{ broker: LiveBroker; presence: PresenceStore }> {
+  const prefix = opts.prefix ?? 'hotline';
+  const timeout = opts.connectTimeoutMs ?? 2000;
+  const onError = opts.onError ?? (() => {});
+  const commands = await connectChecked(opts.redisUrl, timeout, onError);
+  let subscriber: Redis;
+  try {
+    subscriber = await connectChecked(opts.redisUrl, timeout, onError);
+  } catch (err) {
+    commands.disconnect();
+    throw err;
+  }
+  const channel = `${prefix}:live:events`;
+  let closed = false;
+  const closeAll = async () => {
+    if (closed) return;
+    closed = true;
+    await Promise.allSettled([commands.quit(), subscriber.quit()]);
+  };
+
+  const broker: LiveBroker = {
+    kind: 'redis',
+    async publish(event) {
+      await commands.publish(channel, JSON.stringify(event));
+    },
+    async subscribe(onEvent) {
+      subscriber.on('message', (ch: string, message: string) => {
+        if (ch !== channel) return;
+        let e: LiveEvent;
+        try {
+          e = JSON.parse(message) as LiveEvent;
+        } catch (err) {
+          onError(err);
+          return;
+        }
+        onEvent(e);
+      });
+      await subscriber.subscribe(channel);
+    },
+    close: closeAll,
+  };
+
+  return { broker, presence: createRedisPresenceStore(commands, prefix, closeAll) };
+}
+
+/**
+ * One script for the three changes. ARGV: userId, user JSON ('' when unknown), nodeId, at, mode
+ * (connect | disconnect | set), status, node key prefix. A node whose liveness key is gone no
+ * longer holds anyone. Returns nil (no change) or {before, record JSON}.
+ */
+const PRESENCE_SCRIPT = `
+local key = KEYS[1]
+local userId, userJson, nodeId, at, mode, status, nodePrefix = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+local raw = redis.call('HGET', key, userId)
+if not raw and userJson == '' then return nil end
+local rec
+if raw then rec = cjson.decode(raw) else rec = { status = 'offline', since = at } end
+if userJson ~= '' then
+  local u = cjson.decode(userJson)
+  rec.id = u.id; rec.name = u.name; rec.role = u.role
+end
+local nodes, count = {}, 0
+if type(rec.nodes) == 'table' then
+  for n, _ in pairs(rec.nodes) do
+    if n == nodeId or redis.call('EXISTS', nodePrefix .. n) == 1 then nodes[n] = 1; count = count + 1 end
+  end
+end
+local before = rec.status
+if count == 0 then before = 'offline' end
+if mode == 'connect' then
+  if before == 'offline' then rec.status = 'online' end
+  if not nodes[nodeId] then nodes[nodeId] = 1; count = count + 1 end
+elseif mode == 'disconnect' then
+  if nodes[nodeId] then nodes[nodeId] = nil; count = count - 1 end
+else
+  rec.status = status
+  if not nodes[nodeId] then nodes[nodeId] = 1; count = count + 1 end
+end
+if count <= 0 then rec.status = 'offline' end
+rec.nodes = nodes
+if rec.status ~= before then rec.since = at end
+local encoded = cjson.encode(rec)
+redis.call('HSET', key, userId, encoded)
+if rec.status == before then return nil end
+return { before, encoded }
+`;
+
+interface StoredPresence extends PresenceRecord {
+  nodes?: Record<string, 1> | unknown[];
+}
+
+function createRedisPresenceStore(redis: Redis, prefix: string, closeAll: () => Promise<void>): PresenceStore {
+  const hashKey = (cityId: string) => `${prefix}:live:presence:${cityId}`;
+  const nodePrefix = `${prefix}:live:node:`;
+
+  async function run(cityId: string, userId: string, user: PresenceUser | null, nodeId: string, at: string, mode: string, status = ''): Promise<PresenceChange | null> {
+    const userJson = user ? JSON.stringify({ id: user.id, name: user.name, role: user.role }) : '';
+    const r = (await redis.eval(PRESENCE_SCRIPT, 1, hashKey(cityId), userId, userJson, nodeId, at, mode, status, nodePrefix)) as [string, string] | null;
+    if (!r) return null;
+    const rec = JSON.parse(r[1]) as StoredPresence;
+    return { before: r[0] as PresenceStatus, after: { id: rec.id, name: rec.name, role: rec.role, status: rec.status, since: rec.since } };
+  }
+
+  return {
+    connected: (cityId, user, nodeId, at) => run(cityId, user.id, user, nodeId, at, 'connect'),
+    disconnected: (cityId, userId, nodeId, at) => run(cityId, userId, null, nodeId, at, 'disconnect'),
+    setStatus: (cityId, user, nodeId, status: ChosenStatus, at) => run(cityId, user.id, user, nodeId, at, 'set', status),
+    async list(cityId) {
+      const all = await redis.hgetall(hashKey(cityId));
+      const records = Object.values(all).map((s) => JSON.parse(s) as StoredPresence);
+      const nodeIds = [...new Set(records.flatMap((r) => (r.nodes && !Array.isArray(r.nodes) ? Object.keys(r.nodes) : [])))];
+      const alive = new Set<string>();
+      if (nodeIds.length) {
+        const flags = await redis.mget(...nodeIds.map((n) => nodePrefix + n));
+        nodeIds.forEach((n, i) => flags[i] !== null && alive.add(n));
+      }
+      return records.map((r) => {
+        const held = r.nodes && !Array.isArray(r.nodes) && Object.keys(r.nodes).some((n) => alive.has(n));
+        return { id: r.id, name: r.name, role: r.role, status: held ? r.status : 'offline', since: r.since };
+      });
+    },
+    async touch(nodeId, ttlMs) {
+      if (ttlMs > 0) await redis.set(nodePrefix + nodeId, '1', 'PX', ttlMs);
+      else await redis.del(nodePrefix + nodeId);
+    },
+    close: closeAll,
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * The live console feed (实时推送): one authenticated WebSocket per console at `GET /api/v1/live`,
+ * pushing ticket, work-order, call and seat-status events to exactly the people allowed to see them,
+ * in order, with lossless resume after a reconnect, on one node or several (Redis).
+ *
+ * Publishing from another part (after your transaction committed):
+ * ```ts
+ * await live.publish({
+ *   type: 'workorder.dispatched',
+ *   cityId: wo.cityId,
+ *   audience: { center: true, unitIds: [wo.unitId] },
+ *   data: { workOrder: summary, callerPhone },   // hotline center: may hold the citizen's number
+ *   unitData: { workOrder: summary },            // everyone else: never a citizen's number
+ * });
+ * ```
+ * Leave `unitData` out and only center roles receive the event, whatever the audience says.
+ */
+
+export {
+  /**
+   * Builds the live service over the database and a broker + presence pair (from
+   * {@link createLocalLiveAdapters} or {@link createRedisLiveAdapters}; `app/` chooses). Then
+   * `start()` once at boot. Methods: `publish`, `attach` (a socket the route authenticated),
+   * `listPresence`, `prune`, `stats`, `close`.
+   */
+  createLiveService,
+  type LiveService,
+  type LiveDeps,
+  /** The event a part publishes: type, city, audience, center payload, optional outside payload. */
+  type LiveEventInput,
+  type PresenceView,
+  type LiveLogger,
+} from './live.service';
+
+export {
+  /** Who may receive an event: center, units, territories, named users, optionally narrowed by roles. */
+  type Audience,
+  /** The part of an actor that decides what it receives. */
+  type Viewer,
+  /** Whether a viewer receives an event of a city with an audience (the one rule, also used on catch-up). */
+  mayReceive,
+  /** `center` for center roles (they get `data`), `outside` for everyone else (they get `unitData`). */
+  payloadKindOf,
+} from './domain/audience';
+
+export {
+  /** A stored event as it travels between nodes: `seq` comes from the database. */
+  type LiveEvent,
+  /** Port: carries stored events to every node's hub. */
+  type LiveBroker,
+  /** Port: seat status shared by the nodes. */
+  type PresenceStore,
+  type PresenceRecord,
+  type PresenceUser,
+  type PresenceChange,
+  /** offline | online | available | busy | after_call | break. */
+  PresenceStatus,
+  /** The statuses a console may choose with a `presence` message. */
+  CHOSEN_STATUSES,
+  type ChosenStatus,
+} from './ports';
+
+export {
+  /** Close codes and the client message schema of the WebSocket protocol (documented in live.protocol.ts). */
+  LiveCloseCode,
+  ClientMessage,
+  type HelloMessage,
+  type EventMessage,
+  type ErrorMessage,
+} from './live.protocol';
+
+/** The fastify plugin: `GET /live` (WebSocket) and `GET /live/presence`; options `{ live, reauthenticate }`. */
+export { liveRoutes, type LiveRoutesOptions } from './live.routes';
+
+/** Intake's ticket events on the feed: `publishTicketEvents(intakeEvents, live)` wires them; the builders are exported for tests. */
+export { publishTicketEvents, ticketLiveEvent, ticketAudience, ticketSummaries } from './ticket-feed';
+
+/** The work-order part's events on the feed: `publishWorkOrderEvents(workOrderEvents, live, now)` wires them. */
+export { publishWorkOrderEvents, workOrderLiveEvent, notificationLiveEvent } from './workorder-feed';
+
+/** In-process broker and presence (one node, the default). */
+export { createLocalLiveAdapters, createLocalLiveBroker, createLocalPresenceStore } from './adapters/local';
+/** Redis pub/sub broker and presence hash (several nodes); throws at boot when Redis does not answer. */
+export { createRedisLiveAdapters, type RedisLiveOptions } from './adapters/redis';

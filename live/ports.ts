@@ -1,0 +1,91 @@
+/**
+ * The live feed's side effects, each behind a port with two adapters chosen in `app/`: in-process
+ * (one node, the default) and Redis (several nodes behind a load balancer).
+ */
+import type { Role } from '../core';
+import type { Audience } from './domain/audience';
+
+/** A published event, as stored and as passed between nodes. */
+export interface LiveEvent {
+  /** Assigned by the database: strictly increasing across the whole installation. */
+  seq: number;
+  /** Dotted `part.pastTense`, e.g. `ticket.created`, `workorder.dispatched`, `call.offered`. */
+  type: string;
+  cityId: string;
+  /** ISO 8601, China time. */
+  at: string;
+  audience: Audience;
+  /** What hotline-center receivers get; may hold a citizen's phone number. */
+  data: unknown;
+  /**
+   * What every receiver outside the center gets (units, grid and town roles, personal events to
+   * them). Must hold no citizen phone number. Absent: the event reaches center receivers only.
+   */
+  unitData?: unknown;
+}
+
+/**
+ * Carries stored events to every node's hub. The publishing node stores the event first (the
+ * database gives the number), then hands it to the broker; each node, the publisher included,
+ * receives it once through `onEvent`. A broker may lose an event (Redis reconnecting): nodes
+ * notice the gap and read it from the database, so the broker is a trigger, not the record.
+ */
+export interface LiveBroker {
+  readonly kind: 'in-process' | 'redis';
+  publish(event: LiveEvent): Promise<void>;
+  /** Starts delivering to `onEvent`; one subscriber per node. */
+  subscribe(onEvent: (event: LiveEvent) => void): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Seat status (坐席状态). `online`: connected, no status chosen yet; `offline`: no console open. */
+export const PresenceStatus = {
+  offline: 'offline',
+  online: 'online',
+  available: 'available', // 就绪/空闲
+  busy: 'busy', // 通话中/忙碌
+  afterCall: 'after_call', // 话后处理
+  break: 'break', // 小休
+} as const;
+export type PresenceStatus = (typeof PresenceStatus)[keyof typeof PresenceStatus];
+
+/** The statuses a console may choose; the others follow from connecting and disconnecting. */
+export const CHOSEN_STATUSES = [PresenceStatus.available, PresenceStatus.busy, PresenceStatus.afterCall, PresenceStatus.break] as const;
+export type ChosenStatus = (typeof CHOSEN_STATUSES)[number];
+
+export interface PresenceUser {
+  id: string;
+  name: string;
+  role: Role;
+}
+
+export interface PresenceRecord extends PresenceUser {
+  status: PresenceStatus;
+  /** When the status last changed (ISO 8601, China time). */
+  since: string;
+}
+
+/** A status change the hub announces (`presence.changed`). */
+export interface PresenceChange {
+  before: PresenceStatus;
+  after: PresenceRecord;
+}
+
+/**
+ * Seat presence per user, shared by the nodes. A user may have consoles open on several nodes:
+ * the user is offline only when none is left. Each node says which of its users are connected;
+ * a node that dies without saying goodbye stops counting once its liveness expires.
+ */
+export interface PresenceStore {
+  /** A node opened its first console of the user: offline becomes online, any other status stays. */
+  connected(cityId: string, user: PresenceUser, nodeId: string, at: string): Promise<PresenceChange | null>;
+  /** A node closed its last console of the user: offline when no other node holds one. */
+  disconnected(cityId: string, userId: string, nodeId: string, at: string): Promise<PresenceChange | null>;
+  /** The user chose a status; null when it is the status already held. */
+  setStatus(cityId: string, user: PresenceUser, nodeId: string, status: ChosenStatus, at: string): Promise<PresenceChange | null>;
+  /** Every known user of the city with their status (dead nodes' users count as offline). */
+  list(cityId: string): Promise<PresenceRecord[]>;
+  /** Keeps this node counted as alive for `ttlMs` (called on every heartbeat); 0 says goodbye. */
+  touch(nodeId: string, ttlMs: number): Promise<void>;
+  close(): Promise<void>;
+}
