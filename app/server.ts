@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import cookie from '@fastify/cookie';
+import websocket from '@fastify/websocket';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { serializerCompiler, validatorCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
@@ -11,8 +12,11 @@ import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } 
 import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
 import { registerErrorHandling } from './http-errors';
-import { registerAuth } from './auth';
-import { registerLandingPage } from './landing';
+import { registerAuth, resolveActor } from './auth';
+import { liveRoutes } from '../live';
+import { callRoutes } from '../calls';
+import { isAppError } from '../core';
+import { registerConsole } from './landing';
 import type { AppContext } from './context';
 
 const VERSION = '0.1.0';
@@ -36,6 +40,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   // Bodies are JSON only: text/plain is what a cross-site form can send (see app/auth.ts on CSRF).
   app.removeContentTypeParser('text/plain');
   await app.register(cookie);
+  // One WebSocket server for the app; consoles send little (presence, resume), hence the small frame limit.
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
 
   await app.register(swagger, {
     openapi: {
@@ -53,7 +59,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: '/api/docs' });
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  registerLandingPage(app);
+  await registerConsole(app, { isDemo: async () => (await ctx.directory.listCities()).some((c) => c.isDemo) });
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
     try {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
@@ -72,6 +78,12 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(responsibilityRoutes, { responsibility: ctx.responsibility });
     await api.register(knowledgeRoutes, { knowledge: ctx.knowledge });
     await api.register(workOrderRoutes, { workOrders: ctx.workOrders, ticketSchema: TicketViewSchema, maxAttachmentBytes: config.attachments.maxBytes });
+    await api.register(liveRoutes, {
+      live: ctx.live,
+      // A revoked key is a closed socket, not an error to log.
+      reauthenticate: (request) => resolveActor(request, ctx.identity).catch((err) => (isAppError(err) ? null : Promise.reject(err))),
+    });
+    await api.register(callRoutes, { calls: ctx.calls });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 

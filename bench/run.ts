@@ -6,9 +6,11 @@
  */
 import { benchIntake } from './intake.bench';
 import { benchJobs } from './jobs.bench';
+import { benchWorkOrderSweep } from './workorders-sweep.bench';
 import { benchRoutingPlan } from './routing-plan.bench';
 import { benchClassifier } from './routing-classifier.bench';
 import { benchTerritory } from './routing-territory.bench';
+import { benchConsoleHub } from './console-hub.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -29,5 +31,7 @@ report(benchClassifier(size(2000)));
 report(await benchTerritory({ resolves: size(20_000) }));
 report(await benchRoutingPlan(size(2000)));
 report(await benchJobs(size(10_000)));
+for (const kind of kinds) report(await benchWorkOrderSweep(kind, size(1_000_000)));
+report(await benchConsoleHub({ connections: size(2000), events: size(100) }));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

@@ -1,5 +1,5 @@
 /** Storage of work orders, their milestones, notes, attachments, supervision orders, callbacks, the claim pool and the outbox. */
-import type { Kysely, Selectable } from 'kysely';
+import { MysqlAdapter, type Kysely, type Selectable } from 'kysely';
 import { unindexed, type DB } from '../db';
 
 export type WorkOrderRow = Selectable<DB['work_orders']>;
@@ -30,6 +30,16 @@ export class WorkOrdersRepository {
 
   findWorkOrder(id: string) {
     return this.db.selectFrom('work_orders').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /**
+   * The work order, locked until the transaction ends on MySQL/MariaDB: a concurrent command on it
+   * waits for this one to commit, then reads the committed row (a plain read would see its snapshot
+   * and report a stale version and status on conflict). SQLite runs one writer at a time anyway.
+   */
+  findWorkOrderForUpdate(id: string) {
+    const q = this.db.selectFrom('work_orders').selectAll().where('id', '=', id);
+    return (this.db.getExecutor().adapter instanceof MysqlAdapter ? q.forUpdate() : q).executeTakeFirst();
   }
 
   workOrdersOfTicket(ticketId: string, round?: number) {
@@ -84,6 +94,20 @@ export class WorkOrdersRepository {
     let q = this.db.updateTable('work_order_milestones').set({ status: 'cancelled' }).where('work_order_id', '=', workOrderId).where('status', '=', 'pending');
     if (clocks) q = q.where('clock', 'in', [...clocks]);
     return q.execute();
+  }
+
+  /**
+   * Removes the never-fired steps of one clock at one deadline: a fresh clock that ends at the same
+   * instant as the old one (both counted from the same point of the working-time calendar) replaces them.
+   */
+  deleteUnfiredMilestones(workOrderId: string, clock: string, deadline: string) {
+    return this.db
+      .deleteFrom('work_order_milestones')
+      .where('work_order_id', '=', workOrderId)
+      .where('clock', '=', clock)
+      .where('deadline_at', '=', deadline)
+      .where('fired_at', 'is', null)
+      .execute();
   }
 
   /**

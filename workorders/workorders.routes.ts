@@ -46,7 +46,7 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
   r.get('/work-orders', {
     schema: {
       tags, summary: 'Work orders by queue (a unit sees its own only)',
-      querystring: PageQuery.extend({ queue: z.enum(QUEUES).default('open'), ticketId: z.string().max(64).optional(), unitId: z.string().max(64).optional(), pageSize: z.coerce.number().int().min(1).max(200).default(50) }),
+      querystring: z.strictObject({ ...PageQuery.shape, queue: z.enum(QUEUES).default('open'), ticketId: z.string().max(64).optional(), unitId: z.string().max(64).optional(), pageSize: z.coerce.number().int().min(1).max(200).default(50) }),
       response: { 200: z.object({ items: z.array(WorkOrder), total: z.number(), page: z.number(), pageSize: z.number() }), ...errorResponses },
     },
   }, async (request) => {
@@ -78,11 +78,16 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
     schema: { tags, summary: 'Attach a photo or document (multipart/form-data, field "file")', params: IdParams, consumes: ['multipart/form-data'], response: { 201: z.object({ id: z.string(), fileName: z.string(), contentType: z.string(), size: z.number(), sha256: z.string() }), ...errorResponses } },
   }, async (request, reply) => {
     if (!request.isMultipart()) throw badRequest('MULTIPART_REQUIRED', 'send the file as multipart/form-data in the field "file"', '请以 multipart/form-data 上传附件（字段 file）', { field: 'file' });
-    const file = await request.file();
+    // A body the multipart parser cannot read (no boundary, the wrong one, cut short) is the client's error, not ours.
+    const malformed = (err: { statusCode?: number; message?: string }) =>
+      err.statusCode ? err : badRequest('MULTIPART_INVALID', `malformed multipart body: ${err.message ?? 'unreadable'}`, '附件上传内容格式不正确，请重新上传', { field: 'file' });
+    const file = await request.file().catch((err) => {
+      throw malformed(err);
+    });
     if (!file) throw badRequest('FIELD_REQUIRED', 'no file in the request', '未上传附件', { field: 'file' });
-    const body = await file.toBuffer().catch((err: { code?: string }) => {
+    const body = await file.toBuffer().catch((err: { code?: string; statusCode?: number; message?: string }) => {
       if (err.code === 'FST_REQ_FILE_TOO_LARGE') throw badRequest('ATTACHMENT_TOO_LARGE', `files up to ${opts.maxAttachmentBytes} bytes`, `附件不能超过 ${Math.round(opts.maxAttachmentBytes / 1048576)} MB`, { field: 'file' });
-      throw err;
+      throw malformed(err);
     });
     const saved = await workOrders.addAttachment(commandContext(request), request.params.id, { fileName: file.filename, contentType: file.mimetype, body });
     return reply.code(201).send(saved);

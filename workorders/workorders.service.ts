@@ -316,6 +316,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     // 审定: the unit signs again, on a fresh acknowledgement clock; the reply deadline keeps running.
     await repo(trx).cancelMilestones(w.id, ['acknowledge']);
     const ackDue = plan.deadlines.acknowledge;
+    if (ackDue) await repo(trx).deleteUnfiredMilestones(w.id, 'acknowledge', toDbTime(ackDue));
     const after = await change(trx, ctx, w, { status: 'dispatched', acknowledged_at: null, acknowledge_due: db(ackDue), return_reason: null, returned_at: null }, 'return_refused', reason, now);
     await insertSteps(trx, after, plan.steps.filter((s) => s.clock === 'acknowledge'));
     await notify(trx, { cityId: w.city_id, event: 'workorder.return_refused', recipient: { kind: 'unit', id: w.unit_id }, ticketId: w.ticket_id, workOrderId: w.id, actBy: ackDue, payload: unitPayload(after, { reason }), dedupKey: `wo:${w.id}:return_refused:${w.version}` }, now);
@@ -493,9 +494,9 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   deps.tickets.addParticipant(participant);
 
   /** Refuses a date the working-time clock cannot count to (a year not loaded) or that is not ahead. */
-  async function checkCovered(cityId: string, now: Date, when: Date) {
+  async function checkCovered(cityId: string, now: Date, when: Date, field: 'proposedDeadline' | 'newDeadline' = 'proposedDeadline') {
     if (Number.isNaN(when.getTime()) || when.getTime() <= now.getTime()) {
-      throw badRequest('DEADLINE_IN_PAST', 'the deadline must be in the future', '延期时间必须晚于当前时间', { field: 'proposedDeadline' });
+      throw badRequest('DEADLINE_IN_PAST', 'the deadline must be in the future', '延期时间必须晚于当前时间', { field });
     }
     const cal = await deps.lookups.cityClock(cityId);
     cal.workingMinutesBetween(now, when); // CALENDAR_YEAR_MISSING (422) when a year between is not loaded
@@ -504,7 +505,10 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   async function extensionPlan(w: WorkOrderRow, newDeadline: string | null, now: Date) {
     const deadline = newDeadline ? new Date(newDeadline) : date(w.extension_proposed_due);
     if (!deadline) throw badRequest('FIELD_REQUIRED', 'a new deadline is required', '须指定新的办结时限', { field: 'newDeadline' });
-    await checkCovered(w.city_id, now, deadline);
+    await checkCovered(w.city_id, now, deadline, 'newDeadline');
+    if (w.reply_due && deadline.getTime() <= fromDbTime(w.reply_due).getTime()) {
+      throw badRequest('EXTENSION_NOT_LATER', 'the new deadline must be later than the current one', '新的办结时限须晚于现办结时限', { field: 'newDeadline', currentDeadline: iso(w.reply_due) });
+    }
     const cal = await deps.lookups.cityClock(w.city_id);
     const ladder = await ladderForCode(w.city_id, w.policy_code);
     return { deadline, steps: planClock('reply', now, deadline, ladder, cal) };
@@ -520,7 +524,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   }
 
   async function loadVisible(q: Kysely<DB>, actor: Actor, id: string) {
-    const w = await repo(q).findWorkOrder(id);
+    // Inside a command's transaction the row is locked first: concurrent commands on it take turns.
+    const w = q.isTransaction ? await repo(q).findWorkOrderForUpdate(id) : await repo(q).findWorkOrder(id);
     if (!w || !canSeeWorkOrder(actor, w)) throw notFound('WORK_ORDER_NOT_FOUND', `work order ${id} not found`, `工单 ${id} 不存在`);
     return w;
   }
@@ -550,6 +555,18 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       deps.kick?.();
     }
     return { value, replayed };
+  }
+
+  /**
+   * Whether this is a retry of a command that already ran (its Idempotency-Key is stored for it): the
+   * checks made before the command against the state it changed must not refuse it then; the command
+   * replays its first answer.
+   */
+  async function isRetry(ctx: CommandContext, name: string, id: string) {
+    if (!ctx.idempotencyKey) return false;
+    const prev = await deps.db.selectFrom('idempotency_records').select('command')
+      .where('scope', '=', idemScope(ctx)).where('idem_key', '=', ctx.idempotencyKey).executeTakeFirst();
+    return prev?.command === `workorder.${name}:${id}`;
   }
 
   const emitChanged = (rows: WorkOrderRow[], action: string) => () => {
@@ -696,13 +713,15 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       const key = `${w.city_id}/${w.ticket_id}/${attachmentId}${extname(file.fileName).toLowerCase().replace(/[^.a-z0-9]/g, '').slice(0, 10)}`;
       // The file first, then the row: a crash between leaves an orphan file, never a row without its file.
       await deps.storage.put(key, file.body, file.contentType);
-      await command(ctx, 'attachment', id, { sha256, fileName: file.fileName }, async (trx, now, after) => {
+      // The answer is the one the command stored: a retry with the same key gets the first upload's id.
+      const { value } = await command(ctx, 'attachment', id, { sha256, fileName: file.fileName }, async (trx, now, after) => {
         const cur = await loadVisible(trx, ctx.actor, id);
         await repo(trx).insertAttachment({ id: attachmentId, work_order_id: id, file_name: file.fileName.slice(0, 255), content_type: file.contentType, size: file.body.length, sha256, storage_key: key, uploaded_by: ctx.actor.id, created_at: toDbTime(now) });
         await audit(trx, ctx, cur, 'attachment_added', null, { attachmentId, fileName: file.fileName, size: file.body.length, sha256 }, null, now);
         after(emitChanged([cur], 'attachment_added'));
+        return { id: attachmentId, fileName: file.fileName, contentType: file.contentType, size: file.body.length, sha256 };
       });
-      return { id: attachmentId, fileName: file.fileName, contentType: file.contentType, size: file.body.length, sha256 };
+      return value;
     },
 
     async readAttachment(actor: Actor, workOrderId: string, attachmentId: string) {
@@ -773,7 +792,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       requireCenter(ctx.actor, '审核退回');
       const why = requireText(ruling.reason, 'reason', 'a reason is required', '必须填写审核意见');
       const w0 = await loadVisible(deps.db, ctx.actor, id);
-      if (w0.status !== 'returned') throw notInStatus(w0, 'rule on the return of', '审核退回', ['returned']);
+      const retry = await isRetry(ctx, 'return_ruling', id);
+      if (w0.status !== 'returned' && !retry) throw notInStatus(w0, 'rule on the return of', '审核退回', ['returned']);
       let unitId: string | null = null;
       if (ruling.decision === 'redispatch') {
         unitId = ruling.handlingUnitId ?? null;
@@ -806,14 +826,15 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     async ruleOnExtension(ctx: CommandContext, id: string, version: number, ruling: { decision: 'grant' | 'refuse'; newDeadline?: string | null; reason?: string | null }) {
       requireCenter(ctx.actor, '审批延期');
       const w0 = await loadVisible(deps.db, ctx.actor, id);
-      if (w0.status !== 'extension_requested') throw notInStatus(w0, 'rule on an extension of', '审批延期', ['extension_requested']);
+      const retry = await isRetry(ctx, 'extension_ruling', id);
+      if (w0.status !== 'extension_requested' && !retry) throw notInStatus(w0, 'rule on an extension of', '审批延期', ['extension_requested']);
       const reason = ruling.reason?.trim() || null;
       if (ruling.decision === 'refuse' && !reason) throw badRequest('FIELD_REQUIRED', 'a reason is required to refuse', '驳回延期须填写原因', { field: 'reason' });
       const input: TransitionInput = ruling.decision === 'grant'
         ? { action: 'grant_extension', newDeadline: ruling.newDeadline ?? null, reason }
         : { action: 'refuse_extension', reason: reason! };
       const prepared = w0.role === 'lead' ? await deps.tickets.prepareTransition(ctx.actor, w0.ticket_id, input, clock.now()) : undefined;
-      const grant = w0.role === 'co' && ruling.decision === 'grant' ? await extensionPlan(w0, ruling.newDeadline ?? null, clock.now()) : null;
+      const grant = w0.role === 'co' && ruling.decision === 'grant' && !retry ? await extensionPlan(w0, ruling.newDeadline ?? null, clock.now()) : null;
       await command(ctx, 'extension_ruling', id, { version, ...ruling }, async (trx, now, after) => {
         const w = await loadVisible(trx, ctx.actor, id);
         if (Number(w.version) !== version) throw versionConflict(w);
@@ -944,12 +965,19 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
 
     /** A rating that arrives for a ticket (SMS reply, web form): refused unless the ticket is being called back. */
     async rateTicket(ctx: CommandContext, ticketId: string, r: { satisfaction: 'satisfied' | 'basically_satisfied' | 'unsatisfied'; comment?: string | null }) {
+      // The citizen's rating comes through the center (or its SMS gateway), never from the unit being rated.
+      if (ctx.actor.role !== Role.system) requireCenter(ctx.actor, '登记评价', [Role.agent, Role.dispatcher, Role.supervisor, Role.admin]);
       const t = await deps.tickets.getTicketRow(ctx.actor, ticketId);
+      // A retry of a rating that went through answers with that callback, as it is now.
+      if (await isRetry(ctx, 'rate', ticketId)) {
+        const last = await deps.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).orderBy('round', 'desc').executeTakeFirst();
+        if (last) return toCallbackView(last);
+      }
       const cb = await repo().openCallbackOfTicket(ticketId);
       if (!cb) {
         throw conflict('CALLBACK_NOT_OPEN', 'the ticket has no reply to rate yet', '该工单尚未办结反馈或不在回访中，不能评价', { status: t.status });
       }
-      return rate(ctx, cb, r);
+      return rate(ctx, cb, r, ticketId);
     },
 
     /** An agent's call went unanswered; after the last attempt the ticket closes with a note. */
@@ -1165,11 +1193,12 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     deps.kick?.();
   }
 
-  async function rate(ctx: CommandContext, cb: CallbackRow, r: { satisfaction: 'satisfied' | 'basically_satisfied' | 'unsatisfied'; comment?: string | null }) {
+  /** Records a rating; `commandOn` names what the idempotency key is for (the callback, or the ticket when rated by ticket). */
+  async function rate(ctx: CommandContext, cb: CallbackRow, r: { satisfaction: 'satisfied' | 'basically_satisfied' | 'unsatisfied'; comment?: string | null }, commandOn: string = cb.id) {
     const now = clock.now();
     const input: TransitionInput = { action: 'record_satisfaction', satisfaction: r.satisfaction, comment: r.comment ?? null };
     const prepared = await deps.tickets.prepareTransition(ctx.actor, cb.ticket_id, input, now);
-    await command(ctx, 'rate', cb.id, r, async (trx, at, after) => {
+    await command(ctx, 'rate', commandOn, r, async (trx, at, after) => {
       const cur = await repo(trx).findCallback(cb.id);
       if (!cur || !['pending', 'surveying'].includes(cur.status)) {
         throw conflict('CALLBACK_NOT_OPEN', 'this callback is already finished', '该回访已结束', { status: cur?.status ?? null });

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, json, type TestApp } from '../helpers/app';
 import { testDialect } from '../helpers/db';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONSOLE_DIST } from '../../app/landing';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -15,13 +18,22 @@ describe(`the HTTP API on ${testDialect}`, () => {
     expect(json(res)).toMatchObject({ status: 'ok', database: testDialect });
   });
 
-  it('serves a landing page in Chinese at / that says where the API and the demo accounts are', async () => {
+  it('serves the agent console at / (or, before `npm run build`, a page in Chinese that says where the API is)', async () => {
     const res = await t.app.inject({ method: 'GET', url: '/' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/html');
     expect(res.body).toContain('接诉即办');
-    expect(res.body).toContain('/api/docs');
-    expect(res.body).toContain('demo12345');
+    if (existsSync(join(CONSOLE_DIST, 'index.html'))) {
+      expect(res.body).toContain('<div id="app">');
+      expect(res.body).toContain('name="hotline-demo"'); // the demo city: the login page lists the demo accounts
+      expect(res.headers['cache-control']).toBe('no-cache');
+      const deep = await t.app.inject({ method: 'GET', url: '/unit' });
+      expect(deep.body).toBe(res.body);
+      expect((await t.app.inject({ method: 'GET', url: '/api/v1/nope' })).json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+    } else {
+      expect(res.body).toContain('/api/docs');
+      expect(res.body).toContain('npm run build');
+    }
   });
 
   it('serves the OpenAPI document and the docs UI', async () => {

@@ -403,3 +403,28 @@ describe('claim pool (认领)', () => {
     expect((await s.ok('street1', 'GET', '/claim-pool')).find((p: any) => p.ticketId === t.id)).toBeUndefined();
   });
 });
+
+describe('retries and rulings at the edges', () => {
+  it('a granted deadline must be later than the current one', async () => {
+    reset();
+    const { lead } = await s.dispatched('dept-cgj');
+    const a = await s.ok('chengguan1', 'POST', `/work-orders/${lead.id}/acknowledge`, { version: lead.version });
+    const req = await s.ok('chengguan1', 'POST', `/work-orders/${lead.id}/extension-request`, { version: a.version, reason: '需协调', proposedDeadline: '2025-10-20T17:00:00+08:00' });
+    const r = await s.api('dispatcher1', 'POST', `/work-orders/${lead.id}/extension-ruling`, { version: req.version, decision: 'grant', newDeadline: lead.deadlines.reply });
+    expectError(r, 400, 'EXTENSION_NOT_LATER');
+    expect(r.body.details).toMatchObject({ field: 'newDeadline', currentDeadline: lead.deadlines.reply });
+  });
+
+  it('a rating retried with its Idempotency-Key answers again and changes nothing', async () => {
+    reset();
+    const { ticket, lead } = await s.dispatched('dept-cgj');
+    const a = await s.ok('chengguan1', 'POST', `/work-orders/${lead.id}/acknowledge`, { version: lead.version });
+    await s.ok('chengguan1', 'POST', `/work-orders/${lead.id}/reply`, { version: a.version, result: '已处理' });
+    await s.ok('dispatcher1', 'POST', `/tickets/${ticket.id}/reply-review`, { decision: 'accept' });
+    const key = { 'idempotency-key': `rate-${ticket.id}` };
+    const first = await s.ok('agent1', 'POST', `/tickets/${ticket.id}/rating`, { satisfaction: 'satisfied' }, key);
+    const again = await s.ok('agent1', 'POST', `/tickets/${ticket.id}/rating`, { satisfaction: 'satisfied' }, key);
+    expect(again).toMatchObject({ id: first.id, status: 'answered', satisfaction: 'satisfied' });
+    expect((await s.ok('dispatcher1', 'GET', `/tickets/${ticket.id}`)).status).toBe('closed');
+  });
+});

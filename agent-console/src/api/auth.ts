@@ -1,0 +1,14 @@
+import { http } from './http';
+import type { Me } from './types';
+
+export interface LoginResult {
+  user: { id: string; username: string; displayName: string; role: string; cityId: string; unitId: string | null; territoryId: string | null };
+  expiresAt: string;
+}
+
+/** Sessions (会话): the cookie is HttpOnly and SameSite=strict; the console never sees the token. */
+export const authApi = {
+  login: (username: string, password: string) => http.post<LoginResult>('/auth/login', { username, password }),
+  logout: () => http.post<void>('/auth/logout'),
+  me: () => http.get<Me>('/auth/me'),
+};

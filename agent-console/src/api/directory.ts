@@ -1,0 +1,11 @@
+import { http } from './http';
+import type { HotlineLine, Page, Territory, Unit } from './types';
+
+/** The directory (目录): units, territories, merged hotline numbers. */
+export const directoryApi = {
+  units: (q: { q?: string; kind?: string; page?: number; pageSize?: number } = {}) => http.get<Page<Unit>>('/units', { ...q }),
+  unit: (id: string) => http.get<Unit>(`/units/${encodeURIComponent(id)}`),
+  territory: (id: string) => http.get<Territory>(`/territories/${encodeURIComponent(id)}`),
+  hotlineLines: () => http.get<{ items: HotlineLine[] }>('/hotline-lines'),
+  city: () => http.get<{ id: string; name: string; isDemo: boolean }>('/cities/current'),
+};

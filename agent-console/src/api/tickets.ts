@@ -1,0 +1,21 @@
+import { http, idempotencyKey } from './http';
+import type { AuditEntry, CitizenLookup, Duplicates, NewTicket, Page, Ticket, TicketFields, TicketLink, TicketQuery } from './types';
+
+export type TransitionBody = { action: string; version: number } & Record<string, unknown>;
+
+/** Tickets (工单) and callers (来电人): intake's routes. */
+export const ticketsApi = {
+  list: (q: TicketQuery, signal?: AbortSignal) => http.get<Page<Ticket>>('/tickets', { ...q }, signal),
+  get: (id: string) => http.get<Ticket>(`/tickets/${encodeURIComponent(id)}`),
+  /** Registers a ticket; the key makes a retry after a lost answer return the same ticket. */
+  create: (body: NewTicket, key = idempotencyKey()) => http.post<Ticket>('/tickets', body, { 'idempotency-key': key }),
+  update: (id: string, version: number, fields: TicketFields) => http.patch<Ticket>(`/tickets/${encodeURIComponent(id)}`, { version, ...fields }),
+  transition: (id: string, body: TransitionBody, key = idempotencyKey()) =>
+    http.post<Ticket>(`/tickets/${encodeURIComponent(id)}/transitions`, body, { 'idempotency-key': key }),
+  audit: (id: string) => http.get<AuditEntry[]>(`/tickets/${encodeURIComponent(id)}/audit`),
+  links: (id: string) => http.get<TicketLink[]>(`/tickets/${encodeURIComponent(id)}/links`),
+  link: (id: string, ticketId: string, kind: 'related' | 'duplicate') => http.post<TicketLink[]>(`/tickets/${encodeURIComponent(id)}/links`, { ticketId, kind }),
+  duplicates: (body: { text: string; categoryId?: string | null; territoryId?: string | null; callerPhone?: string | null; excludeTicketId?: string | null }) =>
+    http.post<Duplicates>('/tickets/duplicates', body),
+  lookupCitizen: (phone: string) => http.get<CitizenLookup>('/citizens/lookup', { phone }),
+};

@@ -1,0 +1,65 @@
+/**
+ * Keyboard shortcuts of a workspace (快捷键). Keys are written like `Alt+N`, `Ctrl+Enter`, `Esc`;
+ * letters match the physical key (event.code), so they work whatever the input method. Registered
+ * while the component is mounted; the help popover lists them.
+ */
+import { onActivated, onBeforeUnmount, onDeactivated, onMounted, shallowRef } from 'vue';
+
+export interface Shortcut {
+  keys: string;
+  /** i18n key of what it does, for the help popover. */
+  label: string;
+  run: (e: KeyboardEvent) => void;
+  /** Also while a dialog is open (default: only when none is). */
+  inDialogs?: boolean;
+}
+
+function matches(spec: string, e: KeyboardEvent): boolean {
+  const parts = spec.split('+').map((p) => p.trim().toLowerCase());
+  const key = parts.pop()!;
+  const want = { alt: parts.includes('alt'), ctrl: parts.includes('ctrl'), shift: parts.includes('shift') };
+  const ctrl = e.ctrlKey || e.metaKey;
+  if (want.alt !== e.altKey || want.ctrl !== ctrl || want.shift !== e.shiftKey) return false;
+  if (key === 'enter') return e.key === 'Enter';
+  if (key === 'esc') return e.key === 'Escape';
+  if (/^[a-z]$/.test(key)) return e.code === `Key${key.toUpperCase()}`;
+  if (/^[0-9]$/.test(key)) return e.code === `Digit${key}`;
+  if (/^f\d+$/.test(key)) return e.key.toLowerCase() === key;
+  return e.key.toLowerCase() === key;
+}
+
+const dialogOpen = () => !!document.querySelector('.el-overlay:not([style*="display: none"]) .el-dialog, .el-overlay:not([style*="display: none"]) .el-drawer');
+
+/** The shortcuts of the workspace on screen, for the help popover in the header. */
+export const activeShortcuts = shallowRef<Shortcut[]>([]);
+
+export function useShortcuts(list: Shortcut[]) {
+  const onKey = (e: KeyboardEvent) => {
+    if (e.defaultPrevented || e.isComposing) return;
+    for (const s of list) {
+      if (!matches(s.keys, e)) continue;
+      if (!s.inDialogs && dialogOpen()) return;
+      e.preventDefault();
+      e.stopPropagation();
+      s.run(e);
+      return;
+    }
+  };
+  let attached = false;
+  const attach = () => {
+    if (!attached) window.addEventListener('keydown', onKey, true);
+    attached = true;
+    activeShortcuts.value = list;
+  };
+  const detach = () => {
+    if (attached) window.removeEventListener('keydown', onKey, true);
+    attached = false;
+    if (activeShortcuts.value === list) activeShortcuts.value = [];
+  };
+  // Kept-alive pages (the agent's) keep their state but not their keys while hidden.
+  onMounted(attach);
+  onActivated(attach);
+  onDeactivated(detach);
+  onBeforeUnmount(detach);
+  return list;
+}

@@ -1,0 +1,50 @@
+/**
+ * Live event types → store actions, in one map (Chatwoot's actionCable.js). A `prefix.*` key takes
+ * every type under that prefix. Stores apply the staleness guard (version / updatedAt).
+ */
+import { bump } from '../stores/changes';
+import { callsActions } from '../stores/calls';
+import { presenceActions } from '../stores/presence';
+import { ticketOfEvent, ticketsStore } from '../stores/tickets';
+import { workOrderOfEvent, workOrdersStore } from '../stores/workOrders';
+import type { LiveMessage } from './connection';
+
+type Handler = (data: unknown, msg: LiveMessage) => void;
+
+function ticketEvent(data: unknown) {
+  const t = ticketOfEvent(data);
+  const result = t ? ticketsStore.upsert(t) : 'new';
+  // A ticket that no view has loaded yet may belong in one: let lists refetch.
+  if (result === 'new' || result === 'applied') bump('tickets');
+}
+
+function workOrderEvent(data: unknown) {
+  const w = workOrderOfEvent(data);
+  const result = w ? workOrdersStore.upsert(w) : 'new';
+  if (result === 'new' || result === 'applied') bump('workOrders');
+}
+
+export const EVENT_HANDLERS: Record<string, Handler> = {
+  'ticket.created': ticketEvent,
+  'ticket.updated': ticketEvent,
+  'ticket.transitioned': ticketEvent,
+  'workorder.*': workOrderEvent,
+  'callback.*': () => bump('callbacks'),
+  'call.offered': (d, m) => callsActions.offered(d, m.at),
+  'call.answered': (d) => callsActions.answered(d),
+  'call.transcript': (d, m) => callsActions.transcript(d, m.at),
+  'call.withdrawn': (d) => callsActions.withdrawn(d),
+  'call.ended': (d, m) => callsActions.ended(d, m.at),
+  'presence.changed': (d, m) => {
+    presenceActions.changed(d, m.at);
+    bump('presence');
+  },
+};
+
+export function routeLiveMessage(msg: LiveMessage) {
+  const exact = EVENT_HANDLERS[msg.type];
+  if (exact) return exact(msg.data, msg);
+  const dot = msg.type.indexOf('.');
+  const wildcard = dot > 0 ? EVENT_HANDLERS[`${msg.type.slice(0, dot)}.*`] : undefined;
+  wildcard?.(msg.data, msg);
+}

@@ -1,0 +1,36 @@
+/**
+ * The live connection of this browser tab: started on login, stopped on logout; presence changes are
+ * sent to the hub as `{type:'presence', status}` (and again after each reconnect).
+ */
+import type { PresenceStatus } from '../api/types';
+import { bump } from '../stores/changes';
+import { onMyPresence, presence, presenceActions } from '../stores/presence';
+import { loadSession, onSessionChange, session } from '../stores/session';
+import { LiveConnection } from './connection';
+import { routeLiveMessage } from './eventMap';
+
+export const live = new LiveConnection({
+  onMessage: routeLiveMessage,
+  onHello: (hello) => {
+    const mine = (hello.presence ?? (hello.data as { presence?: unknown } | undefined)?.presence) as PresenceStatus | undefined;
+    if (typeof mine === 'string') presenceActions.adoptMine(mine);
+    // Only agents take calls; their status is re-announced on every (re)connect.
+    if (session.user?.role === 'agent') live.send({ type: 'presence', status: presence.mine });
+  },
+  onResync: () => bump('resync'),
+  onAuthLost: () => void loadSession().catch(() => undefined),
+  onRepeatedFailure: () => {
+    // A session that ended makes every upgrade fail: find out, and go to the login page if so.
+    void loadSession().catch(() => undefined);
+  },
+});
+
+let wired = false;
+export function wireLive() {
+  if (wired) return;
+  wired = true;
+  onSessionChange((user) => (user ? live.start() : live.stop()));
+  onMyPresence((status) => live.send({ type: 'presence', status }));
+}
+
+export type { LiveState } from './connection';

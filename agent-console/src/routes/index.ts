@@ -1,0 +1,60 @@
+/**
+ * Pages by role. Each role lands in its workspace (homeRouteOf); a page a role may not use sends it
+ * home. Workspaces load on demand, so an agent never downloads the supervisor's charts.
+ */
+import { createRouter, createWebHistory, type RouteRecordRaw } from 'vue-router';
+import type { Role } from '../api/types';
+import { homeRouteOf, loadSession, session } from '../stores/session';
+
+const CENTER: Role[] = ['agent', 'dispatcher', 'supervisor', 'admin'];
+const UNIT: Role[] = ['unit_handler', 'unit_manager'];
+const GRID: Role[] = ['grid_member', 'grid_leader', 'community_secretary', 'town_leader'];
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    roles?: Role[];
+    /** i18n key of the menu entry and page title */
+    title?: string;
+    menu?: boolean;
+    public?: boolean;
+  }
+}
+
+export const workspaceRoutes: RouteRecordRaw[] = [
+  { path: 'agent', name: 'agent', component: () => import('./AgentPage.vue'), meta: { roles: ['agent', 'dispatcher', 'supervisor', 'admin'], title: 'shell.menu.agent', menu: true } },
+  { path: 'dispatch', name: 'dispatch', component: () => import('./DispatcherPage.vue'), meta: { roles: ['dispatcher', 'supervisor', 'admin'], title: 'shell.menu.dispatch', menu: true } },
+  { path: 'unit', name: 'unit', component: () => import('./UnitPage.vue'), meta: { roles: UNIT, title: 'shell.menu.unit', menu: true } },
+  { path: 'grid', name: 'grid', component: () => import('./GridPage.vue'), meta: { roles: GRID, title: 'shell.menu.grid', menu: true } },
+  { path: 'supervise', name: 'supervise', component: () => import('./SupervisorPage.vue'), meta: { roles: ['supervisor', 'admin'], title: 'shell.menu.supervise', menu: true } },
+  { path: 'tickets', name: 'tickets', component: () => import('./TicketsPage.vue'), meta: { roles: [...CENTER, ...UNIT], title: 'shell.menu.tickets', menu: true } },
+  { path: 'reports', name: 'reports', component: () => import('./ReportsPage.vue'), meta: { roles: ['dispatcher', 'supervisor', 'admin'], title: 'shell.menu.reports', menu: true } },
+];
+
+const routes: RouteRecordRaw[] = [
+  { path: '/login', name: 'login', component: () => import('./LoginPage.vue'), meta: { public: true } },
+  {
+    path: '/',
+    component: () => import('../components/layout/AppShell.vue'),
+    children: [{ path: '', name: 'home', redirect: () => ({ name: homeRouteOf(session.user?.role) }) }, ...workspaceRoutes],
+  },
+  { path: '/:pathMatch(.*)*', name: 'not-found', component: () => import('./NotFoundPage.vue'), meta: { public: true } },
+];
+
+export const router = createRouter({ history: createWebHistory(), routes });
+
+router.beforeEach(async (to) => {
+  if (session.status === 'unknown') {
+    try {
+      await loadSession();
+    } catch {
+      // The API cannot be reached: the login page says so when the user tries.
+    }
+  }
+  if (to.meta.public) {
+    if (to.name === 'login' && session.user) return { name: homeRouteOf(session.user.role) };
+    return true;
+  }
+  if (!session.user) return { name: 'login', query: to.fullPath !== '/' ? { redirect: to.fullPath } : {} };
+  if (to.meta.roles && !to.meta.roles.includes(session.user.role)) return { name: homeRouteOf(session.user.role) };
+  return true;
+});
