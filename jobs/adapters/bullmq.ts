@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
+import { connectRedis, redactRedisUrl } from '../redis-connection';
 import { Redis } from 'ioredis';
 import type { Clock } from '../../core';
 import type {
@@ -51,16 +52,6 @@ export function fromBullJobId(id: string): string {
   return s.replace(/%(25|3A)/g, (_, code: string) => (code === '25' ? '%' : ':'));
 }
 
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
 /**
  * Boot check: connects and pings with a short timeout, so a wrong REDIS_URL stops the start with a
  * clear message instead of jobs silently piling up in a client-side offline queue.
@@ -70,37 +61,18 @@ export async function assertRedisReachable(redisUrl: string, timeoutMs = 2000): 
   try {
     url = new URL(redisUrl);
   } catch {
-    throw new Error(`jobs: REDIS_URL is not a URL (Redis 地址无效): ${redactUrl(redisUrl)}`);
+    throw new Error(`jobs: REDIS_URL is not a URL (Redis 地址无效): ${redactRedisUrl(redisUrl)}`);
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
     throw new Error(`jobs: REDIS_URL must start with redis:// or rediss:// (Redis 地址无效), got ${url.protocol}//`);
   }
-  const client = new Redis(redisUrl, {
-    lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null,
+  const client = await connectRedis(redisUrl, {
+    timeoutMs,
+    who: { en: 'jobs', zh: '任务队列' },
+    hint: 'Check REDIS_URL, or unset it to run jobs in-process.',
+    options: { maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null },
   });
-  // The 'error' event carries the cause (ECONNREFUSED, ENOTFOUND, WRONGPASS); connect() only says "closed".
-  let cause: unknown;
-  client.on('error', (err) => (cause ??= err));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      (async () => {
-        await client.connect();
-        await client.ping();
-      })(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } catch (err) {
-    throw new Error(
-      `jobs: Redis at ${redactUrl(redisUrl)} is unreachable (任务队列无法连接 Redis): ${errorMessage(cause ?? err).replace(/\.$/, '')}. ` +
-        'Check REDIS_URL, or unset it to run jobs in-process.',
-    );
-  } finally {
-    clearTimeout(timer);
-    client.disconnect();
-  }
+  client.disconnect();
 }
 
 export class BullmqJobQueue<C extends JobCatalog> implements JobQueue<C> {

@@ -6,7 +6,8 @@
  * Keys under the prefix (default `hotline`): `<p>:live:events` (channel), `<p>:live:presence:<city>`
  * (hash userId → JSON record), `<p>:live:node:<nodeId>` (liveness, expires unless touched).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../../jobs';
 import type { ChosenStatus, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
 
 export interface RedisLiveOptions {
@@ -18,41 +19,14 @@ export interface RedisLiveOptions {
   onError?: (err: unknown) => void;
 }
 
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
-}
-
-/** Connects and pings, so a wrong REDIS_URL stops the boot with a clear message. */
+/** Connects and pings, so a wrong REDIS_URL stops the boot with a clear message; later errors go to `onError`. */
 async function connectChecked(url: string, timeoutMs: number, onError: (err: unknown) => void): Promise<Redis> {
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 3 });
-  let cause: unknown;
-  const firstError = (err: unknown) => (cause ??= err);
-  client.on('error', firstError);
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      (async () => {
-        await client.connect();
-        await client.ping();
-      })(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      }),
-    ]);
-  } catch (err) {
-    client.disconnect();
-    const why = (cause ?? err) instanceof Error ? ((cause ?? err) as Error).message : String(cause ?? err);
-    throw new Error(`live: Redis at ${redactUrl(url)} is unreachable (实时推送无法连接 Redis): ${why}. Check REDIS_URL, or unset it to run on one node.`);
-  } finally {
-    clearTimeout(timer);
-  }
-  client.off('error', firstError);
+  const client = await connectRedis(url, {
+    timeoutMs,
+    who: { en: 'live', zh: '实时推送' },
+    hint: 'Check REDIS_URL, or unset it to run on one node.',
+    options: { maxRetriesPerRequest: 3 },
+  });
   client.on('error', onError);
   return client;
 }
