@@ -103,6 +103,12 @@ const ALLOWED_ATTACHMENT_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp
   'application/msword', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document', 'application/vnd.ms-excel',
   'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'video/mp4', 'audio/mpeg', 'audio/wav']);
 
+/** The line a unit's list shows for a ticket: its title, or the start of its situation when it has none. */
+function summaryOf(t: TicketRow): string | null {
+  const text = (t.title ?? '').trim() || (t.situation ?? '').trim().replace(/\s+/g, ' ');
+  return text ? [...text].slice(0, 60).join('') : null;
+}
+
 export function deadlinesOf(w: WorkOrderRow): Deadlines {
   return { acknowledge: date(w.acknowledge_due), onSite: date(w.on_site_due), reply: date(w.reply_due), citizenReply: date(w.citizen_reply_due) };
 }
@@ -228,7 +234,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   async function createWorkOrder(trx: Kysely<DB>, ctx: CommandContext, t: TicketRow, unitId: string, role: WorkOrderRole, plan: ClockPlan, now: Date, reason: string | null) {
     const id = newId();
     const row: DB['work_orders'] = {
-      id, city_id: t.city_id, ticket_id: t.id, ticket_number: t.number, ticket_title: t.title, unit_id: unitId, role, round: Number(t.round),
+      id, city_id: t.city_id, ticket_id: t.id, ticket_number: t.number, ticket_title: summaryOf(t), unit_id: unitId, role, round: Number(t.round),
       status: 'dispatched', version: 1, policy_code: plan.policy?.code ?? null, dispatched_at: toDbTime(now),
       acknowledge_due: db(plan.deadlines.acknowledge), on_site_due: db(plan.deadlines.onSite), reply_due: db(plan.deadlines.reply),
       citizen_reply_due: db(plan.deadlines.citizenReply), acknowledged_at: null, on_site_at: null, replied_at: null, result: null,
