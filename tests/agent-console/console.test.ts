@@ -1,7 +1,8 @@
 /**
  * The agent console in a real browser (Debian's chromium) against the real server and the BUILT
  * console: each role lands in its workspace in Chinese; an agent builds and dispatches a ticket with
- * the keyboard only; citizen markup stays text; an API error reads in Chinese with its code.
+ * the keyboard only, from scratch and from an incoming call the gateway reports; citizen markup stays
+ * text; an API error reads in Chinese with its code.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -109,6 +110,44 @@ describe.skipIf(!!skip)('agent console (browser)', () => {
     // The form is ready for the next ticket and the new one is listed with its status.
     expect(await page.getByTestId('field-situation').inputValue()).toBe('');
     await expect.poll(() => page.getByTestId('recent-tickets').innerText()).toContain(number!);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('pops an incoming call, and the agent builds and dispatches its ticket with the keyboard only', async () => {
+    const { context, page, errors } = await openConsole(browser, s.baseUrl);
+    await login(page, 'agent1');
+    await page.waitForURL('**/agent');
+    await page.getByTestId('ticket-form').waitFor();
+    await expect.poll(() => page.getByTestId('live-state').getAttribute('data-state'), { timeout: 15_000 }).toBe('connected');
+    const kb = page.keyboard;
+    const focused = () => page.evaluate<string>(`document.activeElement?.getAttribute('data-testid') ?? ''`);
+
+    // The telephony gateway reports the call, offered to agent1 on the 12345 line.
+    const callId = `gw-call-${Date.now()}`;
+    const offered = await s.api('admin', 'POST', '/api/v1/calls/events', { type: 'offered', callId, callerPhone: '13822223333', dialledNumber: '12345', agentUsername: 'agent1' });
+    expect(offered.status, JSON.stringify(offered.body)).toBe(200);
+    await expect.poll(() => page.getByTestId('caller-number').innerText(), { timeout: 15_000 }).toContain('13822223333');
+    // The pop starts a ticket with the caller's number and puts the cursor on the address.
+    await expect.poll(() => page.getByTestId('field-phone').inputValue()).toBe('13822223333');
+    await expect.poll(focused).toBe('field-address');
+    await kb.type('白龙南路88号');
+    await expect.poll(() => page.getByTestId('address-resolution').getAttribute('data-status'), { timeout: 10_000 }).toBe('resolved');
+    await kb.press('Tab');
+    await kb.type('来电人；演示市自来水有限公司');
+    await kb.press('Tab');
+    await kb.type('白龙南路88号的水管爆了，水一直往外冒');
+    await kb.press('Tab');
+    await kb.type('请派人抢修');
+    await kb.press('Alt+P');
+    await expect.poll(() => page.getByTestId('plan-lead').innerText(), { timeout: 10_000 }).toContain('自来水');
+    await kb.press('Control+Enter');
+    const toast = page.locator('.dispatch-success');
+    await toast.waitFor({ timeout: 15_000 });
+    const number = (await toast.innerText()).match(/\d{14}/)?.[0];
+    const list = await s.api('agent1', 'GET', `/api/v1/tickets?number=${number}`);
+    expect(list.body.items[0]).toMatchObject({ status: 'dispatched', channel: 'phone', callerPhone: '13822223333', callId, missingElements: [] });
+    await screenshot(page, 'agent-call-dispatched');
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
