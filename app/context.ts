@@ -149,7 +149,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   });
   await live.start();
   publishTicketEvents(intakeEvents, live);
-  publishWorkOrderEvents(workOrderEvents, live, () => clock.now());
+  publishWorkOrderEvents(workOrderEvents, live);
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
 
   jobs.register('sessions.sweep', () => identity.sweepExpiredSessions());

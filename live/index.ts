@@ -75,7 +75,7 @@ export { liveRoutes, type LiveRoutesOptions } from './live.routes';
 /** Intake's ticket events on the feed: `publishTicketEvents(intakeEvents, live)` wires them; the builders are exported for tests. */
 export { publishTicketEvents, ticketLiveEvent, ticketAudience, ticketSummaries } from './ticket-feed';
 
-/** The work-order part's events on the feed: `publishWorkOrderEvents(workOrderEvents, live, now)` wires them. */
+/** The work-order part's events on the feed: `publishWorkOrderEvents(workOrderEvents, live)` wires them. */
 export { publishWorkOrderEvents, workOrderLiveEvent, notificationLiveEvent } from './workorder-feed';
 
 /** In-process broker and presence (one node, the default). */

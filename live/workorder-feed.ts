@@ -5,14 +5,13 @@
  * A work order's summary holds no citizen data, so the unit gets the same summary as the center.
  */
 import { Role } from '../core';
-import { toWorkOrderView, type Notification, type WorkOrderEvents } from '../workorders';
+import type { Notification, WorkOrderEvents } from '../workorders';
 import type { EventBus } from '../core';
 import type { LiveEventInput } from './live.service';
 
 /** The live event of a changed work order: the center and the unit that holds it. */
-export function workOrderLiveEvent(e: WorkOrderEvents['workorder.changed'], now: Date): LiveEventInput {
-  const view = toWorkOrderView(e.workOrder, now);
-  const data = { workOrder: view, action: e.action };
+export function workOrderLiveEvent(e: WorkOrderEvents['workorder.changed']): LiveEventInput {
+  const data = { workOrder: e.view, action: e.action };
   return { type: 'workorder.changed', cityId: e.workOrder.city_id, audience: { center: true, unitIds: [e.workOrder.unit_id] }, data, unitData: data };
 }
 
@@ -37,9 +36,9 @@ export function notificationLiveEvent(n: Notification): LiveEventInput | null {
 }
 
 /** Subscribes the live feed to the work-order part's events; returns the unsubscribe. */
-export function publishWorkOrderEvents(events: EventBus<WorkOrderEvents>, live: { publish(e: LiveEventInput): Promise<unknown> }, now: () => Date): () => void {
+export function publishWorkOrderEvents(events: EventBus<WorkOrderEvents>, live: { publish(e: LiveEventInput): Promise<unknown> }): () => void {
   const offs = [
-    events.on('workorder.changed', (e) => live.publish(workOrderLiveEvent(e, now())).then(() => {})),
+    events.on('workorder.changed', (e) => live.publish(workOrderLiveEvent(e)).then(() => {})),
     events.on('notification.delivered', async (n) => {
       const e = notificationLiveEvent(n);
       if (e) await live.publish(e);

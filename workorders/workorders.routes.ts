@@ -23,7 +23,7 @@ const Deadlines = z.object({ acknowledge: z.string().nullable(), onSite: z.strin
 const WorkOrder = z.object({
   id: z.string(), ticketId: z.string(), ticketNumber: z.string(), ticketTitle: z.string().nullable(), unitId: z.string(), unitName: z.string().nullable().optional(),
   role: z.enum(['lead', 'co']), status: z.string(), statusZh: z.string(), round: z.number(), version: z.number(), policyCode: z.string().nullable(),
-  dispatchedAt: z.string(), deadlines: Deadlines, acknowledgedAt: z.string().nullable(), onSiteAt: z.string().nullable(), repliedAt: z.string().nullable(),
+  dispatchedAt: z.string(), deadlines: Deadlines, reminders: z.record(z.string(), z.string()), acknowledgedAt: z.string().nullable(), onSiteAt: z.string().nullable(), repliedAt: z.string().nullable(),
   result: z.string().nullable(), risk: z.enum(['ok', 'at_risk', 'overdue']),
   extension: z.object({ reason: z.string().nullable(), proposedDeadline: z.string().nullable() }).nullable(), extensionCount: z.number(),
   returnReason: z.string().nullable(), returnedAt: z.string().nullable(), closedAt: z.string().nullable(),

@@ -43,6 +43,8 @@ export interface WorkOrderView {
   policyCode: string | null;
   dispatchedAt: string;
   deadlines: { acknowledge: string | null; onSite: string | null; reply: string | null; citizenReply: string | null };
+  /** When each clock's reminder is (the ladder's at-risk point), where the list knows it. */
+  reminders: Partial<Record<Clock, string>>;
   acknowledgedAt: string | null;
   onSiteAt: string | null;
   repliedAt: string | null;
@@ -57,7 +59,7 @@ export interface WorkOrderView {
 
 export interface WorkOrderEvents extends Record<string, unknown> {
   /** A work order was created or changed (after commit). */
-  'workorder.changed': { workOrder: WorkOrderRow; action: string };
+  'workorder.changed': { workOrder: WorkOrderRow; action: string; view: WorkOrderView };
   /** A notification left the outbox: someone must act. */
   'notification.delivered': Notification;
 }
@@ -129,6 +131,7 @@ export function toWorkOrderView(w: WorkOrderRow, now: Date, reminders?: Partial<
     policyCode: w.policy_code,
     dispatchedAt: iso(w.dispatched_at)!,
     deadlines: { acknowledge: iso(w.acknowledge_due), onSite: iso(w.on_site_due), reply: iso(w.reply_due), citizenReply: iso(w.citizen_reply_due) },
+    reminders: Object.fromEntries(Object.entries(reminders ?? {}).map(([k, d]) => [k, iso(toDbTime(d!))])),
     acknowledgedAt: iso(w.acknowledged_at),
     onSiteAt: iso(w.on_site_at),
     repliedAt: iso(w.replied_at),
@@ -576,8 +579,16 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   }
 
   const emitChanged = (rows: WorkOrderRow[], action: string) => () => {
-    for (const w of rows) events.emit('workorder.changed', { workOrder: w, action });
+    // Best effort: a console that misses one refetches when it reconnects.
+    void announce(rows, action).catch(() => undefined);
   };
+
+  /** Emits `workorder.changed` with each row's view (its reminders read fresh, after the commit). */
+  async function announce(rows: WorkOrderRow[], action: string) {
+    const reminders = await remindersOf(rows.map((w) => w.id));
+    const now = clock.now();
+    for (const w of rows) events.emit('workorder.changed', { workOrder: w, action, view: toWorkOrderView(w, now, reminders.get(w.id)) });
+  }
 
   async function viewOf(actor: Actor, id: string) {
     return toWorkOrderView(await loadVisible(deps.db, actor, id), clock.now(), (await remindersOf([id])).get(id));
@@ -1062,7 +1073,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
      */
     async announceTicketChange(ticket: { id: string; updated_at: string }, action: string) {
       const rows = (await repo().workOrdersOfTicket(ticket.id)).filter((w) => w.updated_at === ticket.updated_at);
-      for (const w of rows) events.emit('workorder.changed', { workOrder: w, action });
+      await announce(rows, action);
     },
 
     forget(cityId?: string) {

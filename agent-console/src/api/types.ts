@@ -317,6 +317,8 @@ export interface WorkOrder {
   round: number;
   dispatchedAt: string;
   deadlines: Deadlines;
+  /** When each clock's reminder falls due (the server's supervision ladder): amber from then on. */
+  reminders?: Deadlines;
   acknowledgedAt: string | null;
   onSiteAt?: string | null;
   repliedAt: string | null;
