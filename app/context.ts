@@ -125,6 +125,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       prepareTransition: (actor, id, input, now) => intake.prepareTransition(actor, id, input, now),
       addParticipant: (p) => intake.addParticipant(p),
       getTicketRow: (actor, id) => intake.getTicketRow(actor, id),
+      statusWithin: (trx, id) => intake.statusWithin(trx, id),
       view: toTicketView,
     },
     lookups: workOrderLookups,

@@ -58,7 +58,7 @@ export async function benchWorkOrderSweep(kind: 'sqlite' | 'mysql', openOrders: 
       db: database.db,
       clock,
       nodeId: 'bench',
-      tickets: { addParticipant: () => {}, transitionWithin: notUsed('tickets'), prepareTransition: notUsed('tickets'), getTicketRow: notUsed('tickets'), view: notUsed('tickets') },
+      tickets: { addParticipant: () => {}, transitionWithin: notUsed('tickets'), prepareTransition: notUsed('tickets'), getTicketRow: notUsed('tickets'), statusWithin: notUsed('tickets'), view: notUsed('tickets') },
       lookups: { cityClock: notUsed('the calendar'), cityRules: notUsed('city rules'), categoryFacts: notUsed('categories'), unit: notUsed('units') },
       storage: { kind: 'disk', put: notUsed('storage'), get: notUsed('storage') },
     });

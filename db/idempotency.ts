@@ -37,6 +37,12 @@ function isUniqueViolation(err: unknown): boolean {
   return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 
+/** The command an idempotency key was used for in a scope, if any (a retry can be told from a first try). */
+export async function idempotentCommandOf(db: Kysely<DB>, scope: string, key: string): Promise<string | null> {
+  const r = await db.selectFrom('idempotency_records').select('command').where('scope', '=', scope).where('idem_key', '=', key).executeTakeFirst();
+  return r?.command ?? null;
+}
+
 /**
  * Runs a command in one transaction and, when the client gave an idempotency key, stores its
  * result in the same transaction: a retry with the same key returns the first result and changes

@@ -548,6 +548,11 @@ export function createIntakeService(deps: IntakeDeps) {
       return applyTransition(trx, ctx, id, input, { now: opts.now, trusted: opts.trusted, prepared: opts.prepared ?? new Map() });
     },
 
+    /** The ticket's status as the caller's transaction sees it (null: no such ticket). */
+    async statusWithin(trx: Kysely<DB>, id: string): Promise<string | null> {
+      return (await repo(trx).findTicket(id))?.status ?? null;
+    },
+
     /** Runs the participants' `prepare` for a transition the caller will make with {@link transitionWithin}. */
     prepareTransition(actor: Actor, id: string, input: TransitionInput, now: Date) {
       return prepareParticipants(actor, id, input, now, true);

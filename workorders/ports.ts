@@ -39,6 +39,8 @@ export interface TicketPort {
   prepareTransition(actor: Actor, id: string, input: TransitionInput, now: Date): Promise<Map<TicketTransitionParticipant, unknown>>;
   addParticipant(p: TicketTransitionParticipant): void;
   getTicketRow(actor: Actor, id: string): Promise<TicketRow>;
+  /** The ticket's status as the caller's transaction sees it. */
+  statusWithin(trx: Kysely<DB>, id: string): Promise<string | null>;
   view(row: TicketRow, actor: Actor): TicketView;
 }
 

@@ -232,6 +232,14 @@ export class WorkOrdersRepository {
     return this.db.selectFrom('callbacks').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  callbackOfRound(ticketId: string, round: number) {
+    return this.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).where('round', '=', round).executeTakeFirst();
+  }
+
+  lastCallbackOfTicket(ticketId: string) {
+    return this.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).orderBy('round', 'desc').executeTakeFirst();
+  }
+
   openCallbackOfTicket(ticketId: string) {
     return this.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).where('status', 'in', ['pending', 'surveying']).orderBy('round', 'desc').executeTakeFirst();
   }
@@ -284,6 +292,10 @@ export class WorkOrdersRepository {
 
   openPool(cityId: string) {
     return this.db.selectFrom('claim_pool').selectAll().where('city_id', '=', cityId).where('claimed_at', 'is', null).orderBy('offered_at').execute();
+  }
+
+  async outboxHas(dedupKey: string): Promise<boolean> {
+    return !!(await this.db.selectFrom('notification_outbox').select('id').where('dedup_key', '=', dedupKey).executeTakeFirst());
   }
 
   insertOutbox(row: DB['notification_outbox']) {

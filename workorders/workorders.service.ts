@@ -11,7 +11,7 @@
 import type { Kysely } from 'kysely';
 import { createHash, randomBytes } from 'node:crypto';
 import { extname } from 'node:path';
-import { runInTransaction, transactionWithRetry, type DB } from '../db';
+import { runInTransaction, transactionWithRetry, idempotentCommandOf, type DB } from '../db';
 import { recordAudit, recordAuditMany, listAudit, type AuditEntry } from '../audit';
 import {
   badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
@@ -210,8 +210,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
 
   /** Queues a notice in the outbox, once per dedup key (a repeat of the same notice is dropped). */
   async function notify(trx: Kysely<DB>, n: { cityId: string; event: string; recipient: Notification['recipient']; ticketId: string | null; workOrderId: string | null; actBy: Date | null; payload: Record<string, unknown>; dedupKey: string }, now: Date) {
-    const exists = await trx.selectFrom('notification_outbox').select('id').where('dedup_key', '=', n.dedupKey).executeTakeFirst();
-    if (exists) return;
+    if (await repo(trx).outboxHas(n.dedupKey)) return;
     await repo(trx).insertOutbox({
       id: newId(), city_id: n.cityId, event: n.event, recipient_kind: n.recipient.kind, recipient_id: n.recipient.id,
       ticket_id: n.ticketId, work_order_id: n.workOrderId, act_by: db(n.actBy), payload: JSON.stringify(n.payload),
@@ -444,8 +443,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         case 'approve_reply': {
           await closeAll(trx, ctx, t.id, 'completed', ['replied'], null, now);
           const rules = p.rules!;
-          const exists = await trx.selectFrom('callbacks').select('id').where('ticket_id', '=', t.id).where('round', '=', Number(t.round)).executeTakeFirst();
-          if (!exists) {
+          if (!(await repo(trx).callbackOfRound(t.id, Number(t.round)))) {
             await repo(trx).insertCallback({
               id: newId(), city_id: t.city_id, ticket_id: t.id, round: Number(t.round), status: 'pending', version: 1, attempts: 0,
               max_attempts: rules.callbackAttempts, next_attempt_at: toDbTime(now), satisfaction: null, comment: null, answered_via: null,
@@ -573,9 +571,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
    */
   async function isRetry(ctx: CommandContext, name: string, id: string) {
     if (!ctx.idempotencyKey) return false;
-    const prev = await deps.db.selectFrom('idempotency_records').select('command')
-      .where('scope', '=', idemScope(ctx)).where('idem_key', '=', ctx.idempotencyKey).executeTakeFirst();
-    return prev?.command === `workorder.${name}:${id}`;
+    return (await idempotentCommandOf(deps.db, idemScope(ctx), ctx.idempotencyKey)) === `workorder.${name}:${id}`;
   }
 
   const emitChanged = (rows: WorkOrderRow[], action: string) => () => {
@@ -622,16 +618,17 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
 
     async get(actor: Actor, id: string) {
       const w = await loadVisible(deps.db, actor, id);
-      const [notes, attachments, history, ticketRow, supervision] = await Promise.all([
+      const [notes, attachments, history, ticketRow, supervision, reminders] = await Promise.all([
         repo().notesOf(id),
         repo().attachmentsOf(id),
         listAudit(deps.db, 'work_order', id),
         ticketOfWorkOrder(w),
         repo().listSupervisionOrders({ cityId: w.city_id, workOrderId: id }),
+        remindersOf([id]),
       ]);
       const unit = await deps.lookups.unit(w.unit_id);
       return {
-        ...toWorkOrderView(w, clock.now()),
+        ...toWorkOrderView(w, clock.now(), reminders.get(id)),
         unitName: unit?.name ?? null,
         // The ticket as this viewer may see it: masked phone for units, no citizen at all when confidential.
         ticket: deps.tickets.view(ticketRow, actor),
@@ -695,8 +692,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         if (note?.trim()) await repo(trx).insertNote({ id: newId(), work_order_id: id, kind: 'on_site', text: note.trim(), author_id: ctx.actor.id, author_name: ctx.actor.name, created_at: toDbTime(now) });
         after(emitChanged([updated], 'on_site'));
         if (w.role === 'lead') {
-          const t = await trx.selectFrom('tickets').select('status').where('id', '=', w.ticket_id).executeTakeFirst();
-          if (t?.status === 'acknowledged') after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, { action: 'start_handling' }, { now, trusted: true })).emit);
+          if ((await deps.tickets.statusWithin(trx, w.ticket_id)) === 'acknowledged') after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, { action: 'start_handling' }, { now, trusted: true })).emit);
         }
       });
       return viewOf(ctx.actor, id);
@@ -987,7 +983,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       const t = await deps.tickets.getTicketRow(ctx.actor, ticketId);
       // A retry of a rating that went through answers with that callback, as it is now.
       if (await isRetry(ctx, 'rate', ticketId)) {
-        const last = await deps.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).orderBy('round', 'desc').executeTakeFirst();
+        const last = await repo().lastCallbackOfTicket(ticketId);
         if (last) return toCallbackView(last);
       }
       const cb = await repo().openCallbackOfTicket(ticketId);
@@ -1181,8 +1177,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       afterCommit.length = 0;
       const cur = await repo(trx).findCallback(c.id);
       if (!cur || Number(cur.version) !== Number(c.version) || !['pending', 'surveying'].includes(cur.status)) throw versionConflict(undefined);
-      const t = await trx.selectFrom('tickets').select(['status']).where('id', '=', c.ticket_id).executeTakeFirst();
-      if (t?.status === 'reviewed') {
+      if ((await deps.tickets.statusWithin(trx, c.ticket_id)) === 'reviewed') {
         afterCommit.push((await deps.tickets.transitionWithin(trx, { actor: sys }, c.ticket_id, { action: 'start_callback' }, { now, trusted: true })).emit);
       }
       if (closing) {
@@ -1220,8 +1215,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       if (!cur || !['pending', 'surveying'].includes(cur.status)) {
         throw conflict('CALLBACK_NOT_OPEN', 'this callback is already finished', '该回访已结束', { status: cur?.status ?? null });
       }
-      const t = await trx.selectFrom('tickets').select('status').where('id', '=', cb.ticket_id).executeTakeFirst();
-      if (t?.status === 'reviewed') after((await deps.tickets.transitionWithin(trx, ctx, cb.ticket_id, { action: 'start_callback' }, { now: at, trusted: true })).emit);
+      if ((await deps.tickets.statusWithin(trx, cb.ticket_id)) === 'reviewed') after((await deps.tickets.transitionWithin(trx, ctx, cb.ticket_id, { action: 'start_callback' }, { now: at, trusted: true })).emit);
       after((await deps.tickets.transitionWithin(trx, ctx, cb.ticket_id, input, { now: at, trusted: true, prepared })).emit);
     });
     return toCallbackView((await repo().findCallback(cb.id))!);
