@@ -54,6 +54,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   const territoryResolver = createTerritoryResolverService({ db, dialect, directory });
   const calendar = createCalendarService({ db, dialect, clock });
   await calendar.ensureSeeded();
+  const coverage = await calendar.coverage(clock.now());
+  if (coverage.missingYear) opts.logger?.warn({ calendar: coverage }, `${coverage.messageZh} / ${coverage.message}`);
 
   const intakeEvents = new EventBus<IntakeEvents>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
   const intake = createIntakeService({

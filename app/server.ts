@@ -63,7 +63,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
     try {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
-      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()) };
+      const calendar = await ctx.calendar.coverage(ctx.clock.now());
+      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar };
     } catch {
       return reply.code(503).send({ status: 'error', database: ctx.database.dialect, version: VERSION });
     }

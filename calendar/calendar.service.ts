@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB, DialectName } from '../db';
 import { recordAudit } from '../audit';
-import { dbTimeToIso, forbidden, Role, systemClock, toDbTime, type Clock, type CommandContext } from '../core';
+import { dbTimeToIso, forbidden, Role, systemClock, toChinaIso, toDbTime, type Clock, type CommandContext } from '../core';
 import { CalendarRepository } from './calendar.repository';
 import {
   CHINESE_DAYS_SOURCE, calendarFileRows, calendarRowsToFile, chineseDaysRows, chineseDaysYears, parseCalendarFile,
@@ -168,6 +168,25 @@ export function createCalendarService(deps: CalendarServiceDeps) {
         importedAt: dbTimeToIso(y.imported_at)!,
         importedBy: y.imported_by,
       }));
+    },
+
+    /**
+     * Whether the calendar reaches far enough: when the year `aheadDays` from now is not loaded,
+     * deadlines that cross into it will be refused (CALENDAR_YEAR_MISSING), so an admin must import
+     * the State Council's arrangement before then. Null when covered.
+     */
+    async coverage(now: Date, aheadDays = 45): Promise<{ loadedThrough: number | null; missingYear: number | null; message: string | null; messageZh: string | null }> {
+      const years = new Set((await repo.listYears()).map((y) => Number(y.year)));
+      const loadedThrough = years.size ? Math.max(...years) : null;
+      // The China-local year of the day `aheadDays` on.
+      const year = Number(toChinaIso(new Date(now.getTime() + aheadDays * 86_400_000)).slice(0, 4));
+      if (years.has(year)) return { loadedThrough, missingYear: null, message: null, messageZh: null };
+      return {
+        loadedThrough,
+        missingYear: year,
+        message: `the working-day calendar has no ${year}: import the State Council's arrangement (hotline calendar import) before deadlines reach it`,
+        messageZh: `工作日历缺少 ${year} 年：请在时限跨入该年前导入国务院办公厅节假日安排（hotline calendar import）`,
+      };
     },
 
     /** The calendar plus office hours, for synchronous bulk work (deadline sweeps) with the domain functions. */

@@ -162,3 +162,27 @@ describe(`calendar service on ${testDialect}`, () => {
     expect(await calendar.isWorkday('2026-02-16')).toBe(true); // the corrected year has no Spring Festival
   });
 });
+
+describe('coverage: is next year loaded before deadlines reach it?', () => {
+  let db: TestDatabase;
+  let calendar: CalendarService;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    calendar = createCalendarService({ db: db.db, dialect: db.dialect, clock: new FixedClock(new Date('2026-11-23T02:00:00Z')) });
+    await calendar.ensureSeeded();
+  });
+  afterAll(async () => db?.dispose());
+
+  it('warns 45 days ahead when the next year is missing, in Chinese and English', async () => {
+    const c = await calendar.coverage(new Date('2026-11-23T02:00:00Z'));
+    expect(c).toMatchObject({ loadedThrough: 2026, missingYear: 2027 });
+    expect(c.messageZh).toContain('2027');
+    expect(c.message).toContain('calendar import');
+  });
+
+  it('is quiet while the year 45 days ahead is loaded, and after the next year is imported', async () => {
+    expect((await calendar.coverage(new Date('2026-11-01T02:00:00Z'))).missingYear).toBeNull();
+    await calendar.importYear(FILE_2027, admin);
+    expect((await calendar.coverage(new Date('2026-11-23T02:00:00Z'))).missingYear).toBeNull();
+  });
+});
