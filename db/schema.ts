@@ -398,6 +398,20 @@ export interface WorkOrderMilestonesTable {
   fired_by: string | null;
 }
 
+export interface TicketMilestonesTable {
+  id: string;
+  city_id: string;
+  ticket_id: string;
+  ticket_number: string;
+  clock: string;
+  step: string;
+  deadline_at: string;
+  due_at: string;
+  status: string;
+  fired_at: string | null;
+  fired_by: string | null;
+}
+
 export interface WorkOrderNotesTable {
   id: string;
   work_order_id: string;
@@ -554,6 +568,7 @@ export interface DB {
   work_orders: WorkOrdersTable;
   work_order_milestones: WorkOrderMilestonesTable;
   work_order_notes: WorkOrderNotesTable;
+  ticket_milestones: TicketMilestonesTable;
   work_order_attachments: WorkOrderAttachmentsTable;
   supervision_orders: SupervisionOrdersTable;
   callbacks: CallbacksTable;

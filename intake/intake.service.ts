@@ -128,6 +128,10 @@ export interface TicketChange {
 export interface TicketTransitionParticipant {
   prepare?(ticket: TicketRow, input: TransitionInput, actor: Actor, now: Date): Promise<unknown>;
   apply(trx: Kysely<DB>, change: TicketChange, prepared: unknown): Promise<void>;
+  /** Before a ticket is registered (reads allowed): what `created` will need. */
+  prepareCreate?(cityId: string, facts: { categoryId: string | null; type: string; urgency: string }, now: Date): Promise<unknown>;
+  /** Inside the registration's transaction, after the ticket row is written (the center's own clock starts). */
+  created?(trx: Kysely<DB>, ticket: TicketRow, ctx: CommandContext, prepared: unknown): Promise<void>;
 }
 
 export interface IntakeDeps {
@@ -367,6 +371,10 @@ export function createIntakeService(deps: IntakeDeps) {
       const asked = input; // what the client sent: the idempotency key answers for this, not for our resolution
       input = await withResolvedPlace(actor.cityId, input);
       const territoryPath = await checkReferences(actor.cityId, input);
+      const prepared = new Map<TicketTransitionParticipant, unknown>();
+      for (const p of participants) {
+        if (p.prepareCreate) prepared.set(p, await p.prepareCreate(actor.cityId, { categoryId: input.categoryId ?? null, type: input.type, urgency: input.urgency ?? 'normal' }, now));
+      }
 
       const { value } = await runInTransaction(
         deps.db,
@@ -429,6 +437,7 @@ export function createIntakeService(deps: IntakeDeps) {
           };
           await r.insertTicket(row);
           await recordAudit(trx, ctx, { entityType: 'ticket', entityId: row.id, action: 'ticket.created', after: row }, now);
+          for (const p of participants) await p.created?.(trx, row, ctx, prepared.get(p));
           return row;
         },
         () => clock.now(),

@@ -9,7 +9,7 @@ import { DEFAULT_LADDER, type SupervisionLadder } from './domain/ladder';
 /** A limit is the calendar's `{ amount, unit }` (minutes, hours, working_hours, working_days). */
 export type { TimeLimit };
 
-/** The clocks a work order runs against, each counted from dispatch (派单). */
+/** The clocks a work order runs against, each counted from dispatch (派单), and the center's own. */
 export interface PolicyLimits {
   /** 签收: the unit acknowledges the work order. */
   acknowledge?: TimeLimit;
@@ -19,8 +19,10 @@ export interface PolicyLimits {
   reply?: TimeLimit;
   /** 答复群众: the citizen has an answer (海口: consultation 24 h, complaint 48 h). */
   citizenReply?: TimeLimit;
+  /** 中心派单: the center dispatches, counted from acceptance (寿光: within 1 working day, 首接负责). */
+  centerDispatch?: TimeLimit;
 }
-export const LIMIT_KINDS = ['acknowledge', 'onSite', 'reply', 'citizenReply'] as const satisfies readonly (keyof PolicyLimits)[];
+export const LIMIT_KINDS = ['acknowledge', 'onSite', 'reply', 'citizenReply', 'centerDispatch'] as const satisfies readonly (keyof PolicyLimits)[];
 
 /**
  * Which tickets a policy is for; every given field must fit (an empty match fits every ticket).

@@ -5,6 +5,7 @@ import { unindexed, type DB } from '../db';
 export type WorkOrderRow = Selectable<DB['work_orders']>;
 export type MilestoneRow = Selectable<DB['work_order_milestones']>;
 export type NoteRow = Selectable<DB['work_order_notes']>;
+export type TicketMilestoneRow = Selectable<DB['ticket_milestones']>;
 export type AttachmentRow = Selectable<DB['work_order_attachments']>;
 export type SupervisionOrderRow = Selectable<DB['supervision_orders']>;
 export type CallbackRow = Selectable<DB['callbacks']>;
@@ -181,6 +182,35 @@ export class WorkOrdersRepository {
 
   insertSupervisionOrders(rows: DB['supervision_orders'][]) {
     return rows.length ? this.db.insertInto('supervision_orders').values(rows).execute() : Promise.resolve();
+  }
+
+  // The center's clock on a ticket before dispatch (中心派单时限).
+
+  insertTicketMilestones(rows: DB['ticket_milestones'][]) {
+    return rows.length ? this.db.insertInto('ticket_milestones').values(rows).execute() : Promise.resolve();
+  }
+
+  cancelTicketMilestones(ticketId: string) {
+    return this.db.updateTable('ticket_milestones').set({ status: 'cancelled' }).where('ticket_id', '=', ticketId).where('status', '=', 'pending').execute();
+  }
+
+  dueTicketMilestones(now: string, limit: number) {
+    return this.db.selectFrom('ticket_milestones').selectAll().where('status', '=', 'pending').where('due_at', '<=', now).orderBy('due_at').limit(limit).execute();
+  }
+
+  /** As {@link claimMilestones}, for the center's clock. */
+  async claimTicketMilestones(ids: string[], now: string, token: string): Promise<TicketMilestoneRow[]> {
+    if (!ids.length) return [];
+    await this.db.updateTable('ticket_milestones').set({ status: 'fired', fired_at: now, fired_by: token }).where('id', 'in', ids).where(unindexed('status'), '=', 'pending').execute();
+    return this.db.selectFrom('ticket_milestones').selectAll().where('id', 'in', ids).where('fired_by', '=', token).execute();
+  }
+
+  setTicketMilestonesStatus(ids: string[], status: string) {
+    return ids.length ? this.db.updateTable('ticket_milestones').set({ status }).where('id', 'in', ids).execute() : Promise.resolve();
+  }
+
+  ticketMilestonesOf(ticketId: string) {
+    return this.db.selectFrom('ticket_milestones').selectAll().where('ticket_id', '=', ticketId).orderBy('due_at').execute();
   }
 
   insertNote(row: DB['work_order_notes']) {

@@ -62,6 +62,10 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
     schema: { tags, summary: 'The supervision ladder of a work order: each step, when due, whether fired', params: IdParams, response: { 200: z.array(z.object({ clock: z.string(), step: z.string(), deadline: z.string(), due: z.string(), status: z.string(), firedAt: z.string().nullable(), firedBy: z.string().nullable() })), ...errorResponses } },
   }, async (request) => workOrders.milestones(actorOf(request), request.params.id));
 
+  r.get('/tickets/:id/center-milestones', {
+    schema: { tags, summary: "The center's dispatch clock of a ticket (寿光: dispatched within 1 working day of acceptance)", params: IdParams, response: { 200: z.array(z.object({ clock: z.string(), step: z.string(), deadline: z.string(), due: z.string(), status: z.string(), firedAt: z.string().nullable(), firedBy: z.string().nullable() })), ...errorResponses } },
+  }, async (request) => workOrders.centerMilestones(actorOf(request), request.params.id));
+
   r.post('/work-orders/:id/acknowledge', {
     schema: { tags, summary: '签收 Acknowledge', params: IdParams, body: z.strictObject(Version), response: { 200: WorkOrder, ...errorResponses } },
   }, async (request) => workOrders.acknowledge(commandContext(request), request.params.id, request.body.version));

@@ -26,7 +26,7 @@ import {
   WORK_ORDER_STATUS_ZH, OPEN_STATUSES, FINAL_WORK_ORDER_STATUSES, riskOf, runningClocks,
   type Deadlines, type WorkOrderStatus, type WorkOrderRole, type Risk,
 } from './domain/work-order';
-import { WorkOrdersRepository, type WorkOrderRow, type CallbackRow, type MilestoneRow, type OutboxRow } from './workorders.repository';
+import { WorkOrdersRepository, type WorkOrderRow, type CallbackRow, type MilestoneRow, type OutboxRow, type TicketMilestoneRow } from './workorders.repository';
 import type { AttachmentStorage, CityRules, Notification, NotificationSink, TicketPort, WorkOrderLookups } from './ports';
 
 export interface WorkOrderView {
@@ -357,6 +357,31 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   // Taking part in ticket transitions
 
   const participant: TicketTransitionParticipant = {
+    /** The center's dispatch clock, when the ticket's policy has one (寿光: 1 working day from acceptance). */
+    async prepareCreate(cityId, facts, now) {
+      const cat = await deps.lookups.categoryFacts(cityId, facts.categoryId);
+      const policy = choosePolicy(await policiesOf(cityId), { type: facts.type, urgency: facts.urgency, categoryCodes: cat.categoryCodes, utility: cat.utility, categoryPolicyCode: cat.policyCode });
+      const limit = policy?.limits.centerDispatch;
+      if (!limit) return [];
+      try {
+        const cal = await deps.lookups.cityClock(cityId);
+        return planClock('centerDispatch', now, cal.addTimeLimit(now, limit), ladderOf(policy), cal);
+      } catch (err) {
+        // A ticket is always registered: without next year's calendar its dispatch clock cannot be
+        // counted (the start log and /healthz already warn about the missing year).
+        if ((err as { code?: string }).code === 'CALENDAR_YEAR_MISSING') return [];
+        throw err;
+      }
+    },
+
+    async created(trx, t, _ctx, prepared) {
+      const steps = (prepared ?? []) as PlannedStep[];
+      await repo(trx).insertTicketMilestones(steps.map((s) => ({
+        id: newId(), city_id: t.city_id, ticket_id: t.id, ticket_number: t.number, clock: s.clock, step: s.step,
+        deadline_at: toDbTime(s.deadline), due_at: toDbTime(s.due), status: 'pending', fired_at: null, fired_by: null,
+      })));
+    },
+
     async prepare(t, input, _actor, now): Promise<Prepared> {
       switch (input.action) {
         case 'dispatch':
@@ -385,6 +410,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       const p = (prepared ?? {}) as Prepared;
       const { ctx, after: t, input, now } = c;
       const lead = () => leadOf(trx, t);
+      // The center's dispatch clock stops once the ticket is no longer waiting for it.
+      if (c.from === 'accepted' && c.to !== 'accepted') await repo(trx).cancelTicketMilestones(t.id);
       switch (input.action) {
         case 'dispatch': {
           if (!p.plan) throw new Error('work orders: dispatch was not prepared');
@@ -1021,6 +1048,12 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       }
       for (;;) {
         const now = clock.now();
+        const due = await repo().dueTicketMilestones(toDbTime(now), batch);
+        fired += await fireCenterBatch(due, now);
+        if (due.length < batch) break;
+      }
+      for (;;) {
+        const now = clock.now();
         const due = await repo().dueCallbacks(toDbTime(now), batch);
         for (const c of due) if (await callbackTurn(c, now)) callbacks++;
         if (due.length < batch) break;
@@ -1056,6 +1089,13 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
 
     async notifications(filter: { ticketId?: string; workOrderId?: string; event?: string }) {
       return (await repo().outboxOf(filter)).map(toNotification);
+    },
+
+    /** The center's dispatch clock of a ticket (center roles). */
+    async centerMilestones(actor: Actor, ticketId: string) {
+      requireCenter(actor, '查看派单时限', [Role.agent, Role.dispatcher, Role.supervisor, Role.admin]);
+      await deps.tickets.getTicketRow(actor, ticketId);
+      return (await repo().ticketMilestonesOf(ticketId)).map((m) => ({ clock: m.clock, step: m.step, deadline: iso(m.deadline_at)!, due: iso(m.due_at)!, status: m.status, firedAt: iso(m.fired_at), firedBy: m.fired_by }));
     },
 
     async milestones(actor: Actor, workOrderId: string) {
@@ -1146,6 +1186,44 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       await r.insertSupervisionOrders(supervision);
       await r.insertOutboxMany(notices);
       // The ladder acts as the system, per city.
+      for (const cityId of new Set(audits.map((a) => a.cityId))) {
+        await recordAuditMany(trx, { actor: systemActor(cityId, 'supervision-ladder') }, audits.filter((a) => a.cityId === cityId).map((a) => a.entry), now);
+      }
+      return claimed.length - stale.length;
+    });
+  }
+
+  /**
+   * Fires due steps of the center's dispatch clock: reminders and overdue notices to the
+   * dispatchers, escalation to the supervisors; a ticket dispatched (or closed) meanwhile says nothing.
+   */
+  async function fireCenterBatch(due: TicketMilestoneRow[], now: Date): Promise<number> {
+    if (!due.length) return 0;
+    const token = `${node}:${newId()}`;
+    return transactionWithRetry(deps.db, async (trx) => {
+      const r = repo(trx);
+      const claimed = await r.claimTicketMilestones(due.map((m) => m.id), toDbTime(now), token);
+      const stale: string[] = [];
+      const notices: DB['notification_outbox'][] = [];
+      const audits: { cityId: string; entry: AuditEntry }[] = [];
+      const EVENT: Record<string, [string, string]> = {
+        reminder: ['ticket.dispatch_reminder', Role.dispatcher], overdue: ['ticket.dispatch_overdue', Role.dispatcher], escalation: ['ticket.dispatch_escalated', Role.supervisor],
+      };
+      for (const m of claimed) {
+        const [event, role] = EVENT[m.step] ?? [];
+        if (!event || (await deps.tickets.statusWithin(trx, m.ticket_id)) !== 'accepted') {
+          stale.push(m.id);
+          continue;
+        }
+        const payload = { ticketNumber: m.ticket_number, clock: m.clock, clockZh: '中心派单', step: m.step, stepZh: STEP_ZH[m.step as LadderStep], deadline: iso(m.deadline_at) };
+        notices.push({
+          id: newId(), city_id: m.city_id, event, recipient_kind: 'role', recipient_id: role, ticket_id: m.ticket_id, work_order_id: null,
+          act_by: m.deadline_at, payload: JSON.stringify(payload), dedup_key: `tms:${m.id}`, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
+        });
+        audits.push({ cityId: m.city_id, entry: { entityType: 'ticket', entityId: m.ticket_id, action: `ticket.center_ladder.${m.step}`, after: { clock: m.clock, deadline: iso(m.deadline_at), milestoneId: m.id, firedBy: token }, cityId: m.city_id } });
+      }
+      await r.setTicketMilestonesStatus(stale, 'cancelled');
+      await r.insertOutboxMany(notices);
       for (const cityId of new Set(audits.map((a) => a.cityId))) {
         await recordAuditMany(trx, { actor: systemActor(cityId, 'supervision-ladder') }, audits.filter((a) => a.cityId === cityId).map((a) => a.entry), now);
       }

@@ -662,7 +662,7 @@ const Policy = z.strictObject({
     utility: z.boolean().optional(),
   }),
   limits: z
-    .strictObject({ acknowledge: PositiveLimit.optional(), onSite: PositiveLimit.optional(), reply: PositiveLimit.optional(), citizenReply: PositiveLimit.optional() })
+    .strictObject({ acknowledge: PositiveLimit.optional(), onSite: PositiveLimit.optional(), reply: PositiveLimit.optional(), citizenReply: PositiveLimit.optional(), centerDispatch: PositiveLimit.optional() })
     .refine((l) => LIMIT_KINDS.some((k) => l[k]), `a policy needs at least one of ${LIMIT_KINDS.join(', ')}`),
   ladder: ladderSchema.optional(),
 });

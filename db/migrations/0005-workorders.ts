@@ -68,6 +68,25 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   await db.schema.createIndex('work_order_milestones_due').on('work_order_milestones').columns(['status', 'due_at']).execute();
   await db.schema.createIndex('work_order_milestones_order').on('work_order_milestones').columns(['work_order_id', 'status']).execute();
 
+  // The center's own clock (寿光: the center dispatches within 1 working day of acceptance).
+  await db.schema
+    .createTable('ticket_milestones')
+    .addColumn('id', t.id, (c) => c.primaryKey())
+    .addColumn('city_id', t.key(32), (c) => c.notNull())
+    .addColumn('ticket_id', t.id, (c) => c.notNull())
+    .addColumn('ticket_number', t.key(32), (c) => c.notNull())
+    .addColumn('clock', t.key(16), (c) => c.notNull()) // centerDispatch
+    .addColumn('step', t.key(16), (c) => c.notNull()) // reminder | overdue | escalation
+    .addColumn('deadline_at', t.timestamp, (c) => c.notNull())
+    .addColumn('due_at', t.timestamp, (c) => c.notNull())
+    .addColumn('status', t.key(12), (c) => c.notNull())
+    .addColumn('fired_at', t.timestamp)
+    .addColumn('fired_by', t.key(64))
+    .addUniqueConstraint('ticket_milestones_once', ['ticket_id', 'clock', 'step', 'deadline_at'])
+    .execute();
+  await db.schema.createIndex('ticket_milestones_due').on('ticket_milestones').columns(['status', 'due_at']).execute();
+  await db.schema.createIndex('ticket_milestones_ticket').on('ticket_milestones').columns(['ticket_id', 'status']).execute();
+
   await db.schema
     .createTable('work_order_notes')
     .addColumn('id', t.id, (c) => c.primaryKey())
@@ -170,7 +189,7 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['notification_outbox', 'claim_pool', 'callbacks', 'supervision_orders', 'work_order_attachments', 'work_order_notes', 'work_order_milestones', 'work_orders']) {
+  for (const table of ['notification_outbox', 'claim_pool', 'callbacks', 'supervision_orders', 'work_order_attachments', 'work_order_notes', 'ticket_milestones', 'work_order_milestones', 'work_orders']) {
     await db.schema.dropTable(table).ifExists().execute();
   }
   await db.schema.alterTable('time_limit_policies').dropColumn('ladder').execute();

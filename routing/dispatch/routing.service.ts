@@ -163,7 +163,8 @@ export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: 
       const deadlines: RoutePlan['deadlines'] = {};
       if (policy && decision.action === 'dispatch') {
         for (const [kind, limit] of Object.entries(policy.limits)) {
-          if (limit) deadlines[kind as keyof RoutePlan['deadlines']] = toChinaIso(await ports.deadline(req.cityId, at, limit));
+          // The center's own dispatch clock runs from acceptance, not from this plan: not the unit's deadline.
+          if (limit && kind !== 'centerDispatch') deadlines[kind as keyof RoutePlan['deadlines']] = toChinaIso(await ports.deadline(req.cityId, at, limit));
         }
         decision.explanation.push({
           zh: `时限规则「${policy.name}」：${Object.entries(deadlines).map(([k, v]) => `${LIMIT_ZH[k] ?? k} ${v}`).join('，')}`,

@@ -9,7 +9,7 @@ import { importCityFromDir, parsePreset, timeLimitPresetPath, PresetFile } from 
 import { systemActor } from '../../core';
 import { listPolicies } from '../../workorders';
 import { demoCopy, readDemoFile } from '../city-preset/demo-fixture';
-import { startScenario, type Scenario } from './helpers';
+import { expectError, startScenario, type Scenario } from './helpers';
 
 describe('the presets', () => {
   it.each(['zhucheng', 'haikou', 'shouguang'])('%s is a valid policy table for the demo tree, with the codes its categories name', async (preset) => {
@@ -59,10 +59,30 @@ describe('switching a city\'s preset', () => {
     expect(steps).toEqual(['reminder', 'overdue']);
   });
 
-  it('寿光: a working day to acknowledge, 3 working days to finish', async () => {
+  it('寿光: 3 working days to finish, and the center itself must dispatch within 1 working day of acceptance', async () => {
     await switchTo('shouguang');
     const { lead } = await s.dispatched('dept-cgj');
-    expect(lead).toMatchObject({ policyCode: 'general', deadlines: { acknowledge: '2025-10-10T10:00:00+08:00', reply: '2025-10-13T10:00:00+08:00', citizenReply: null } });
+    expect(lead).toMatchObject({ policyCode: 'general', deadlines: { acknowledge: null, reply: '2025-10-13T10:00:00+08:00', citizenReply: null } });
+
+    // A ticket accepted Thu 10:00 and left waiting: the center's own ladder (to dispatchers, then supervisors).
+    const waiting = await s.newTicket();
+    const clock = await s.ok('dispatcher1', 'GET', `/tickets/${waiting.id}/center-milestones`);
+    expect(clock.map((m: any) => [m.step, m.due])).toEqual([
+      ['reminder', '2025-10-09T17:15:00+08:00'], // 75% of 420 office minutes after Thu 10:00 (lunch does not count)
+      ['overdue', '2025-10-10T10:00:00+08:00'],
+      ['escalation', '2025-10-11T10:00:00+08:00'], // Sat 11 Oct is a make-up workday
+    ]);
+    // One dispatched in time says nothing.
+    const inTime = await s.newTicket();
+    await s.ok('dispatcher1', 'POST', `/tickets/${inTime.id}/transitions`, { action: 'dispatch', version: inTime.version, handlingUnitId: await s.unitId('dept-cgj') });
+    expectError(await s.api('chengguan1', 'GET', `/tickets/${waiting.id}/center-milestones`), 403, 'ROLE_FORBIDDEN');
+
+    await s.at('2025-10-11T02:00:00Z');
+    const events = (await s.notices({ ticketId: waiting.id })).map((n: any) => `${n.event}→${n.recipient.id}`);
+    expect(events).toEqual(['ticket.dispatch_reminder→dispatcher', 'ticket.dispatch_overdue→dispatcher', 'ticket.dispatch_escalated→supervisor']);
+    expect(await s.notices({ ticketId: inTime.id, event: 'ticket.dispatch_overdue' })).toEqual([]);
+    expect((await s.ok('dispatcher1', 'GET', `/tickets/${inTime.id}/center-milestones`)).every((m: any) => m.status === 'cancelled')).toBe(true);
+    s.clock.set(new Date('2025-10-09T02:00:00Z'));
   });
 
   it('back to 诸城: 2 hours to acknowledge', async () => {

@@ -38,11 +38,14 @@ export const STEPS = ['reminder', 'overdue', 'escalation', 'supervision'] as con
 export type LadderStep = (typeof STEPS)[number];
 export const STEP_ZH: Record<LadderStep, string> = { reminder: '临期提醒', overdue: '超期通知', escalation: '超期升级', supervision: '督办' };
 
+/** The center's own clock (中心派单), on the ticket before dispatch. */
+export type CenterClock = 'centerDispatch';
+
 /** Escalation and supervision orders are for the clocks that hold a unit to its work; the others only remind and warn. */
 const ESCALATING: ReadonlySet<Clock> = new Set(['acknowledge', 'reply']);
 
 export interface PlannedStep {
-  clock: Clock;
+  clock: Clock | CenterClock;
   step: LadderStep;
   deadline: Date;
   due: Date;
@@ -60,7 +63,7 @@ export interface LadderCalendar {
  * office time when there is office time between them (a 3-working-day limit over National Day is
  * reminded on a working day), of natural time otherwise (a 30-minute limit at night).
  */
-export function planClock(clock: Clock, start: Date, deadline: Date, ladder: SupervisionLadder, cal: LadderCalendar): PlannedStep[] {
+export function planClock(clock: Clock | CenterClock, start: Date, deadline: Date, ladder: SupervisionLadder, cal: LadderCalendar): PlannedStep[] {
   const out: PlannedStep[] = [];
   if (ladder.reminderAt !== null && deadline.getTime() > start.getTime()) {
     const office = cal.workingMinutesBetween(start, deadline);
@@ -70,7 +73,10 @@ export function planClock(clock: Clock, start: Date, deadline: Date, ladder: Sup
     if (due.getTime() < deadline.getTime()) out.push({ clock, step: 'reminder', deadline, due });
   }
   out.push({ clock, step: 'overdue', deadline, due: deadline });
-  if (ESCALATING.has(clock)) {
+  if (clock === 'centerDispatch') {
+    // The center's delay goes to the supervisors; there is no unit to raise a supervision order to.
+    if (ladder.escalateAfter) out.push({ clock, step: 'escalation', deadline, due: cal.addTimeLimit(deadline, ladder.escalateAfter) });
+  } else if (ESCALATING.has(clock)) {
     if (ladder.escalateAfter) out.push({ clock, step: 'escalation', deadline, due: cal.addTimeLimit(deadline, ladder.escalateAfter) });
     if (ladder.superviseAfter) out.push({ clock, step: 'supervision', deadline, due: cal.addTimeLimit(deadline, ladder.superviseAfter) });
   }
