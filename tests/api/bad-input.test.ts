@@ -12,6 +12,7 @@ import { importCityFromDir } from '../../app/city-preset';
 import { systemActor } from '../../core';
 import { rowCounts, startTestApp, type TestApp } from '../helpers/app';
 import { testDialect } from '../helpers/db';
+import { SIX } from '../helpers/matrix';
 
 // ---------------------------------------------------------------------------------------------
 // Apps and fixtures
@@ -23,13 +24,6 @@ let small: TestApp;
 const SECRET = 'ECONNREFUSED 10.9.8.7:3306 user=hotline password=hunter2';
 const SMALL_LIMIT = 2048;
 
-const SIX = {
-  occurredAt: '2025-10-08T09:00:00+08:00',
-  addressText: '滨江路1号',
-  parties: '居民',
-  situation: '整栋楼停水',
-  demand: '尽快恢复供水',
-};
 
 const ids = {
   waterUnit: '',

@@ -8,6 +8,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_PASSWORD, startTestApp, rowCounts, type TestApp } from '../helpers/app';
 import { testDialect } from '../helpers/db';
+import { SIX, parseOutcome, outcomeText, type Outcome } from '../helpers/matrix';
 
 // ---------------------------------------------------------------------------------------------
 // Roles, their demo users, and what "own" and "other" mean for each
@@ -57,19 +58,9 @@ type Place = keyof typeof PLACES;
 /** The chengguan manager's own unit is C; for everyone else W is "own". */
 const placeOf = (role: RoleName, scope: Scope): Place => ((role === 'unit_manager') === (scope === 'own') ? 'C' : 'W');
 
-const SIX = {
-  occurredAt: '2025-10-08T09:00:00+08:00',
-  addressText: '滨江路1号',
-  parties: '居民',
-  situation: '整栋楼停水',
-  demand: '尽快恢复供水',
-};
-
 // ---------------------------------------------------------------------------------------------
 // The expected outcomes
 
-/** 200/201/204; 'listed'/'unlisted' (200, the ticket is or is not in the list); or 'status CODE'. */
-type Outcome = number | 'listed' | 'unlisted' | `${number} ${string}`;
 type Cell = Outcome | [own: Outcome, other: Outcome];
 
 const NF = '404 TICKET_NOT_FOUND';
@@ -120,13 +111,6 @@ const EXPECTED: Record<string, Record<RoleName, Cell>> = {
   'POST /api-keys':                     row(RF,            RF,            RF,                   RF,                   RF,                   RF,                   RF,                   RF,                   RF,            201),
 };
 
-function parseOutcome(o: Outcome): { status: number; code?: string; listed?: boolean } {
-  if (typeof o === 'number') return { status: o };
-  if (o === 'listed' || o === 'unlisted') return { status: 200, listed: o === 'listed' };
-  const [status, code] = o.split(' ');
-  return { status: Number(status), code };
-}
-const outcomeText = (o: Outcome) => (o === 'listed' ? '200 listed' : o === 'unlisted' ? '200 not listed' : String(o));
 
 // ---------------------------------------------------------------------------------------------
 // The app, fixtures and request helpers

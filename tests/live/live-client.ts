@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import WebSocket from 'ws';
 import type { TestApp } from '../helpers/app';
+import { SIX } from '../helpers/matrix';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -147,13 +148,6 @@ export async function demoIds(t: TestApp, users: string[]): Promise<DemoIds> {
   return ids;
 }
 
-const SIX = {
-  occurredAt: '2025-10-08T09:00:00+08:00',
-  addressText: '滨江路1号',
-  parties: '居民',
-  situation: '整栋楼停水',
-  demand: '尽快恢复供水',
-};
 
 /** Registers a ticket as agent1 over HTTP (intake emits ticket.created); returns its view. */
 export async function createTicket(t: TestApp, p: { unitId: string; territoryId: string; phone?: string; title?: string; confidential?: boolean }) {

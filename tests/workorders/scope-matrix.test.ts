@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialect } from '../helpers/db';
 import { startScenario, THURSDAY_10AM, type Scenario } from './helpers';
+import { parseOutcome, outcomeText, type Outcome } from '../helpers/matrix';
 
 // ---------------------------------------------------------------------------------------------
 // The users, and what "own" and "other" mean for each
@@ -53,8 +54,6 @@ const SCOPE_LABEL: Record<Kind, Record<Scope, string>> = {
 // ---------------------------------------------------------------------------------------------
 // The expected outcomes
 
-/** 200/201; 'listed'/'unlisted' (200, the fixture is or is not in the list); or 'status CODE'. */
-type Outcome = number | 'listed' | 'unlisted' | `${number} ${string}`;
 type Cell = Outcome | [own: Outcome, other: Outcome];
 
 const NF = '404 WORK_ORDER_NOT_FOUND';
@@ -104,13 +103,6 @@ const EXPECTED: Record<string, Record<User, Cell>> = {
   'POST /tickets/:id/rating':               row(OK2,    OK2,         OK2,         OK2,    RF2,        RF2,           RF2,     RF2,   RF2,       RF2,        RF2),
 };
 
-function parseOutcome(o: Outcome): { status: number; code?: string; listed?: boolean } {
-  if (typeof o === 'number') return { status: o };
-  if (o === 'listed' || o === 'unlisted') return { status: 200, listed: o === 'listed' };
-  const [status, code] = o.split(' ');
-  return { status: Number(status), code };
-}
-const outcomeText = (o: Outcome) => (o === 'listed' ? '200 listed' : o === 'unlisted' ? '200 not listed' : String(o));
 
 // ---------------------------------------------------------------------------------------------
 // The app and fixtures
