@@ -277,7 +277,10 @@ function contract(h: Harness) {
     await h.until(q, () => calls.length >= 3, 'three sweeps');
     expect(calls.every((c) => c.name === 'sweep.tick' && c.ctx.jobId.startsWith('repeat:sweep.tick:'))).toBe(true);
     expect(new Set(calls.map((c) => c.ctx.jobId)).size).toBe(calls.length);
-    expect(calls[2].at - calls[1].at).toBeGreaterThanOrEqual(h.deterministic ? 100 : 50);
+    // The runs are due an interval apart (`repeat:<id>:<dueMillis>`); when they ran depends on load,
+    // and a worker that fell behind catches up at once, so wall-clock gaps are not asserted.
+    const due = calls.map((c) => Number(c.ctx.jobId.split(':').at(-1)));
+    expect(due[2] - due[1]).toBeGreaterThanOrEqual(100);
 
     expect(await q.unschedule('sweep.tick')).toBe(true);
     expect(await q.unschedule('sweep.tick')).toBe(false);
