@@ -5,6 +5,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db';
+import { cachedPerKey as cachedPerCity } from '../core';
 import type { DirectoryService, Unit } from '../directory';
 import type { CalendarService } from '../calendar';
 import type { IntakeService } from '../intake';
@@ -26,19 +27,6 @@ export interface RoutingPortDeps {
   knowledge: KnowledgeService;
   classify: RoutingPorts['classify'];
   ttlMs?: number;
-}
-
-function cachedPerCity<T>(ttlMs: number, load: (cityId: string) => Promise<T>) {
-  const cache = new Map<string, { value: Promise<T>; at: number }>();
-  const get = (cityId: string) => {
-    const hit = cache.get(cityId);
-    if (hit && Date.now() - hit.at < ttlMs) return hit.value;
-    const value = load(cityId);
-    value.catch(() => cache.delete(cityId));
-    cache.set(cityId, { value, at: Date.now() });
-    return value;
-  };
-  return Object.assign(get, { forget: (cityId?: string) => (cityId ? cache.delete(cityId) : cache.clear()) });
 }
 
 const brief = (u: { id: string; code: string; name: string }): UnitBrief => ({ id: u.id, code: u.code, name: u.name });

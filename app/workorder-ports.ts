@@ -4,6 +4,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db';
+import { cachedPerKey } from '../core';
 import { addTimeLimit, addWorkingMinutes, workingMinutesBetween, type CalendarService } from '../calendar';
 import type { DirectoryService } from '../directory';
 import { listCategories, type Category } from '../routing';
@@ -13,14 +14,7 @@ const DEFAULT_CALLBACK_ATTEMPTS = 3;
 const DEFAULT_CALLBACK_INTERVAL_HOURS = 24;
 
 export function createWorkOrderLookups(d: { db: Kysely<DB>; directory: DirectoryService; calendar: CalendarService }): WorkOrderLookups & { forget(cityId?: string): void } {
-  const trees = new Map<string, { at: number; byId: Map<string, Category> }>();
-  async function tree(cityId: string) {
-    const hit = trees.get(cityId);
-    if (hit && Date.now() - hit.at < 60_000) return hit.byId;
-    const byId = new Map((await listCategories(d.db, cityId, { includeInactive: true })).map((c) => [c.id, c]));
-    trees.set(cityId, { at: Date.now(), byId });
-    return byId;
-  }
+  const tree = cachedPerKey(60_000, async (cityId) => new Map((await listCategories(d.db, cityId, { includeInactive: true })).map((c) => [c.id, c])));
   return {
     async cityClock(cityId) {
       const city = await d.calendar.cityCalendar(await d.directory.cityOfficeHours(cityId));
@@ -51,8 +45,7 @@ export function createWorkOrderLookups(d: { db: Kysely<DB>; directory: Directory
       return u ? { id: u.id, cityId: u.cityId, name: u.name, active: u.active } : null;
     },
     forget(cityId) {
-      if (cityId) trees.delete(cityId);
-      else trees.clear();
+      tree.forget(cityId);
     },
   };
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { assertRedisReachable, createBullmqJobQueue, createInProcessJobQueue, type JobContext, type JobNames, type JobQueue } from '../jobs';
+import { assertRedisReachable, deleteRedisKeysUnder, createBullmqJobQueue, createInProcessJobQueue, type JobContext, type JobNames, type JobQueue } from '../jobs';
 import { timeIt, fmt, type BenchResult } from './harness';
 
 type BenchJobs = { 'bench.noop': { i: number } };
@@ -19,19 +18,6 @@ async function redisAnswers(): Promise<boolean> {
   }
 }
 
-async function deleteKeysUnder(prefix: string) {
-  const r = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-}
 
 /** Enqueues n jobs with distinct jobIds (the dedup path), `batch` enqueues in flight at a time. */
 async function enqueueAll(q: JobQueue<BenchJobs>, n: number, batch: number) {
@@ -109,7 +95,7 @@ export async function benchJobs(n: number): Promise<BenchResult> {
       });
     } finally {
       await q.stop();
-      await deleteKeysUnder(prefix);
+      await deleteRedisKeysUnder(redisUrl, prefix);
     }
   } else {
     result.bullmqSkipped = `Redis at ${redisUrl} does not answer`;

@@ -22,3 +22,20 @@ export class TtlCache<V> {
     this.entries.clear();
   }
 }
+
+/**
+ * An async lookup remembered per key (a city's categories, policies, units) for `ttlMs`; a failed
+ * load is not remembered. `forget(key)` drops one key (after an import), `forget()` all.
+ */
+export function cachedPerKey<T>(ttlMs: number, load: (key: string) => Promise<T>) {
+  const cache = new TtlCache<Promise<T>>(ttlMs, 1_000);
+  const get = (key: string): Promise<T> => {
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const value = load(key);
+    value.catch(() => cache.delete(key));
+    cache.set(key, value);
+    return value;
+  };
+  return Object.assign(get, { forget: (key?: string) => (key ? cache.delete(key) : cache.clear()) });
+}

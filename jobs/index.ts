@@ -28,7 +28,7 @@ export { DEFAULT_JOB_DEFAULTS, DEFAULT_CRON_TZ, backoffDelay } from './shared';
 export { InProcessJobQueue, createInProcessJobQueue, type InProcessJobQueueOptions } from './adapters/in-process';
 export { BullmqJobQueue, createBullmqJobQueue, assertRedisReachable, type BullmqJobQueueOptions } from './adapters/bullmq';
 /** Opens a checked Redis connection at boot (every part that uses Redis), and hides a URL's password. */
-export { connectRedis, redactRedisUrl, type ConnectRedisOptions } from './redis-connection';
+export { connectRedis, redactRedisUrl, deleteRedisKeysUnder, type ConnectRedisOptions } from './redis-connection';
 export { parseCron, nextCronTime, type CronSpec } from './cron';
 
 export interface CreateJobQueueOptions<C extends JobCatalog> extends JobQueueBaseOptions<C> {

@@ -54,3 +54,18 @@ export async function connectRedis(url: string, o: ConnectRedisOptions): Promise
   client.off('error', firstError);
   return client;
 }
+
+/** Deletes every key under `<prefix>:` (a test run's or an environment's queues and feed). */
+export async function deleteRedisKeysUnder(url: string, prefix: string): Promise<void> {
+  const r = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) await r.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    r.disconnect();
+  }
+}

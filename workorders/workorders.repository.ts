@@ -180,10 +180,6 @@ export class WorkOrdersRepository {
     for (let i = 0; i < rows.length; i += 1000) await this.db.insertInto('notification_outbox').values(rows.slice(i, i + 1000)).execute();
   }
 
-  insertSupervisionOrders(rows: DB['supervision_orders'][]) {
-    return rows.length ? this.db.insertInto('supervision_orders').values(rows).execute() : Promise.resolve();
-  }
-
   // The center's clock on a ticket before dispatch (中心派单时限).
 
   insertTicketMilestones(rows: DB['ticket_milestones'][]) {

@@ -15,7 +15,7 @@ import { runInTransaction, transactionWithRetry, idempotentCommandOf, type DB } 
 import { recordAudit, recordAuditMany, listAudit, type AuditEntry } from '../audit';
 import {
   badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
-  Role, UNIT_ROLES, EventBus, systemActor,
+  Role, UNIT_ROLES, EventBus, systemActor, cachedPerKey,
   type Actor, type Clock as TimeSource, type CommandContext,
 } from '../core';
 import type { TicketChange, TicketRow, TicketTransitionParticipant, TransitionInput, TicketView } from '../intake';
@@ -168,16 +168,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   const node = deps.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   const repo = (q: Kysely<DB> = deps.db) => new WorkOrdersRepository(q);
   const idemScope = (ctx: CommandContext) => `${ctx.actor.kind}:${ctx.actor.id ?? 'system'}`;
-  const policyCache = new Map<string, { at: number; policies: TimeLimitPolicy[] }>();
+  const policiesOf = cachedPerKey(60_000, (cityId) => listPolicies(deps.db, cityId));
   const maxAttachmentBytes = deps.maxAttachmentBytes ?? 20 * 1024 * 1024;
-
-  async function policiesOf(cityId: string) {
-    const hit = policyCache.get(cityId);
-    if (hit && Date.now() - hit.at < 60_000) return hit.policies;
-    const policies = await listPolicies(deps.db, cityId);
-    policyCache.set(cityId, { at: Date.now(), policies });
-    return policies;
-  }
 
   /** The clocks of a work order starting now on a ticket: its policy's limits on the city's working-time clock. */
   async function planFor(ticket: TicketRow, start: Date): Promise<ClockPlan> {
@@ -209,13 +201,9 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   }
 
   /** Queues a notice in the outbox, once per dedup key (a repeat of the same notice is dropped). */
-  async function notify(trx: Kysely<DB>, n: { cityId: string; event: string; recipient: Notification['recipient']; ticketId: string | null; workOrderId: string | null; actBy: Date | null; payload: Record<string, unknown>; dedupKey: string }, now: Date) {
+  async function notify(trx: Kysely<DB>, n: NoticeInput, now: Date) {
     if (await repo(trx).outboxHas(n.dedupKey)) return;
-    await repo(trx).insertOutbox({
-      id: newId(), city_id: n.cityId, event: n.event, recipient_kind: n.recipient.kind, recipient_id: n.recipient.id,
-      ticket_id: n.ticketId, work_order_id: n.workOrderId, act_by: db(n.actBy), payload: JSON.stringify(n.payload),
-      dedup_key: n.dedupKey, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
-    });
+    await repo(trx).insertOutbox(outboxRow(n, now));
   }
 
   /** What a unit is told about its work order: never the citizen (confidential or not, the center holds that). */
@@ -359,8 +347,11 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   const participant: TicketTransitionParticipant = {
     /** The center's dispatch clock, when the ticket's policy has one (寿光: 1 working day from acceptance). */
     async prepareCreate(cityId, facts, now) {
+      // Every registration passes here: most cities have no center clock, so ask nothing more then.
+      const policies = await policiesOf(cityId);
+      if (!policies.some((p) => p.limits.centerDispatch)) return [];
       const cat = await deps.lookups.categoryFacts(cityId, facts.categoryId);
-      const policy = choosePolicy(await policiesOf(cityId), { type: facts.type, urgency: facts.urgency, categoryCodes: cat.categoryCodes, utility: cat.utility, categoryPolicyCode: cat.policyCode });
+      const policy = choosePolicy(policies, { type: facts.type, urgency: facts.urgency, categoryCodes: cat.categoryCodes, utility: cat.utility, categoryPolicyCode: cat.policyCode });
       const limit = policy?.limits.centerDispatch;
       if (!limit) return [];
       try {
@@ -1113,19 +1104,26 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     },
 
     forget(cityId?: string) {
-      if (cityId) policyCache.delete(cityId);
-      else policyCache.clear();
+      policiesOf.forget(cityId);
     },
   };
 
-  async function superviseIn(trx: Kysely<DB>, ctx: CommandContext, w: WorkOrderRow, origin: 'auto' | 'manual', reason: string, now: Date, dedupKey: string) {
+  async function superviseIn(trx: Kysely<DB>, ctx: CommandContext, w: WorkOrderRow, origin: 'auto' | 'manual', reason: string, now: Date, dedupKey: string, actBy: Date | null = null) {
     const id = newId();
     await repo(trx).insertSupervisionOrder({ id, city_id: w.city_id, work_order_id: w.id, ticket_id: w.ticket_id, unit_id: w.unit_id, origin, reason, raised_by: ctx.actor.id, status: 'open', answer: null, answered_by: null, answered_at: null, created_at: toDbTime(now) });
     await recordAudit(trx, ctx, { entityType: 'supervision_order', entityId: id, action: 'supervision.raised', after: { workOrderId: w.id, origin, reason }, reason, cityId: w.city_id }, now);
     for (const recipient of [{ kind: 'unit', id: w.unit_id }, { kind: 'unit_manager', id: w.unit_id }] as const) {
-      await notify(trx, { cityId: w.city_id, event: 'supervision.raised', recipient, ticketId: w.ticket_id, workOrderId: w.id, actBy: null, payload: unitPayload(w, { supervisionOrderId: id, reason, origin }), dedupKey: `${dedupKey}:${recipient.kind}` }, now);
+      await notify(trx, { cityId: w.city_id, event: 'supervision.raised', recipient, ticketId: w.ticket_id, workOrderId: w.id, actBy, payload: unitPayload(w, { supervisionOrderId: id, reason, origin }), dedupKey: `${dedupKey}:${recipient.kind}` }, now);
     }
     return id;
+  }
+
+  /** A fired batch's notices and audit rows, in its transaction; the ladder acts as the system of each city. */
+  async function writeLadderOutput(trx: Kysely<DB>, notices: DB['notification_outbox'][], audits: { cityId: string; entry: AuditEntry }[], now: Date) {
+    await repo(trx).insertOutboxMany(notices);
+    for (const cityId of new Set(audits.map((a) => a.cityId))) {
+      await recordAuditMany(trx, { actor: systemActor(cityId, 'supervision-ladder') }, audits.filter((a) => a.cityId === cityId).map((a) => a.entry), now);
+    }
   }
 
   /**
@@ -1143,12 +1141,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       const stale: string[] = [];
       const notices: DB['notification_outbox'][] = [];
       const audits: { cityId: string; entry: AuditEntry }[] = [];
-      const supervision: DB['supervision_orders'][] = [];
       const notice = (w: WorkOrderRow, event: string, recipient: Notification['recipient'], dedupKey: string, payload: Record<string, unknown>, actBy: string) => {
-        notices.push({
-          id: newId(), city_id: w.city_id, event, recipient_kind: recipient.kind, recipient_id: recipient.id, ticket_id: w.ticket_id, work_order_id: w.id,
-          act_by: actBy, payload: JSON.stringify(payload), dedup_key: dedupKey, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
-        });
+        notices.push(outboxRow({ cityId: w.city_id, event, recipient, ticketId: w.ticket_id, workOrderId: w.id, actBy: fromDbTime(actBy), payload, dedupKey }, now));
       };
       for (const m of claimed) {
         const w = orders.get(m.work_order_id);
@@ -1172,23 +1166,13 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
           notice(w, 'workorder.escalated', { kind: 'role', id: Role.supervisor }, `${key}:supervisor`, payload, m.deadline_at);
         }
         if (step === 'supervision') {
-          const id = newId();
           const reason = `${CLOCK_ZH[clockName]}超期未完成（时限 ${iso(m.deadline_at)}），系统自动督办`;
-          supervision.push({ id, city_id: w.city_id, work_order_id: w.id, ticket_id: w.ticket_id, unit_id: w.unit_id, origin: 'auto', reason, raised_by: null, status: 'open', answer: null, answered_by: null, answered_at: null, created_at: toDbTime(now) });
-          audits.push({ cityId: w.city_id, entry: { entityType: 'supervision_order', entityId: id, action: 'supervision.raised', after: { workOrderId: w.id, origin: 'auto', reason }, reason, cityId: w.city_id } });
-          const soPayload = unitPayload(w, { supervisionOrderId: id, reason, origin: 'auto' });
-          notice(w, 'supervision.raised', { kind: 'unit', id: w.unit_id }, `${key}:unit`, soPayload, m.deadline_at);
-          notice(w, 'supervision.raised', { kind: 'unit_manager', id: w.unit_id }, `${key}:unit_manager`, soPayload, m.deadline_at);
+          await superviseIn(trx, { actor: systemActor(w.city_id, 'supervision-ladder') }, w, 'auto', reason, now, key, fromDbTime(m.deadline_at));
         }
         audits.push({ cityId: w.city_id, entry: { entityType: 'work_order', entityId: w.id, action: `workorder.ladder.${step}`, after: { clock: clockName, deadline: iso(m.deadline_at), milestoneId: m.id, firedBy: token }, cityId: w.city_id } });
       }
       await r.setMilestonesStatus(stale, 'cancelled');
-      await r.insertSupervisionOrders(supervision);
-      await r.insertOutboxMany(notices);
-      // The ladder acts as the system, per city.
-      for (const cityId of new Set(audits.map((a) => a.cityId))) {
-        await recordAuditMany(trx, { actor: systemActor(cityId, 'supervision-ladder') }, audits.filter((a) => a.cityId === cityId).map((a) => a.entry), now);
-      }
+      await writeLadderOutput(trx, notices, audits, now);
       return claimed.length - stale.length;
     });
   }
@@ -1216,17 +1200,11 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
           continue;
         }
         const payload = { ticketNumber: m.ticket_number, clock: m.clock, clockZh: '中心派单', step: m.step, stepZh: STEP_ZH[m.step as LadderStep], deadline: iso(m.deadline_at) };
-        notices.push({
-          id: newId(), city_id: m.city_id, event, recipient_kind: 'role', recipient_id: role, ticket_id: m.ticket_id, work_order_id: null,
-          act_by: m.deadline_at, payload: JSON.stringify(payload), dedup_key: `tms:${m.id}`, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
-        });
+        notices.push(outboxRow({ cityId: m.city_id, event, recipient: { kind: 'role', id: role }, ticketId: m.ticket_id, workOrderId: null, actBy: fromDbTime(m.deadline_at), payload, dedupKey: `tms:${m.id}` }, now));
         audits.push({ cityId: m.city_id, entry: { entityType: 'ticket', entityId: m.ticket_id, action: `ticket.center_ladder.${m.step}`, after: { clock: m.clock, deadline: iso(m.deadline_at), milestoneId: m.id, firedBy: token }, cityId: m.city_id } });
       }
       await r.setTicketMilestonesStatus(stale, 'cancelled');
-      await r.insertOutboxMany(notices);
-      for (const cityId of new Set(audits.map((a) => a.cityId))) {
-        await recordAuditMany(trx, { actor: systemActor(cityId, 'supervision-ladder') }, audits.filter((a) => a.cityId === cityId).map((a) => a.entry), now);
-      }
+      await writeLadderOutput(trx, notices, audits, now);
       return claimed.length - stale.length;
     });
   }
@@ -1300,6 +1278,26 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   }
 
   return service;
+}
+
+/** A notice: who must act, by when, about what; `dedupKey` makes a repeat of the same notice a no-op. */
+interface NoticeInput {
+  cityId: string;
+  event: string;
+  recipient: Notification['recipient'];
+  ticketId: string | null;
+  workOrderId: string | null;
+  actBy: Date | null;
+  payload: Record<string, unknown>;
+  dedupKey: string;
+}
+
+function outboxRow(n: NoticeInput, now: Date): DB['notification_outbox'] {
+  return {
+    id: newId(), city_id: n.cityId, event: n.event, recipient_kind: n.recipient.kind, recipient_id: n.recipient.id,
+    ticket_id: n.ticketId, work_order_id: n.workOrderId, act_by: db(n.actBy), payload: JSON.stringify(n.payload),
+    dedup_key: n.dedupKey, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
+  };
 }
 
 function toSupervisionView(s: import('./workorders.repository').SupervisionOrderRow) {

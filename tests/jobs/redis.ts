@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { assertRedisReachable, type JobLogger } from '../../jobs';
+import { assertRedisReachable, deleteRedisKeysUnder, type JobLogger } from '../../jobs';
 
 /** The Redis the BullMQ tests use: TEST_REDIS_URL, else the local default. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -23,19 +22,7 @@ export function uniquePrefix(): string {
 }
 
 /** Deletes every key under a prefix (the equivalent of obliterating each queue the run made). */
-export async function deleteKeysUnder(prefix: string): Promise<void> {
-  const r = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length) await r.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    r.disconnect();
-  }
-}
+export const deleteKeysUnder = (prefix: string): Promise<void> => deleteRedisKeysUnder(TEST_REDIS_URL, prefix);
 
 export const quietLogger: JobLogger = { error() {}, warn() {}, info() {} };
 
