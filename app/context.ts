@@ -13,7 +13,7 @@ import { createCalendarService } from '../calendar';
 import { createIntakeService, toTicketView, type IntakeEvents } from '../intake';
 import { createWorkOrderService, createDiskAttachmentStorage, createS3AttachmentStorage, createLogNotificationSink, type WorkOrderEvents } from '../workorders';
 import { createWorkOrderLookups } from './workorder-ports';
-import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, publishTicketEvents, publishWorkOrderEvents } from '../live';
+import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, publishTicketEvents, publishWorkOrderEvents, createLiveNotificationSink } from '../live';
 import { createCallService } from '../calls';
 import type { AppConfig } from './config';
 
@@ -153,6 +153,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   await live.start();
   publishTicketEvents(intakeEvents, live);
   publishWorkOrderEvents(workOrderEvents, live);
+  // Notices reach the consoles as a sink of the outbox: stored (once per notice) before the row counts as delivered.
+  workOrders.addSink(createLiveNotificationSink(live));
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
 
   jobs.register('sessions.sweep', () => identity.sweepExpiredSessions());

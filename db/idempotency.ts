@@ -32,7 +32,8 @@ export async function transactionWithRetry<T>(db: Kysely<DB>, work: (trx: Transa
   }
 }
 
-function isUniqueViolation(err: unknown): boolean {
+/** A unique or primary key refused the row (a concurrent writer got there first), on either driver. */
+export function isUniqueViolation(err: unknown): boolean {
   const e = err as { code?: string; errno?: number; message?: string };
   return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || /UNIQUE constraint failed/.test(e?.message ?? '');
 }

@@ -4,4 +4,4 @@ export { migrateToLatest } from './migrate';
 export { columnTypes, insertIgnore, upsert, likeContains, jsonText, unindexed, type DialectName } from './dialect';
 export type * from './schema';
 export type { Kysely, Transaction } from 'kysely';
-export { runInTransaction, transactionWithRetry, isRetryableTransactionError, idempotentCommandOf, type IdempotentCall } from './idempotency';
+export { runInTransaction, transactionWithRetry, isRetryableTransactionError, isUniqueViolation, idempotentCommandOf, type IdempotentCall } from './idempotency';

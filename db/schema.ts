@@ -489,10 +489,15 @@ export interface NotificationOutboxTable {
   act_by: string | null;
   payload: string;
   dedup_key: string;
+  /** pending | claimed (leased to a delivery run until `lease_until`) | delivered */
   status: string;
   claim_token: string | null;
   created_at: string;
   delivered_at: string | null;
+  /** A claimed row whose lease passed is delivered again (the node that took it died or a sink failed). */
+  lease_until: string | null;
+  attempts: number;
+  last_error: string | null;
 }
 
 /** A pushed console event (实时推送), kept a few days so a reconnecting console can catch up. */
@@ -508,6 +513,8 @@ export interface LiveEventsTable {
   audience: string; // JSON Audience
   data: string; // JSON: what the hotline center sees
   unit_data: string | null; // JSON: what everyone else sees; null = center only
+  /** Unique when set: the same change published twice (a notice delivered again) is one event. */
+  event_key: import('kysely').Generated<string | null>;
 }
 
 /** A call offered to the hotline (来电), as the telephony gateway reports it. */

@@ -76,7 +76,7 @@ export { liveRoutes, type LiveRoutesOptions } from './live.routes';
 export { publishTicketEvents, ticketLiveEvent, ticketAudience, ticketSummaries } from './ticket-feed';
 
 /** The work-order part's events on the feed: `publishWorkOrderEvents(workOrderEvents, live)` wires them. */
-export { publishWorkOrderEvents, workOrderLiveEvent, notificationLiveEvent } from './workorder-feed';
+export { publishWorkOrderEvents, workOrderLiveEvent, notificationLiveEvent, createLiveNotificationSink } from './workorder-feed';
 
 /** In-process broker and presence (one node, the default). */
 export { createLocalLiveAdapters, createLocalLiveBroker, createLocalPresenceStore } from './adapters/local';

@@ -4,7 +4,7 @@ import { dbTimeToIso, parseJsonColumn, toDbTime, parseIsoWithZone } from '../cor
 import { normalizeAudience, scopeOf, type Audience, type Viewer } from './domain/audience';
 import type { LiveEvent } from './ports';
 
-type LiveEventRow = Omit<LiveEventsTable, 'seq'> & { seq: number | bigint | string };
+type LiveEventRow = Omit<LiveEventsTable, 'seq' | 'event_key'> & { seq: number | bigint | string; event_key?: string | null };
 
 /** `|a|b|` for a LIKE prefilter, null when empty. */
 const bars = (list: string[] | undefined) => (list?.length ? `|${list.join('|')}|` : null);
@@ -26,8 +26,14 @@ function toEvent(r: LiveEventRow): LiveEvent {
 export class LiveRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
+  /** The event stored under a key, if any (a change published again is the same event). */
+  async findByKey(key: string): Promise<LiveEvent | null> {
+    const r = await this.db.selectFrom('live_events').selectAll().where('event_key', '=', key).executeTakeFirst();
+    return r ? toEvent(r) : null;
+  }
+
   /** Stores an event and returns its number (the database's auto-increment: no RETURNING). */
-  async insert(e: Omit<LiveEvent, 'seq'>): Promise<number> {
+  async insert(e: Omit<LiveEvent, 'seq'>, key: string | null = null): Promise<number> {
     const a = normalizeAudience(e.audience);
     const r = await this.db
       .insertInto('live_events')
@@ -42,6 +48,7 @@ export class LiveRepository {
         audience: JSON.stringify(a),
         data: JSON.stringify(e.data ?? null),
         unit_data: e.unitData === undefined ? null : JSON.stringify(e.unitData),
+        event_key: key,
       })
       .executeTakeFirstOrThrow();
     return Number(r.insertId);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { WebSocket } from 'ws';
-import type { DB } from '../db';
+import { isUniqueViolation, type DB } from '../db';
 import { forbidden, isCenter, Role, systemClock, toChinaIso, type Actor, type Clock } from '../core';
 import { audienceProblems, normalizeAudience, type Audience } from './domain/audience';
 import { Sequencer } from './domain/sequencer';
@@ -21,6 +21,11 @@ export interface LiveEventInput {
   unitData?: unknown;
   /** When it happened; default now. */
   at?: Date;
+  /**
+   * What makes the change unique, for a change that may be published again (a notice delivered
+   * again after a crash): a second publish with the same key is the first event, not a new one.
+   */
+  key?: string;
 }
 
 /** A seat on the supervisors' board (坐席状态). */
@@ -215,6 +220,24 @@ export function createLiveService(deps: LiveDeps) {
     }
   }
 
+  /**
+   * Stores an event once per key. The look-up comes first so that a repeat takes no number (a
+   * number taken and not stored is a hole the nodes wait for); the unique key settles a race.
+   */
+  async function insertOnce(partial: Omit<LiveEvent, 'seq'>, key: string | null): Promise<LiveEvent> {
+    if (key) {
+      const existing = await repo.findByKey(key);
+      if (existing) return existing;
+    }
+    try {
+      return { seq: await repo.insert(partial, key), ...partial };
+    } catch (err) {
+      const existing = key && isUniqueViolation(err) ? await repo.findByKey(key) : null;
+      if (existing) return existing;
+      throw err;
+    }
+  }
+
   /** Checks and stores an event, then hands it to the broker. */
   async function store(input: LiveEventInput): Promise<LiveEvent> {
     if (!EVENT_TYPE.test(input.type)) {
@@ -231,8 +254,7 @@ export function createLiveService(deps: LiveDeps) {
       data: input.data ?? null,
     };
     if (input.unitData !== undefined) partial.unitData = input.unitData;
-    const seq = await repo.insert(partial);
-    const event: LiveEvent = { seq, ...partial };
+    const event = await insertOnce(partial, input.key ?? null);
     try {
       await deps.broker.publish(event);
     } catch (err) {

@@ -5,7 +5,7 @@
  * A work order's summary holds no citizen data, so the unit gets the same summary as the center.
  */
 import { Role } from '../core';
-import type { Notification, WorkOrderEvents } from '../workorders';
+import type { Notification, NotificationSink, WorkOrderEvents } from '../workorders';
 import type { EventBus } from '../core';
 import type { LiveEventInput } from './live.service';
 
@@ -35,14 +35,23 @@ export function notificationLiveEvent(n: Notification): LiveEventInput | null {
   }
 }
 
-/** Subscribes the live feed to the work-order part's events; returns the unsubscribe. */
-export function publishWorkOrderEvents(events: EventBus<WorkOrderEvents>, live: { publish(e: LiveEventInput): Promise<unknown> }): () => void {
-  const offs = [
-    events.on('workorder.changed', (e) => live.publish(workOrderLiveEvent(e)).then(() => {})),
-    events.on('notification.delivered', async (n) => {
+/**
+ * The live feed as a notification sink of the work-order outbox: each notice becomes one
+ * `notification.sent` event, keyed by the notice's id, so a notice the outbox delivers again (after
+ * a node died mid-delivery) is still one event on the consoles. Awaited: the outbox marks a notice
+ * delivered only once the event is stored.
+ */
+export function createLiveNotificationSink(live: { publish(e: LiveEventInput): Promise<unknown> }): NotificationSink {
+  return {
+    async deliver(n) {
       const e = notificationLiveEvent(n);
-      if (e) await live.publish(e);
-    }),
-  ];
-  return () => offs.forEach((off) => off());
+      if (e) await live.publish({ ...e, key: `notification:${n.id}` });
+    },
+  };
+}
+
+/** Subscribes the live feed to the work-order part's changes; returns the unsubscribe. */
+export function publishWorkOrderEvents(events: EventBus<WorkOrderEvents>, live: { publish(e: LiveEventInput): Promise<unknown> }): () => void {
+  const off = events.on('workorder.changed', (e) => live.publish(workOrderLiveEvent(e)).then(() => {}));
+  return off;
 }

@@ -51,7 +51,11 @@ export interface AttachmentStorage {
   get(key: string): Promise<Buffer>;
 }
 
-/** Where notifications go once their transaction committed: a log by default; SMS and the console subscribe. */
+/**
+ * Where notifications go once their transaction committed: a log by default; the console feed and
+ * SMS add theirs. Delivery is at least once: a sink may be given the same notice (same `id`) again
+ * after a crash or a failure of another sink, and must then not act twice.
+ */
 export interface NotificationSink {
   deliver(n: Notification): Promise<void> | void;
 }

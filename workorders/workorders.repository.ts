@@ -328,15 +328,46 @@ export class WorkOrdersRepository {
     return this.db.insertInto('notification_outbox').values(row).execute();
   }
 
-  pendingOutbox(limit: number) {
-    return this.db.selectFrom('notification_outbox').selectAll().where('status', '=', 'pending').orderBy('created_at').orderBy('id').limit(limit).execute();
+  /**
+   * Rows a delivery run may take, oldest first: pending ones, and claimed ones whose lease has passed
+   * (the node that took them died, or a sink failed and its backoff is over). Two index reads.
+   */
+  async deliverableOutbox(now: string, limit: number): Promise<{ id: string }[]> {
+    const pending = await this.db.selectFrom('notification_outbox').select(['id', 'created_at']).where('status', '=', 'pending')
+      .orderBy('created_at').orderBy('id').limit(limit).execute();
+    const expired = await this.db.selectFrom('notification_outbox').select(['id', 'created_at']).where('status', '=', 'claimed')
+      .where('lease_until', '<=', now).orderBy('lease_until').limit(limit).execute();
+    return [...expired, ...pending].sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id)).slice(0, limit);
   }
 
-  /** Takes pending outbox rows for one delivery run; each row is taken by exactly one run. */
-  async claimOutbox(ids: string[], now: string, token: string): Promise<OutboxRow[]> {
+  /**
+   * Leases outbox rows to one delivery run until `leaseUntil`; each row is taken by one run at a time
+   * (the update re-checks that it is still free). Returns the rows this run holds.
+   */
+  async claimOutbox(ids: string[], now: string, token: string, leaseUntil: string): Promise<OutboxRow[]> {
     if (!ids.length) return [];
-    await this.db.updateTable('notification_outbox').set({ status: 'delivered', delivered_at: now, claim_token: token }).where('id', 'in', ids).where(unindexed('status'), '=', 'pending').execute();
+    await this.db.updateTable('notification_outbox')
+      .set((eb) => ({ status: 'claimed', claim_token: token, lease_until: leaseUntil, attempts: eb('attempts', '+', 1) }))
+      .where('id', 'in', ids)
+      .where((eb) => eb.or([
+        eb(unindexed('status'), '=', 'pending'),
+        eb.and([eb(unindexed('status'), '=', 'claimed'), eb(unindexed('lease_until'), '<=', now)]),
+      ]))
+      .execute();
     return this.db.selectFrom('notification_outbox').selectAll().where('id', 'in', ids).where('claim_token', '=', token).orderBy('created_at').orderBy('id').execute();
+  }
+
+  /** Every sink has these rows: delivered. A run whose lease was taken over in the meantime changes nothing. */
+  async markOutboxDelivered(ids: string[], token: string, now: string) {
+    if (!ids.length) return;
+    await this.db.updateTable('notification_outbox').set({ status: 'delivered', delivered_at: now, lease_until: null, last_error: null })
+      .where('id', 'in', ids).where(unindexed('claim_token'), '=', token).where(unindexed('status'), '=', 'claimed').execute();
+  }
+
+  /** A sink failed: the row stays claimed and is tried again once `retryAt` has passed. */
+  async postponeOutbox(id: string, token: string, retryAt: string, error: string) {
+    await this.db.updateTable('notification_outbox').set({ lease_until: retryAt, last_error: error.slice(0, 1000) })
+      .where('id', '=', id).where(unindexed('claim_token'), '=', token).where(unindexed('status'), '=', 'claimed').execute();
   }
 
   outboxOf(f: { ticketId?: string; workOrderId?: string; event?: string }) {

@@ -60,8 +60,6 @@ export interface WorkOrderView {
 export interface WorkOrderEvents extends Record<string, unknown> {
   /** A work order was created or changed (after commit). */
   'workorder.changed': { workOrder: WorkOrderRow; action: string; view: WorkOrderView };
-  /** A notification left the outbox: someone must act. */
-  'notification.delivered': Notification;
 }
 
 export interface WorkOrderDeps {
@@ -70,7 +68,10 @@ export interface WorkOrderDeps {
   tickets: TicketPort;
   lookups: WorkOrderLookups;
   storage: AttachmentStorage;
+  /** Where notices go; each must take a repeat of the same notice (same id) without acting twice. */
   sinks?: NotificationSink[];
+  /** How long a delivery run holds the rows it took before another run may deliver them again. Default 60 s. */
+  outboxLeaseMs?: number;
   events?: EventBus<WorkOrderEvents>;
   /** This node's name in `fired_by` (which node fired a milestone). */
   nodeId?: string;
@@ -166,6 +167,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   const clock = deps.clock ?? systemClock;
   const events = deps.events ?? new EventBus<WorkOrderEvents>();
   const node = deps.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
+  const sinks: NotificationSink[] = [...(deps.sinks ?? [])];
+  const outboxLeaseMs = deps.outboxLeaseMs ?? 60_000;
   const repo = (q: Kysely<DB> = deps.db) => new WorkOrdersRepository(q);
   const idemScope = (ctx: CommandContext) => `${ctx.actor.kind}:${ctx.actor.id ?? 'system'}`;
   const policiesOf = cachedPerKey(60_000, (cityId) => listPolicies(deps.db, cityId));
@@ -1054,28 +1057,40 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     },
 
     /**
-     * Hands pending notifications to the sinks, each once: a run claims its rows with one update
-     * (at most once per row; the SMS part keeps its own delivery receipts and retries).
+     * Hands due notifications to every sink, at least once: a run leases its rows (one update), gives
+     * each row to every sink, and marks the batch delivered only afterwards. A node killed in between
+     * leaves its lease to expire and the next run delivers those rows again; a failing sink postpones
+     * its row with a backoff. Sinks de-duplicate by the notification's id (the live feed keeps one event
+     * per notice), so a repeat is harmless and nothing is lost.
      */
     async deliverOutbox(limit = 500) {
       let delivered = 0;
       for (;;) {
-        const pending = await repo().pendingOutbox(limit);
-        const rows = await repo().claimOutbox(pending.map((r) => r.id), toDbTime(clock.now()), `${node}:${newId()}`);
+        const now = clock.now();
+        const candidates = await repo().deliverableOutbox(toDbTime(now), limit);
+        const token = `${node}:${newId()}`;
+        const rows = await repo().claimOutbox(candidates.map((r) => r.id), toDbTime(now), token, toDbTime(new Date(now.getTime() + outboxLeaseMs)));
+        const done: string[] = [];
         for (const row of rows) {
           const n = toNotification(row);
-          for (const s of deps.sinks ?? []) {
-            try {
-              await s.deliver(n);
-            } catch {
-              // A sink that fails does not stop the others.
-            }
+          try {
+            for (const s of sinks) await s.deliver(n);
+            done.push(row.id);
+          } catch (err) {
+            // Tried again after a backoff (30 s, 1 min, 2 min … at most an hour); the other sinks get it again too.
+            const backoffMs = Math.min(30_000 * 2 ** Math.max(0, Number(row.attempts) - 1), 3_600_000);
+            await repo().postponeOutbox(row.id, token, toDbTime(new Date(clock.now().getTime() + backoffMs)), err instanceof Error ? err.message : String(err));
           }
-          events.emit('notification.delivered', n);
-          delivered++;
         }
-        if (pending.length < limit) return delivered;
+        await repo().markOutboxDelivered(done, token, toDbTime(clock.now()));
+        delivered += done.length;
+        if (candidates.length < limit) return delivered;
       }
+    },
+
+    /** Adds a place notices go (the live feed, the SMS sender); it must de-duplicate by `Notification.id`. */
+    addSink(sink: NotificationSink) {
+      sinks.push(sink);
     },
 
     async notifications(filter: { ticketId?: string; workOrderId?: string; event?: string }) {
@@ -1297,6 +1312,7 @@ function outboxRow(n: NoticeInput, now: Date): DB['notification_outbox'] {
     id: newId(), city_id: n.cityId, event: n.event, recipient_kind: n.recipient.kind, recipient_id: n.recipient.id,
     ticket_id: n.ticketId, work_order_id: n.workOrderId, act_by: db(n.actBy), payload: JSON.stringify(n.payload),
     dedup_key: n.dedupKey, status: 'pending', claim_token: null, created_at: toDbTime(now), delivered_at: null,
+    lease_until: null, attempts: 0, last_error: null,
   };
 }
 
