@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { openDatabase, migrateToLatest, ensureMysqlDatabase, type Database } from '../db';
+import type { Kysely } from 'kysely';
+import { openDatabase, migrateToLatest, ensureMysqlDatabase, type Database, type DB } from '../db';
 import { EventBus, systemClock, type Clock } from '../core';
 import { createIdentityService } from '../identity';
 import { createDirectoryService } from '../directory';
@@ -57,7 +58,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   const coverage = await calendar.coverage(clock.now());
   if (coverage.missingYear) opts.logger?.warn({ calendar: coverage }, `${coverage.messageZh} / ${coverage.message}`);
 
-  const intakeEvents = new EventBus<IntakeEvents>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
+  const intakeEvents = new EventBus<IntakeEvents, Kysely<DB>>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
   const intake = createIntakeService({
     db,
     dialect,
@@ -117,7 +118,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
 
   // 工单办理: work orders take part in every ticket transition; the sweep fires the supervision ladder.
   const workOrderLookups = createWorkOrderLookups({ db, directory, calendar });
-  const workOrderEvents = new EventBus<WorkOrderEvents>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
+  const workOrderEvents = new EventBus<WorkOrderEvents, Kysely<DB>>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
   const workOrders = createWorkOrderService({
     db,
     clock,
@@ -137,8 +138,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     // Notices are delivered right after the commit that queued them; the sweep catches any left behind.
     kick: () => setImmediate(() => void workOrders.deliverOutbox().catch((err) => opts.logger?.error({ err }, 'outbox delivery failed'))),
   });
+  // The work orders a ticket transition changed are announced with it: staged in its transaction, pushed after.
+  const workOrdersAnnounced = new WeakMap<object, () => void>();
+  intakeEvents.onWithin('ticket.transitioned', async (trx, e) => {
+    workOrdersAnnounced.set(e, await workOrders.announceTicketChangeWithin(trx, e.ticket, e.action));
+  });
   intakeEvents.on('ticket.transitioned', async (e) => {
-    await workOrders.announceTicketChange(e.ticket, e.action);
+    workOrdersAnnounced.get(e)?.();
     await workOrders.deliverOutbox();
   });
 

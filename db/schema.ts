@@ -517,6 +517,13 @@ export interface LiveEventsTable {
   event_key: import('kysely').Generated<string | null>;
 }
 
+/** A live event staged inside the transaction of its change, waiting to be numbered (see migration 0007). */
+export interface LiveOutboxTable {
+  id: string;
+  created_at: string;
+  event: string; // JSON: the event without its number
+}
+
 /** A call offered to the hotline (来电), as the telephony gateway reports it. */
 export interface CallsTable {
   id: string;
@@ -582,6 +589,7 @@ export interface DB {
   claim_pool: ClaimPoolTable;
   notification_outbox: NotificationOutboxTable;
   live_events: LiveEventsTable;
+  live_outbox: LiveOutboxTable;
   calls: CallsTable;
   call_transcript_segments: CallTranscriptSegmentsTable;
 }

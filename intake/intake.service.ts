@@ -139,7 +139,8 @@ export interface IntakeDeps {
   dialect: DialectName;
   lookups: IntakeLookups;
   clock?: Clock;
-  events?: EventBus<IntakeEvents>;
+  /** Ticket events: `emitWithin` inside each change's transaction, `emit` after its commit (see core/events.ts). */
+  events?: EventBus<IntakeEvents, Kysely<DB>>;
   /** How far back a caller's tickets make them a repeat caller (重复来电). */
   repeatCallerDays?: number;
 }
@@ -224,7 +225,7 @@ export function toTicketView(t: TicketRow, actor: Actor): TicketView {
 /** Intake (受理): tickets with the six elements, citizens and caller history, the ticket's state machine. */
 export function createIntakeService(deps: IntakeDeps) {
   const clock = deps.clock ?? systemClock;
-  const events = deps.events ?? new EventBus<IntakeEvents>();
+  const events = deps.events ?? new EventBus<IntakeEvents, Kysely<DB>>();
   const repo = (db: Kysely<DB> = deps.db) => new IntakeRepository(db, deps.dialect);
   const idemScope = (ctx: CommandContext) => `${ctx.actor.kind}:${ctx.actor.id ?? 'system'}`;
 
@@ -345,12 +346,14 @@ export function createIntakeService(deps: IntakeDeps) {
     const change: TicketChange = { ctx, before, after, input, now, from: decision.from, to: decision.to, reason: decision.reason, trusted: !!o.trusted };
     for (const p of participants) await p.apply(trx, change, o.prepared.get(p));
     const ticket = (await r.findTicket(id))!;
+    const event: IntakeEvents['ticket.transitioned'] = { ticket, actor, action: input.action, from: decision.from, to: ticket.status as TicketStatus, reason: decision.reason, input };
+    await events.emitWithin(trx, 'ticket.transitioned', event);
     return {
       ticket,
       from: decision.from,
       reason: decision.reason,
       /** Emits `ticket.transitioned`; call after the transaction committed. */
-      emit: () => events.emit('ticket.transitioned', { ticket, actor, action: input.action, from: decision.from, to: ticket.status as TicketStatus, reason: decision.reason, input }),
+      emit: () => events.emit('ticket.transitioned', event),
     };
   }
 
@@ -376,7 +379,8 @@ export function createIntakeService(deps: IntakeDeps) {
         if (p.prepareCreate) prepared.set(p, await p.prepareCreate(actor.cityId, { categoryId: input.categoryId ?? null, type: input.type, urgency: input.urgency ?? 'normal' }, now));
       }
 
-      const { value } = await runInTransaction(
+      let created: IntakeEvents['ticket.created'] | null = null;
+      const { value, replayed } = await runInTransaction(
         deps.db,
         { scope: idemScope(ctx), key: ctx.idempotencyKey, command: 'ticket.create', request: asked },
         async (trx) => {
@@ -438,11 +442,14 @@ export function createIntakeService(deps: IntakeDeps) {
           await r.insertTicket(row);
           await recordAudit(trx, ctx, { entityType: 'ticket', entityId: row.id, action: 'ticket.created', after: row }, now);
           for (const p of participants) await p.created?.(trx, row, ctx, prepared.get(p));
+          created = { ticket: row, actor };
+          await events.emitWithin(trx, 'ticket.created', created);
           return row;
         },
         () => clock.now(),
       );
-      events.emit('ticket.created', { ticket: value, actor });
+      // A replay (same Idempotency-Key) changed nothing: it announces nothing either.
+      if (!replayed && created) events.emit('ticket.created', created);
       return toTicketView(value, actor);
     },
 
@@ -479,7 +486,8 @@ export function createIntakeService(deps: IntakeDeps) {
       }
       const now = clock.now();
       const territoryPath = await checkReferences(actor.cityId, patch);
-      const { value } = await runInTransaction(
+      let updated: IntakeEvents['ticket.updated'] | null = null;
+      const { value, replayed } = await runInTransaction(
         deps.db,
         { scope: idemScope(ctx), key: ctx.idempotencyKey, command: `ticket.update:${id}`, request: { version, patch } },
         async (trx) => {
@@ -519,11 +527,13 @@ export function createIntakeService(deps: IntakeDeps) {
             { entityType: 'ticket', entityId: id, action: 'ticket.updated', before: pick(before, changed), after: pick(after, changed), cityId: before.city_id },
             now,
           );
+          updated = { ticket: after, actor, changed: Object.keys(patch) };
+          await events.emitWithin(trx, 'ticket.updated', updated);
           return after;
         },
         () => clock.now(),
       );
-      events.emit('ticket.updated', { ticket: value, actor, changed: Object.keys(patch) });
+      if (!replayed && updated) events.emit('ticket.updated', updated);
       return toTicketView(value, actor);
     },
 

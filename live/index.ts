@@ -3,7 +3,12 @@
  * pushing ticket, work-order, call and seat-status events to exactly the people allowed to see them,
  * in order, with lossless resume after a reconnect, on one node or several (Redis).
  *
- * Publishing from another part (after your transaction committed):
+ * A change's event is staged inside the change's own transaction and pushed after its commit, so
+ * that it exists exactly when the change does (a node killed in between loses nothing: any node's
+ * sweep pushes it). A part does that through its event bus: `events.emitWithin(trx, …)` inside the
+ * transaction, `events.emit(…)` with the same payload after it, and app/ subscribes the feed with
+ * {@link stageOnFeed}. For an event with no transaction of its own (presence, a notice the outbox
+ * delivers) `publish` stores and pushes at once; a `key` makes a repeat of it the same event:
  * ```ts
  * await live.publish({
  *   type: 'workorder.dispatched',
@@ -73,7 +78,7 @@ export {
 export { liveRoutes, type LiveRoutesOptions } from './live.routes';
 
 /** Intake's ticket events on the feed: `publishTicketEvents(intakeEvents, live)` wires them; the builders are exported for tests. */
-export { publishTicketEvents, ticketLiveEvent, ticketAudience, ticketSummaries } from './ticket-feed';
+export { publishTicketEvents, ticketLiveEvent, ticketAudience, ticketSummaries, stageOnFeed, type StagingFeed } from './ticket-feed';
 
 /** The work-order part's events on the feed: `publishWorkOrderEvents(workOrderEvents, live)` wires them. */
 export { publishWorkOrderEvents, workOrderLiveEvent, notificationLiveEvent, createLiveNotificationSink } from './workorder-feed';

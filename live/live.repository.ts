@@ -100,6 +100,30 @@ export class LiveRepository {
     return rows.map(toEvent);
   }
 
+  /** Stages an event inside the caller's transaction (the repository is built over it). */
+  async stage(id: string, e: Omit<LiveEvent, 'seq'>, createdAt: Date): Promise<void> {
+    await this.db.insertInto('live_outbox').values({ id, created_at: toDbTime(createdAt), event: JSON.stringify(e) }).execute();
+  }
+
+  /**
+   * Numbers a staged event: deletes the staged row and stores the event, in the caller's transaction.
+   * Returns null when another node moved it first (its delete found nothing).
+   */
+  async moveStaged(id: string): Promise<LiveEvent | null> {
+    const row = await this.db.selectFrom('live_outbox').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    const deleted = await this.db.deleteFrom('live_outbox').where('id', '=', id).executeTakeFirst();
+    if (Number(deleted.numDeletedRows ?? 0) !== 1) return null;
+    const e = JSON.parse(row.event) as Omit<LiveEvent, 'seq'>;
+    return { seq: await this.insert(e), ...e };
+  }
+
+  /** Staged events older than `before`, oldest first: their node died between its commit and the move. */
+  async stagedBefore(before: Date, limit: number): Promise<string[]> {
+    const rows = await this.db.selectFrom('live_outbox').select('id').where('created_at', '<=', toDbTime(before)).orderBy('created_at').orderBy('id').limit(limit).execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Deletes events older than `before`; returns how many. */
   async pruneBefore(before: Date): Promise<number> {
     const r = await this.db.deleteFrom('live_events').where('at', '<', toDbTime(before)).executeTakeFirst();

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { WebSocket } from 'ws';
 import { isUniqueViolation, type DB } from '../db';
-import { forbidden, isCenter, Role, systemClock, toChinaIso, type Actor, type Clock } from '../core';
+import { forbidden, isCenter, newId, Role, systemClock, toChinaIso, type Actor, type Clock } from '../core';
 import { audienceProblems, normalizeAudience, type Audience } from './domain/audience';
 import { Sequencer } from './domain/sequencer';
 import { ConsoleHub, type AttachOptions } from './live.hub';
@@ -76,6 +76,11 @@ const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
 /** Who watches the seat board: presence changes go to them (and to the user's own consoles). */
 const PRESENCE_WATCHERS = [Role.supervisor, Role.admin];
 const noopLogger: LiveLogger = { error() {}, warn() {} };
+/**
+ * A staged event younger than this is left to the node that committed it (it moves it right after
+ * its commit); older ones are taken for orphans of a node that died and moved by any node's sweep.
+ */
+const STAGED_GRACE_MS = 3000;
 
 /**
  * The live feed: stores each published event under its number, carries it to every node through the
@@ -99,6 +104,7 @@ export function createLiveService(deps: LiveDeps) {
   let gapTimer: NodeJS.Timeout | null = null;
   let pollTimer: NodeJS.Timeout | null = null;
   let touchTimer: NodeJS.Timeout | null = null;
+  let stagedTimer: NodeJS.Timeout | null = null;
   let filling = false;
   /** The missing number the gap timer waits for, and since when. */
   let gapFor = 0;
@@ -107,7 +113,7 @@ export function createLiveService(deps: LiveDeps) {
   let polledMax = 0;
   let closed = false;
   /** Publishes started and not yet handed to the broker: close and tests wait for them. */
-  const inFlight = new Set<Promise<LiveEvent>>();
+  const inFlight = new Set<Promise<unknown>>();
   /** Open consoles per `${cityId}|${userId}` on this node: presence changes on the first and the last. */
   const localConsoles = new Map<string, number>();
 
@@ -238,8 +244,16 @@ export function createLiveService(deps: LiveDeps) {
     }
   }
 
-  /** Checks and stores an event, then hands it to the broker. */
-  async function store(input: LiveEventInput): Promise<LiveEvent> {
+  /** Keeps a publish in `inFlight` until it settles (close and tests wait for them). */
+  function track<T>(p: Promise<T>): Promise<T> {
+    inFlight.add(p);
+    const done = () => void inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Checks an event and gives it its time and normalized audience (no number yet). */
+  function prepare(input: LiveEventInput): Omit<LiveEvent, 'seq'> {
     if (!EVENT_TYPE.test(input.type)) {
       throw new Error(`live: event type "${input.type}" is not dotted lower-case (事件类型格式不正确)`);
     }
@@ -254,14 +268,46 @@ export function createLiveService(deps: LiveDeps) {
       data: input.data ?? null,
     };
     if (input.unitData !== undefined) partial.unitData = input.unitData;
-    const event = await insertOnce(partial, input.key ?? null);
+    return partial;
+  }
+
+  /** Hands a stored event to the broker; a failure is only logged (the nodes' database poll finds it). */
+  async function handOff(event: LiveEvent) {
     try {
       await deps.broker.publish(event);
     } catch (err) {
-      // Stored already: the nodes' database poll delivers it.
       onError(err, 'broker publish');
     }
+  }
+
+  /** Checks and stores an event, then hands it to the broker. */
+  async function store(input: LiveEventInput): Promise<LiveEvent> {
+    const event = await insertOnce(prepare(input), input.key ?? null);
+    await handOff(event);
     return event;
+  }
+
+  /** Numbers staged events (each in its own short transaction, so one failure holds up no other) and pushes them. */
+  async function moveStaged(ids: string[]): Promise<number> {
+    let moved = 0;
+    for (const id of ids) {
+      const event = await deps.db.transaction().execute((trx) => new LiveRepository(trx).moveStaged(id));
+      if (!event) continue;
+      moved++;
+      await handOff(event);
+    }
+    return moved;
+  }
+
+  /** Moves what was staged and not moved after its commit (its node died in between). */
+  async function sweepStaged(): Promise<number> {
+    if (closed) return 0;
+    let moved = 0;
+    for (;;) {
+      const ids = await repo.stagedBefore(new Date(clock.now().getTime() - STAGED_GRACE_MS), 200);
+      moved += await moveStaged(ids);
+      if (ids.length < 200 || closed) return moved;
+    }
   }
 
   const service = {
@@ -276,12 +322,31 @@ export function createLiveService(deps: LiveDeps) {
      * that caused the event committed. Rejects when the event is malformed or cannot be stored.
      */
     publish(input: LiveEventInput): Promise<LiveEvent> {
-      const p = store(input);
-      inFlight.add(p);
-      const done = () => void inFlight.delete(p);
-      p.then(done, done);
-      return p;
+      return track(store(input));
     },
+
+    /**
+     * Stages an event inside the transaction of the change it reports: it exists exactly when the
+     * change commits (no change without its event, no event without its change). Call
+     * {@link releaseStaged} with the returned id after the commit; if that never happens (the node
+     * died), any node's sweep moves it within a few seconds. Rejects a malformed event.
+     */
+    async stageWithin(trx: Kysely<DB>, input: LiveEventInput): Promise<string> {
+      const id = newId();
+      await new LiveRepository(trx).stage(id, prepare(input), clock.now());
+      return id;
+    },
+
+    /** Numbers and pushes staged events after their transaction committed; each is moved once, by whoever comes first. */
+    releaseStaged(ids: string[]): Promise<number> {
+      return track(moveStaged(ids).catch((err) => {
+        onError(err, 'release staged');
+        return 0;
+      }));
+    },
+
+    /** Moves staged events whose node died between commit and move (run by every node's timer; safe concurrently). */
+    sweepStaged,
 
     /** Resolves once every publish started so far is stored and handed to the broker. */
     async idle(): Promise<void> {
@@ -305,6 +370,8 @@ export function createLiveService(deps: LiveDeps) {
         pollTimer = setInterval(() => void poll(), pollMs);
         pollTimer.unref();
       }
+      stagedTimer = setInterval(() => void sweepStaged().catch((err) => onError(err, 'staged sweep')), pollMs);
+      stagedTimer.unref();
     },
 
     /**
@@ -347,6 +414,7 @@ export function createLiveService(deps: LiveDeps) {
       closed = true;
       if (gapTimer) clearTimeout(gapTimer);
       if (pollTimer) clearInterval(pollTimer);
+      if (stagedTimer) clearInterval(stagedTimer);
       if (touchTimer) clearInterval(touchTimer);
       await deps.presence.touch(nodeId, 0).catch((err) => onError(err, 'presence goodbye'));
       await deps.broker.close();

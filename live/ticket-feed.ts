@@ -6,6 +6,8 @@
 import { maskPhone, Role, systemActor, type Actor, type EventBus } from '../core';
 import { toTicketView, type IntakeEvents, type TicketRow } from '../intake';
 import type { Audience } from './domain/audience';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db';
 import type { LiveEventInput } from './live.service';
 
 /** Everyone who may see the ticket, as intake's `canSee` draws it: the center, the handling unit, the territory, the grid member who registered it. */
@@ -59,12 +61,34 @@ export function ticketLiveEvent<K extends TicketEventType>(type: K, e: IntakeEve
   };
 }
 
-/** Subscribes the live feed to intake's events; returns the unsubscribe. */
-export function publishTicketEvents(events: EventBus<IntakeEvents>, live: { publish(e: LiveEventInput): Promise<unknown> }): () => void {
+/** What a part's events need of the live feed to stage an event in a transaction and release it after the commit. */
+export interface StagingFeed {
+  stageWithin(trx: Kysely<DB>, input: LiveEventInput): Promise<string>;
+  releaseStaged(ids: string[]): Promise<unknown>;
+}
+
+/**
+ * Puts one kind of a part's events on the feed durably: the live event is staged inside the
+ * transaction of the change (`emitWithin`) and released after its commit (`emit`, same payload
+ * object). A change that rolls back leaves no event; a node that dies after the commit leaves the
+ * staged event to the sweep; a replayed command emits nothing. Returns the unsubscribe.
+ */
+export function stageOnFeed<E extends Record<string, unknown>, K extends keyof E & string>(
+  events: EventBus<E, Kysely<DB>>, live: StagingFeed, type: K, toLive: (e: E[K]) => LiveEventInput,
+): () => void {
+  const staged = new WeakMap<object, string>();
   const offs = [
-    events.on('ticket.created', (e) => live.publish(ticketLiveEvent('ticket.created', e)).then(() => {})),
-    events.on('ticket.updated', (e) => live.publish(ticketLiveEvent('ticket.updated', e)).then(() => {})),
-    events.on('ticket.transitioned', (e) => live.publish(ticketLiveEvent('ticket.transitioned', e)).then(() => {})),
+    events.onWithin(type, async (trx, e) => void staged.set(e as object, await live.stageWithin(trx, toLive(e)))),
+    events.on(type, (e) => {
+      const id = staged.get(e as object);
+      if (id) return live.releaseStaged([id]).then(() => {});
+    }),
   ];
+  return () => offs.forEach((off) => off());
+}
+
+/** Subscribes the live feed to intake's events; returns the unsubscribe. */
+export function publishTicketEvents(events: EventBus<IntakeEvents, Kysely<DB>>, live: StagingFeed): () => void {
+  const offs = (['ticket.created', 'ticket.updated', 'ticket.transitioned'] as const).map((type) => stageOnFeed(events, live, type, (e) => ticketLiveEvent(type, e)));
   return () => offs.forEach((off) => off());
 }

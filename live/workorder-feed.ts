@@ -7,7 +7,10 @@
 import { Role } from '../core';
 import type { Notification, NotificationSink, WorkOrderEvents } from '../workorders';
 import type { EventBus } from '../core';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db';
 import type { LiveEventInput } from './live.service';
+import { stageOnFeed, type StagingFeed } from './ticket-feed';
 
 /** The live event of a changed work order: the center and the unit that holds it. */
 export function workOrderLiveEvent(e: WorkOrderEvents['workorder.changed']): LiveEventInput {
@@ -50,8 +53,7 @@ export function createLiveNotificationSink(live: { publish(e: LiveEventInput): P
   };
 }
 
-/** Subscribes the live feed to the work-order part's changes; returns the unsubscribe. */
-export function publishWorkOrderEvents(events: EventBus<WorkOrderEvents>, live: { publish(e: LiveEventInput): Promise<unknown> }): () => void {
-  const off = events.on('workorder.changed', (e) => live.publish(workOrderLiveEvent(e)).then(() => {}));
-  return off;
+/** Subscribes the live feed to the work-order part's changes (staged in their transactions); returns the unsubscribe. */
+export function publishWorkOrderEvents(events: EventBus<WorkOrderEvents, Kysely<DB>>, live: StagingFeed): () => void {
+  return stageOnFeed(events, live, 'workorder.changed', workOrderLiveEvent);
 }

@@ -72,7 +72,8 @@ export interface WorkOrderDeps {
   sinks?: NotificationSink[];
   /** How long a delivery run holds the rows it took before another run may deliver them again. Default 60 s. */
   outboxLeaseMs?: number;
-  events?: EventBus<WorkOrderEvents>;
+  /** `workorder.changed`: `emitWithin` inside each command's transaction, `emit` after its commit. */
+  events?: EventBus<WorkOrderEvents, Kysely<DB>>;
   /** This node's name in `fired_by` (which node fired a milestone). */
   nodeId?: string;
   /** Asks for the outbox to be delivered soon (a job); the periodic sweep delivers anyway. */
@@ -165,7 +166,7 @@ const requireText = (v: string | null | undefined, field: string, en: string, zh
 
 export function createWorkOrderService(deps: WorkOrderDeps) {
   const clock = deps.clock ?? systemClock;
-  const events = deps.events ?? new EventBus<WorkOrderEvents>();
+  const events = deps.events ?? new EventBus<WorkOrderEvents, Kysely<DB>>();
   const node = deps.nodeId ?? `node-${randomBytes(4).toString('hex')}`;
   const sinks: NotificationSink[] = [...(deps.sinks ?? [])];
   const outboxLeaseMs = deps.outboxLeaseMs ?? 60_000;
@@ -595,16 +596,17 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     return (await idempotentCommandOf(deps.db, idemScope(ctx), ctx.idempotencyKey)) === `workorder.${name}:${id}`;
   }
 
-  const emitChanged = (rows: WorkOrderRow[], action: string) => () => {
-    // Best effort: a console that misses one refetches when it reconnects.
-    void announce(rows, action).catch(() => undefined);
-  };
-
-  /** Emits `workorder.changed` with each row's view (its reminders read fresh, after the commit). */
-  async function announce(rows: WorkOrderRow[], action: string) {
-    const reminders = await remindersOf(rows.map((w) => w.id));
+  /**
+   * Announces changed work orders: `workorder.changed` for each row inside the command's transaction
+   * (the live feed stages it there, with the reminders the transaction sees), and after the commit.
+   * Returns the after-commit part.
+   */
+  async function changedWithin(trx: Kysely<DB>, rows: WorkOrderRow[], action: string): Promise<() => void> {
+    const reminders = await remindersOf(rows.map((w) => w.id), trx);
     const now = clock.now();
-    for (const w of rows) events.emit('workorder.changed', { workOrder: w, action, view: toWorkOrderView(w, now, reminders.get(w.id)) });
+    const payloads = rows.map((w) => ({ workOrder: w, action, view: toWorkOrderView(w, now, reminders.get(w.id)) }));
+    for (const p of payloads) await events.emitWithin(trx, 'workorder.changed', p);
+    return () => payloads.forEach((p) => events.emit('workorder.changed', p));
   }
 
   async function viewOf(actor: Actor, id: string) {
@@ -612,9 +614,9 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   }
 
   /** The reminder time of each running clock (the ladder's at-risk point), by work order. */
-  async function remindersOf(ids: string[]) {
+  async function remindersOf(ids: string[], q: Kysely<DB> = deps.db) {
     const out = new Map<string, Partial<Record<Clock, Date>>>();
-    for (const m of await repo().remindersOf(ids)) {
+    for (const m of await repo(q).remindersOf(ids)) {
       const forOrder = out.get(m.work_order_id) ?? {};
       forOrder[m.clock as Clock] = fromDbTime(m.due_at);
       out.set(m.work_order_id, forOrder);
@@ -694,7 +696,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         if (Number(w.version) !== version) throw versionConflict(w);
         if (w.role === 'lead' && w.status === 'dispatched') {
           after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, { action: 'acknowledge' }, { now, trusted: true })).emit);
-        } else after(emitChanged([await acknowledgeIn(trx, ctx, w, now)], 'acknowledged'));
+        } else after(await changedWithin(trx, [await acknowledgeIn(trx, ctx, w, now)], 'acknowledged'));
         return w.id;
       });
       return viewOf(ctx.actor, value);
@@ -711,7 +713,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         await repo(trx).cancelMilestones(w.id, ['onSite']);
         const updated = await change(trx, ctx, w, { on_site_at: toDbTime(now) }, 'on_site', note?.trim() || null, now);
         if (note?.trim()) await repo(trx).insertNote({ id: newId(), work_order_id: id, kind: 'on_site', text: note.trim(), author_id: ctx.actor.id, author_name: ctx.actor.name, created_at: toDbTime(now) });
-        after(emitChanged([updated], 'on_site'));
+        after(await changedWithin(trx, [updated], 'on_site'));
         if (w.role === 'lead') {
           if ((await deps.tickets.statusWithin(trx, w.ticket_id)) === 'acknowledged') after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, { action: 'start_handling' }, { now, trusted: true })).emit);
         }
@@ -728,7 +730,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         const noteId = newId();
         await repo(trx).insertNote({ id: noteId, work_order_id: id, kind: 'progress', text: body, author_id: ctx.actor.id, author_name: ctx.actor.name, created_at: toDbTime(now) });
         await audit(trx, ctx, w, 'note_added', null, { noteId, text: body }, null, now);
-        after(emitChanged([w], 'note_added'));
+        after(await changedWithin(trx, [w], 'note_added'));
       });
       return service.get(ctx.actor, id);
     },
@@ -752,7 +754,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         const cur = await loadVisible(trx, ctx.actor, id);
         await repo(trx).insertAttachment({ id: attachmentId, work_order_id: id, file_name: file.fileName.slice(0, 255), content_type: file.contentType, size: file.body.length, sha256, storage_key: key, uploaded_by: ctx.actor.id, created_at: toDbTime(now) });
         await audit(trx, ctx, cur, 'attachment_added', null, { attachmentId, fileName: file.fileName, size: file.body.length, sha256 }, null, now);
-        after(emitChanged([cur], 'attachment_added'));
+        after(await changedWithin(trx, [cur], 'attachment_added'));
         return { id: attachmentId, fileName: file.fileName, contentType: file.contentType, size: file.body.length, sha256 };
       });
       return value;
@@ -779,7 +781,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         const leadReplied = all.some((x) => x.role === 'lead' && x.status === 'replied');
         if (leadReplied && pendingCoHandlers(all).length === 0) {
           after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, { action: 'reply', result: combinedResult(all, names) }, { now, trusted: true })).emit);
-        } else after(emitChanged([replied], 'replied'));
+        } else after(await changedWithin(trx, [replied], 'replied'));
       });
       return viewOf(ctx.actor, id);
     },
@@ -799,7 +801,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         if (Number(w.version) !== version) throw versionConflict(w);
         if (w.role === 'lead' && w.status === 'acknowledged') {
           after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, { action: 'request_extension', reason: why, proposedDeadline }, { now, trusted: true })).emit);
-        } else after(emitChanged([await requestExtensionIn(trx, ctx, w, why, proposed, now)], 'extension_requested'));
+        } else after(await changedWithin(trx, [await requestExtensionIn(trx, ctx, w, why, proposed, now)], 'extension_requested'));
       });
       return viewOf(ctx.actor, id);
     },
@@ -816,7 +818,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         if (Number(w.version) !== version) throw versionConflict(w);
         if (w.role === 'lead' && ['dispatched', 'acknowledged'].includes(w.status)) {
           after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, { action: 'return_to_center', reason: why }, { now, trusted: true, prepared })).emit);
-        } else after(emitChanged([await returnIn(trx, ctx, w, why, rules, now)], 'returned'));
+        } else after(await changedWithin(trx, [await returnIn(trx, ctx, w, why, rules, now)], 'returned'));
       });
       return viewOf(ctx.actor, id);
     },
@@ -847,8 +849,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
           after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, input, { now, prepared })).emit);
         } else if (ruling.decision === 'redispatch') {
           const fresh = await reassignIn(trx, ctx, w, ticket, unitId!, plan!, why, now);
-          after(emitChanged([(await repo(trx).findWorkOrder(id))!, fresh], 'reassigned'));
-        } else after(emitChanged([await confirmIn(trx, ctx, w, plan!, why, now)], 'return_refused'));
+          after(await changedWithin(trx, [(await repo(trx).findWorkOrder(id))!, fresh], 'reassigned'));
+        } else after(await changedWithin(trx, [await confirmIn(trx, ctx, w, plan!, why, now)], 'return_refused'));
         const rows = await repo(trx).workOrdersOfTicket(w.ticket_id, Number(w.round));
         // After a re-dispatch the open work order is the new unit's.
         return rows.filter((x) => x.role === w.role && !FINAL_SET.has(x.status)).at(-1)?.id ?? id;
@@ -873,7 +875,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         const w = await loadVisible(trx, ctx.actor, id);
         if (Number(w.version) !== version) throw versionConflict(w);
         if (w.role === 'lead') after((await deps.tickets.transitionWithin(trx, ctx, w.ticket_id, input, { now, prepared })).emit);
-        else after(emitChanged([await rulingOnExtensionIn(trx, ctx, w, grant, reason, now)], ruling.decision === 'grant' ? 'extension_granted' : 'extension_refused'));
+        else after(await changedWithin(trx, [await rulingOnExtensionIn(trx, ctx, w, grant, reason, now)], ruling.decision === 'grant' ? 'extension_granted' : 'extension_refused'));
       });
       return viewOf(ctx.actor, id);
     },
@@ -949,7 +951,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       const { value } = await command(ctx, 'supervise', workOrderId, { reason: why }, async (trx, now, after) => {
         const w = await loadVisible(trx, ctx.actor, workOrderId);
         if (FINAL_SET.has(w.status)) throw notInStatus(w, 'supervise', '督办', OPEN_STATUSES);
-        after(emitChanged([w], 'supervised'));
+        after(await changedWithin(trx, [w], 'supervised'));
         return superviseIn(trx, ctx, w, 'manual', why, now, `so:manual:${newId()}`);
       });
       return toSupervisionView((await repo().findSupervisionOrder(value))!);
@@ -1110,12 +1112,13 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     },
 
     /**
-     * Announces the work orders a ticket transition changed (app/ calls this on `ticket.transitioned`):
-     * those written in the same instant as the ticket.
+     * Announces the work orders a ticket transition changed, inside its transaction (app/ calls this
+     * on `ticket.transitioned`): those written in the same instant as the ticket. Returns the
+     * after-commit part.
      */
-    async announceTicketChange(ticket: { id: string; updated_at: string }, action: string) {
-      const rows = (await repo().workOrdersOfTicket(ticket.id)).filter((w) => w.updated_at === ticket.updated_at);
-      await announce(rows, action);
+    async announceTicketChangeWithin(trx: Kysely<DB>, ticket: { id: string; updated_at: string }, action: string) {
+      const rows = (await repo(trx).workOrdersOfTicket(ticket.id)).filter((w) => w.updated_at === ticket.updated_at);
+      return changedWithin(trx, rows, action);
     },
 
     forget(cityId?: string) {

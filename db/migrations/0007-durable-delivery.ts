@@ -11,6 +11,11 @@ import { columnTypes, type DialectName } from '../dialect';
  *
  * `live_events.event_key` makes a repeat of the same change (a notice delivered again after a crash)
  * one event on the consoles: unique, null for events that happen once by construction.
+ *
+ * `live_outbox` holds a change's live event written inside the change's own transaction (staged): it
+ * exists exactly when the change committed. Right after the commit the event is moved into
+ * `live_events` (numbered) and pushed; a node that died in between leaves the staged row, and any
+ * node's sweep moves it. The move deletes the staged row first, so each is numbered once.
  */
 export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   const t = columnTypes(dialect);
@@ -21,9 +26,18 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
 
   await db.schema.alterTable('live_events').addColumn('event_key', t.key(160)).execute();
   await db.schema.createIndex('live_events_event_key').on('live_events').column('event_key').unique().execute();
+
+  await db.schema
+    .createTable('live_outbox')
+    .addColumn('id', t.id, (c) => c.primaryKey())
+    .addColumn('created_at', t.timestamp, (c) => c.notNull())
+    .addColumn('event', t.longText, (c) => c.notNull()) // JSON: the event without its number
+    .execute();
+  await db.schema.createIndex('live_outbox_created').on('live_outbox').column('created_at').execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropTable('live_outbox').ifExists().execute();
   await db.schema.dropIndex('live_events_event_key').on('live_events').execute();
   await db.schema.alterTable('live_events').dropColumn('event_key').execute();
   await db.schema.dropIndex('notification_outbox_lease').on('notification_outbox').execute();

@@ -6,49 +6,15 @@
  * the next run delivers every notice, while the live feed keeps one event per notice (the 120 the
  * dead node already published are not shown twice).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext, type AppContext } from '../../app/context';
 import { testConfig } from '../../app/config';
 import { FixedClock, newId, toDbTime } from '../../core';
-import { freshDatabase, testDialect, type TestDatabase } from '../helpers/db';
-import { migrateToLatest, openDatabase } from '../../db';
+import { testDialect } from '../helpers/db';
+import { runChildUntil, sharedDatabase } from '../helpers/child';
 
 const NOTICES = 500;
 const HANG_AFTER = 120;
-
-/** A database two processes can share: a SQLite file, or a fresh MariaDB database. */
-async function sharedDatabase(): Promise<{ url: string; database: TestDatabase; cleanup(): Promise<void> }> {
-  if (testDialect === 'mysql') {
-    const database = await freshDatabase();
-    return { url: database.url, database, cleanup: () => database.dispose() };
-  }
-  const dir = mkdtempSync(join(tmpdir(), 'hotline-outbox-crash-'));
-  const url = `sqlite:${join(dir, 'hotline.sqlite')}`;
-  const opened = await openDatabase(url);
-  const database: TestDatabase = { ...opened, url, dispose: () => opened.close() };
-  return { url, database, cleanup: async () => { await opened.close().catch(() => {}); rmSync(dir, { recursive: true, force: true }); } };
-}
-
-function runChildUntilHang(url: string): Promise<{ killed: boolean; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/workorders/fixtures/outbox-crash-child.ts', url, String(HANG_AFTER)], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child never hung: ${output}`)); }, 90_000);
-    child.stdout.on('data', (b) => {
-      output += String(b);
-      if (output.includes('HANG')) child.kill('SIGKILL'); // kill -9 while the batch is in hand
-    });
-    child.stderr.on('data', (b) => (output += String(b)));
-    child.on('exit', (_code, signal) => {
-      clearTimeout(timer);
-      resolve({ killed: signal === 'SIGKILL', output });
-    });
-  });
-}
 
 describe(`outbox delivery survives kill -9 (${testDialect})`, () => {
   let shared: Awaited<ReturnType<typeof sharedDatabase>>;
@@ -57,7 +23,6 @@ describe(`outbox delivery survives kill -9 (${testDialect})`, () => {
 
   beforeAll(async () => {
     shared = await sharedDatabase();
-    await migrateToLatest(shared.database);
     const now = toDbTime(new Date(Date.now() - 60_000));
     const rows = Array.from({ length: NOTICES }, (_, i) => ({
       id: newId(), city_id: 'demo', event: 'workorder.reminder', recipient_kind: 'unit', recipient_id: `unit-${i % 7}`,
@@ -76,7 +41,7 @@ describe(`outbox delivery survives kill -9 (${testDialect})`, () => {
     (await shared.database.db.selectFrom('live_events').select(['event_key']).where('type', '=', 'notification.sent').execute()).map((r) => r.event_key);
 
   it('loses no notice and shows none twice when a node dies holding a batch', async () => {
-    const { killed, output } = await runChildUntilHang(shared.url);
+    const { killed, output } = await runChildUntil('tests/workorders/fixtures/outbox-crash-child.ts', [shared.url, String(HANG_AFTER)], 'HANG');
     expect(killed, output).toBe(true);
 
     // The dead node had published its first notices to the live feed, and marked nothing delivered.
