@@ -56,6 +56,8 @@ export interface RoutingRecord {
   responsibilityVersionId: string | null;
   plannedUnitId: string | null;
   coUnitIds?: string[];
+  /** The category the plan routed by (given or the classifier's): the ticket keeps it. */
+  categoryId?: string | null;
 }
 
 export type TransitionInput =
@@ -187,6 +189,7 @@ export function decide(ticket: TicketFacts, input: TransitionInput, actor: Actor
         patch.routing_rule = input.routing.rule;
         patch.responsibility_version_id = input.routing.responsibilityVersionId;
         patch.planned_unit_id = input.routing.plannedUnitId;
+        if (input.routing.categoryId) patch.category_id = input.routing.categoryId;
       }
       reason = input.note ?? null;
       break;

@@ -70,7 +70,7 @@ export interface TicketForRouting {
 
 export interface TicketPort<View> {
   get(ctx: CommandContext, id: string): Promise<TicketForRouting>;
-  dispatch(ctx: CommandContext, id: string, version: number, input: { handlingUnitId: string; note: string | null; routing: { rule: string; responsibilityVersionId: string | null; plannedUnitId: string | null; coUnitIds: string[] } }): Promise<View>;
+  dispatch(ctx: CommandContext, id: string, version: number, input: { handlingUnitId: string; note: string | null; routing: { rule: string; responsibilityVersionId: string | null; plannedUnitId: string | null; coUnitIds: string[]; categoryId: string | null } }): Promise<View>;
 }
 
 /** The classifier learns from every category an agent confirms or corrects at dispatch. */

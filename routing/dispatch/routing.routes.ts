@@ -43,6 +43,7 @@ export const RoutePlanSchema = z.object({
   explanation: z.array(Explanation),
   missing: z.array(z.string()),
   computedAt: z.string(),
+  fingerprint: z.string().describe('the decision of the plan as a hash: send it back with the dispatch (PLAN_CHANGED when the plan changed)'),
 });
 
 /** /routing/plan: where a ticket would go and why, with its deadlines (nothing is written). */
@@ -116,6 +117,7 @@ export async function routingRoutes(app: FastifyInstance, opts: RoutingRoutesOpt
         version: z.number().int().min(1),
         handlingUnitId: z.string().max(64).nullish(),
         overrideReason: z.string().max(2000).nullish(),
+        planFingerprint: z.string().max(64).nullish().describe('the fingerprint of the plan the person confirmed; 409 PLAN_CHANGED (with the new plan) when it differs'),
       }),
       response: { 200: z.object({ ticket: opts.ticketSchema, plan: RoutePlanSchema, overridden: z.boolean() }), ...errorResponses },
     },

@@ -1,4 +1,5 @@
-import { badRequest, unprocessable, systemClock, toChinaIso, type Clock, type CommandContext } from '../../core';
+import { createHash } from 'node:crypto';
+import { badRequest, conflict, unprocessable, systemClock, toChinaIso, type Clock, type CommandContext } from '../../core';
 import { decidePlan, DISPATCH_RULE_ZH, type DispatchRule, type FunctionMatch, type UnitBrief } from './domain/plan';
 import type { CategoryNode, LearningPort, RoutingPorts, TerritoryResolution, TicketPort } from './ports';
 
@@ -48,6 +49,21 @@ export interface RoutePlan {
   explanation: { zh: string; en: string }[];
   missing: string[];
   computedAt: string;
+  /**
+   * What the plan decided, as a short hash (category, rule, action, units, responsibility item and
+   * version, policy, type, urgency): the console sends back the one it showed, and dispatch refuses
+   * with PLAN_CHANGED when the plan made at dispatch differs (the agent confirms what goes out).
+   */
+  fingerprint: string;
+}
+
+/** The fingerprint of a plan's decision (not of its explanation or the instant it was made). */
+export function planFingerprint(p: Omit<RoutePlan, 'fingerprint'>): string {
+  const decided = [
+    p.category?.code ?? null, p.rule, p.action, p.leadUnit?.id ?? null, p.coUnits.map((u) => u.id),
+    p.responsibility ? [p.responsibility.itemId, p.responsibility.versionId] : null, p.policy?.code ?? null, p.type, p.urgency, p.knowledgeArticleId,
+  ];
+  return createHash('sha256').update(JSON.stringify(decided)).digest('hex').slice(0, 16);
 }
 
 /** Below this the classifier's top suggestion is shown, not used: an agent must confirm it. */
@@ -172,7 +188,7 @@ export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: 
         });
       }
 
-      return {
+      const planned: Omit<RoutePlan, 'fingerprint'> = {
         category,
         suggestions,
         classifierConfident: classified.confident,
@@ -192,6 +208,7 @@ export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: 
         missing: decision.missing,
         computedAt: toChinaIso(at),
       };
+      return { ...planned, fingerprint: planFingerprint(planned) };
     },
 
     /**
@@ -199,7 +216,10 @@ export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: 
      * that override needs a reason, and both the plan's unit and the reason stay on the ticket and in
      * its audit trail. The category it goes out with teaches the classifier.
      */
-    async dispatchTicket(ctx: CommandContext, ticketId: string, version: number, choice: { handlingUnitId?: string | null; overrideReason?: string | null } = {}): Promise<{ ticket: View; plan: RoutePlan; overridden: boolean }> {
+    async dispatchTicket(
+      ctx: CommandContext, ticketId: string, version: number,
+      choice: { handlingUnitId?: string | null; overrideReason?: string | null; planFingerprint?: string | null } = {},
+    ): Promise<{ ticket: View; plan: RoutePlan; overridden: boolean }> {
       if (!opts.tickets) throw new Error('routing was built without a ticket port');
       const ticket = await opts.tickets.get(ctx, ticketId);
       const t = await tree(ticket.cityId);
@@ -216,6 +236,15 @@ export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: 
         lat: ticket.lat,
         lng: ticket.lng,
       });
+      // What goes out is what the person confirmed: a plan that changed since it was shown is shown again.
+      if (choice.planFingerprint && choice.planFingerprint !== plan.fingerprint) {
+        throw conflict(
+          'PLAN_CHANGED',
+          `the routing plan changed since it was shown (now: ${plan.leadUnit?.name ?? 'no unit'}, ${plan.rule}); confirm the new plan`,
+          `派单方案已变化（现为：${plan.leadUnit?.name ?? '未确定单位'}，${plan.ruleZh}），请核对新方案后再派单`,
+          { plan },
+        );
+      }
       const chosen = choice.handlingUnitId ?? plan.leadUnit?.id ?? null;
       if (!chosen) {
         throw unprocessable('PLAN_UNDETERMINED', 'the plan names no handling unit: choose one', '派单方案未能确定承办单位，请指定', { missing: plan.missing, explanation: plan.explanation });
@@ -233,12 +262,15 @@ export function createRoutingService<View = unknown>(ports: RoutingPorts, opts: 
           responsibilityVersionId: plan.responsibility?.versionId ?? null,
           plannedUnitId: plan.leadUnit?.id ?? null,
           coUnitIds: overridden ? [] : plan.coUnits.map((u) => u.id),
+          // The ticket keeps the category it was routed by, also when the classifier chose it.
+          categoryId: plan.category ? t.byCode.get(plan.category.code)?.id ?? null : null,
         },
       });
-      if (categoryCode && opts.learning) {
+      const routedBy = plan.category?.code ?? null;
+      if (routedBy && opts.learning) {
         await opts.learning.learn(ticket.cityId, {
           ticketId, text: [ticket.situation, ticket.demand].filter(Boolean).join('\n'), title: ticket.title,
-          categoryCode, suggestedCode: plan.suggestions[0]?.code ?? null, actorId: ctx.actor.id,
+          categoryCode: routedBy, suggestedCode: plan.suggestions[0]?.code ?? null, actorId: ctx.actor.id,
         });
       }
       return { ticket: view, plan, overridden };

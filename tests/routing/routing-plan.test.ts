@@ -171,6 +171,39 @@ describe(`the routing plan on the demo city (${testDialect})`, () => {
       expect(p.explanation.some((e: { en: string }) => e.en.includes('already handling'))).toBe(true);
     });
 
+    it('dispatches only the plan the person confirmed: a plan that changed since is answered 409 PLAN_CHANGED with the new plan, nothing written', async () => {
+      const ticket = await register();
+      const territoryId = (await t.ctx.directory.findTerritoryByCode('demo', '990102001001001'))!.id;
+      // What the screen showed before the category was chosen: another plan than the one at dispatch.
+      const shown = await plan({ text: '小区门口有人摆摊卖菜，无照经营\n请取缔', territoryId });
+      const refused = await dispatch(ticket.id, { version: ticket.version, planFingerprint: shown.fingerprint });
+      expect(refused.statusCode, refused.body).toBe(409);
+      const changed = json(refused);
+      expect(changed.code).toBe('PLAN_CHANGED');
+      // The plan of the ticket as saved (with its category), which is what would have gone out.
+      const atDispatch = await plan({ text: '小区门口有人摆摊卖菜，无照经营\n请取缔', territoryId, categoryCode: '01020201', type: 'complaint', urgency: 'normal' });
+      expect(changed.details.plan.fingerprint).toBe(atDispatch.fingerprint);
+      expect(changed.details.plan.leadUnit.id).not.toBe(shown.leadUnit?.id);
+      expect((await t.ctx.database.db.selectFrom('tickets').select(['status', 'version']).where('id', '=', ticket.id).executeTakeFirstOrThrow())).toMatchObject({ status: 'accepted', version: ticket.version });
+      // Confirmed: the new plan goes out as shown.
+      const ok = await dispatch(ticket.id, { version: ticket.version, planFingerprint: changed.details.plan.fingerprint });
+      expect(ok.statusCode, ok.body).toBe(200);
+      expect(json(ok).ticket.handlingUnitId).toBe(atDispatch.leadUnit.id);
+      expect(json(ok).plan.fingerprint).toBe(changed.details.plan.fingerprint);
+    });
+
+    it('keeps on the ticket the category the classifier routed it by', async () => {
+      const ticket = await register({ categoryId: null, situation: '楼下水管爆了，路面全是水，一直往外冒', demand: '请尽快抢修' });
+      expect(ticket.categoryId).toBeNull();
+      const res = await dispatch(ticket.id, { version: ticket.version });
+      expect(res.statusCode, res.body).toBe(200);
+      const body = json(res);
+      expect(body.plan.category).toMatchObject({ source: 'classifier' });
+      expect(body.ticket.categoryId).toBe(await listCategoryId(body.plan.category.code));
+      const trail = await listAudit(t.ctx.database.db, 'ticket', ticket.id);
+      expect(trail.at(-1)!.after).toMatchObject({ category_id: body.ticket.categoryId });
+    });
+
     it('a stale version or a plan with no unit is refused without a change', async () => {
       const ticket = await register();
       expect(json(await dispatch(ticket.id, { version: ticket.version + 5 })).code).toBe('VERSION_CONFLICT');

@@ -214,6 +214,8 @@ export interface RoutePlan {
   explanation: Explanation[];
   missing: string[];
   computedAt: string;
+  /** The plan's decision as a hash: sent back with the dispatch, which answers PLAN_CHANGED when it differs. */
+  fingerprint: string;
 }
 
 export interface PlanRequest {

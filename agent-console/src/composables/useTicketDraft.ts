@@ -6,7 +6,7 @@
  */
 import { computed, reactive, ref, shallowRef, type InjectionKey } from 'vue';
 import { ApiError } from '../api/http';
-import { routingApi } from '../api/routing';
+import { changedPlanOf, routingApi } from '../api/routing';
 import { ticketsApi } from '../api/tickets';
 import type { Channel, KnowledgeHit, NewTicket, RoutePlan, SixElement, TerritoryResolution, Ticket, TicketType, Urgency } from '../api/types';
 import { currentLocale, t } from '../i18n';
@@ -89,10 +89,12 @@ export function useTicketDraft() {
 
   // --- what the plan and the dispatch will see ------------------------------------------------
   const text = computed(() => [fields.situation.trim(), fields.demand.trim()].filter(Boolean).join('\n'));
+  /** The title the ticket is saved with (the start of the situation when none is typed): the plan must see the same. */
+  const title = computed(() => fields.title.trim() || (fields.situation.trim() ? fields.situation.trim().slice(0, 40) : '') || null);
   const categoryCode = computed(() => directory.category(fields.categoryId)?.code ?? null);
   const planRequest = computed(() => ({
     text: text.value,
-    title: fields.title.trim() || null,
+    title: title.value,
     // Until the agent chooses them, type and urgency are the plan's to suggest.
     type: touched.type ? fields.type : null,
     urgency: touched.urgency ? fields.urgency : null,
@@ -212,7 +214,7 @@ export function useTicketDraft() {
       callId: fields.callId,
       citizenName: s(fields.citizenName),
       confidential: fields.confidential,
-      title: s(fields.title) ?? (fields.situation.trim() ? fields.situation.trim().slice(0, 40) : null),
+      title: title.value,
       occurredAt: fields.occurredAt,
       addressText: s(fields.addressText),
       territoryId: fields.territoryId,
@@ -278,11 +280,24 @@ export function useTicketDraft() {
     return guarded('dispatch', async () => {
       const ticket = await persist();
       const explicit = chosenUnitId.value && (overridden.value || !planUnitId.value) ? chosenUnitId.value : null;
-      const r = await routingApi.dispatch(ticket.id, {
-        version: ticket.version,
-        ...(explicit ? { handlingUnitId: explicit } : {}),
-        ...(overridden.value ? { overrideReason: overrideReason.value.trim() } : {}),
-      });
+      let r;
+      try {
+        r = await routingApi.dispatch(ticket.id, {
+          version: ticket.version,
+          planFingerprint: plan.value?.fingerprint ?? null,
+          ...(explicit ? { handlingUnitId: explicit } : {}),
+          ...(overridden.value ? { overrideReason: overrideReason.value.trim() } : {}),
+        });
+      } catch (e) {
+        // The plan changed since it was shown: show the new one; the agent dispatches again to confirm it.
+        const fresh = changedPlanOf(e);
+        if (fresh) {
+          planSeq++;
+          plan.value = fresh;
+          planKey.value = currentPlanKey.value;
+        }
+        throw e;
+      }
       saved.value = ticketsStore.remember(r.ticket);
       const unitName = directory.unitName(r.ticket.handlingUnitId) || r.plan.leadUnit?.name || '';
       return { ticket: r.ticket, unitName };
