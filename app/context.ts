@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { openDatabase, migrateToLatest, ensureMysqlDatabase, type Database, type DB } from '../db';
-import { EventBus, systemClock, type Clock } from '../core';
+import { EventBus, SEAT_ROLES, systemClock, type Clock } from '../core';
 import { createIdentityService } from '../identity';
 import { createDirectoryService } from '../directory';
 import {
@@ -154,7 +154,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     : createLocalLiveAdapters();
   const live = createLiveService({
     db, clock, ...liveAdapters, logger: opts.logger, heartbeatMs: config.live.heartbeatMs, retentionDays: config.live.retentionDays,
-    staffOf: async (cityId) => (await identity.listUsers(cityId)).filter((u) => u.role === 'agent').map((u) => ({ id: u.id, name: u.displayName, role: u.role })),
+    staffOf: async (cityId) => (await identity.listUsers(cityId)).filter((u) => SEAT_ROLES.has(u.role)).map((u) => ({ id: u.id, name: u.displayName, role: u.role })),
   });
   await live.start();
   publishTicketEvents(intakeEvents, live);

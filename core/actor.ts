@@ -43,6 +43,9 @@ export interface CommandContext {
 }
 
 export const isCenter = (a: Pick<Actor, 'role'>) => CENTER_ROLES.has(a.role);
+/** The hotline center's seats (坐席): the people who take calls and route work, with a seat status on the board. */
+export const SEAT_ROLES: ReadonlySet<Role> = new Set([Role.agent, Role.dispatcher]);
+export const isSeat = (a: Pick<Actor, 'role' | 'kind'>) => a.kind === 'user' && SEAT_ROLES.has(a.role);
 
 export const systemActor = (cityId: string, name = 'system'): Actor => ({
   kind: 'system',

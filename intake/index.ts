@@ -2,7 +2,7 @@
  * Intake (受理): registering tickets with their six elements from every channel, citizens and caller
  * history, and the ticket's life as one audited state machine.
  */
-export { createIntakeService, toTicketView, canSee, ticketScopeOf, type TicketChange, type TicketTransitionParticipant, type IntakeService, type IntakeDeps, type IntakeEvents, type NewTicket, type TicketElementsPatch, type TicketView, type DuplicateQuery, type DuplicateCandidate } from './intake.service';
+export { createIntakeService, toTicketView, canSee, ticketScopeOf, type TicketChange, type TicketTransitionParticipant, type IntakeService, type IntakeDeps, type IntakeEvents, type NewTicket, type TicketElementsPatch, type TicketView, type DuplicateQuery, type DuplicateCandidate, type TicketFigures } from './intake.service';
 export { intakeRoutes, type IntakeRoutesOptions } from './intake.routes';
 export {
   TicketStatus, TICKET_STATUS_ZH, TRANSITIONS, FINAL_STATUSES, Satisfaction, SIX_ELEMENTS_ZH, decide, missingSixElements, availableActions,

@@ -65,6 +65,28 @@ export class IntakeRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /**
+   * The tickets registered in [from, to) counted in groups (channel, UTC hour, status, satisfaction,
+   * answered or not, with a unit or not): a few hundred rows for a whole day of a big city, summed up
+   * by the service. The hour is read from the stored UTC text (both dialects).
+   */
+  async figureGroups(cityId: string, from: string, to: string) {
+    return this.db
+      .selectFrom('tickets')
+      .where('city_id', '=', cityId)
+      .where('created_at', '>=', from)
+      .where('created_at', '<', to)
+      .select((eb) => [
+        'channel', 'status', 'satisfaction',
+        sql<string>`substr(${sql.ref('created_at')}, 12, 2)`.as('utc_hour'),
+        eb.case().when('answer', 'is not', null).then(1).else(0).end().as('has_answer'),
+        eb.case().when('handling_unit_id', 'is not', null).then(1).else(0).end().as('has_unit'),
+        eb.fn.countAll<number>().as('n'),
+      ])
+      .groupBy(['channel', 'status', 'satisfaction', sql`substr(${sql.ref('created_at')}, 12, 2)`, sql`case when answer is not null then 1 else 0 end`, sql`case when handling_unit_id is not null then 1 else 0 end`])
+      .execute();
+  }
+
   async listTickets(f: TicketListFilter, page: number, pageSize: number): Promise<{ rows: TicketRow[]; total: number }> {
     let q = this.db.selectFrom('tickets').where('city_id', '=', f.cityId);
     if (f.statuses?.length) q = q.where('status', 'in', f.statuses);

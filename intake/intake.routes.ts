@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { parseIsoWithZone, toDbTime } from '../core';
-import { actorOf, commandContext, errorResponses } from '../core/http';
+import { badRequest, parseIsoWithZone, toDbTime } from '../core';
+import { actorOf, commandContext, errorResponses, IsoDateTime } from '../core/http';
 import type { IntakeService, NewTicket, TicketElementsPatch } from './intake.service';
 import type { TransitionInput } from './domain/ticket-state-machine';
 import { AuditEntry, CitizenLookup, TicketCreateBody, TicketLink, TicketListQuery, TicketPage, TicketPatchBody, TicketView, TransitionBody } from './intake.schemas';
@@ -41,6 +41,25 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       q.page,
       q.pageSize,
     );
+  });
+
+  r.get('/tickets/figures', {
+    schema: {
+      tags: ['tickets'],
+      summary: 'The center\'s figures of tickets registered in a period (督办监控): totals, 即办, dispatched, satisfaction, per hour and channel',
+      querystring: z.strictObject({ from: IsoDateTime.optional(), to: IsoDateTime.optional() }).describe('both or neither: without them, today (China time, by the server\'s clock)'),
+      response: {
+        200: z.object({
+          from: z.string(), to: z.string(), total: z.number(), answered: z.number(), dispatched: z.number(), rated: z.number(), satisfied: z.number(),
+          byHour: z.record(z.string(), z.array(z.number())),
+        }),
+        ...errorResponses,
+      },
+    },
+  }, async (request) => {
+    const { from, to } = request.query;
+    if (!from !== !to) throw badRequest('RANGE_INVALID', 'give both from and to, or neither (today)', '起止时间须同时提供，或都不提供（即今日）', { field: from ? 'to' : 'from' });
+    return intake.figures(actorOf(request), from ? parseIsoWithZone(from)! : undefined, to ? parseIsoWithZone(to)! : undefined);
   });
 
   r.get('/tickets/:id', {

@@ -3,7 +3,7 @@
  * event reaches exactly the consoles allowed to see it, once, in order.
  */
 import type { WebSocket } from 'ws';
-import { isCenter, type Actor } from '../core';
+import { isSeat, type Actor } from '../core';
 import { mayReceive, payloadKindOf, scopeOf, type Viewer } from './domain/audience';
 import { ClientMessage, LiveCloseCode, type ErrorMessage, type HelloMessage } from './live.protocol';
 import type { ChosenStatus, LiveEvent } from './ports';
@@ -172,7 +172,8 @@ export class ConsoleHub {
     });
     socket.on('close', () => this.detach(c));
     socket.on('error', () => this.detach(c));
-    if (isCenter(actor) && actor.kind === 'user') {
+    // Only seats are on the seat board: a supervisor or a unit watching its queue is not a seat.
+    if (isSeat(actor)) {
       void this.deps.presenceConnected(actor).catch((err) => this.deps.onError(err, 'presence connect'));
     }
     void this.catchUp(c, opts.after ?? null, true).catch((err) => {
@@ -233,7 +234,7 @@ export class ConsoleHub {
     const city = this.cities.get(c.actor.cityId);
     city?.remove(c);
     if (city && city.size === 0) this.cities.delete(c.actor.cityId);
-    if (isCenter(c.actor) && c.actor.kind === 'user') {
+    if (isSeat(c.actor)) {
       await this.deps.presenceDisconnected(c.actor).catch((err) => this.deps.onError(err, 'presence disconnect'));
     }
   }
@@ -317,8 +318,8 @@ export class ConsoleHub {
         if (c.held) return this.sendError(c, 'RESUME_IN_PROGRESS', 'a catch-up is already running', '正在补发消息，请稍候');
         return this.catchUp(c, msg.after, false);
       case 'presence':
-        if (!isCenter(c.actor) || c.actor.kind !== 'user') {
-          return this.sendError(c, 'PRESENCE_FORBIDDEN', 'only hotline center staff have a seat status', '仅热线中心坐席可设置状态');
+        if (!isSeat(c.actor)) {
+          return this.sendError(c, 'PRESENCE_FORBIDDEN', 'only the hotline center\'s seats (agents, dispatchers) have a seat status', '仅热线中心坐席（话务员、派单员）可设置状态');
         }
         return this.deps.presenceChosen(c.actor, msg.status);
     }

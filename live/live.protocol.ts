@@ -14,7 +14,7 @@
  * - `{ type: 'pong', at }` to a client ping; `{ type: 'error', code, message, messageZh }` to a bad message.
  *
  * Client → server: `{ type: 'resume', after }` (same as `?after=`), `{ type: 'presence', status }`
- * (center users: available | busy | after_call | break), `{ type: 'ping' }`, `{ type: 'pong' }`.
+ * (seats — agents and dispatchers: available | busy | on_call | after_call | break), `{ type: 'ping' }`, `{ type: 'pong' }`.
  *
  * Close codes: 4401 not logged in / session ended (go to login, do not retry), 4403 forbidden
  * origin, 4409 the user's scope changed, 4429 too slow to read, 1001 / 1005 / 1006 server going away

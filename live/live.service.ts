@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { WebSocket } from 'ws';
 import { isUniqueViolation, type DB } from '../db';
-import { forbidden, isCenter, newId, Role, systemClock, toChinaIso, type Actor, type Clock } from '../core';
+import { forbidden, isCenter, newId, Role, SEAT_ROLES, systemClock, toChinaIso, type Actor, type Clock } from '../core';
 import { audienceProblems, normalizeAudience, type Audience } from './domain/audience';
 import { Sequencer } from './domain/sequencer';
 import { ConsoleHub, type AttachOptions } from './live.hub';
@@ -48,7 +48,7 @@ export interface LiveDeps {
   db: Kysely<DB>;
   broker: LiveBroker;
   presence: PresenceStore;
-  /** The city's hotline-center staff, for the seat board (offline ones included). */
+  /** The city's seats (agents and dispatchers), for the seat board (offline ones included). */
   staffOf(cityId: string): Promise<PresenceUser[]>;
   clock?: Clock;
   logger?: LiveLogger;
@@ -392,7 +392,8 @@ export function createLiveService(deps: LiveDeps) {
         byId.delete(u.id);
         return { userId: u.id, name: u.name, role: u.role, status: r?.status ?? 'offline', since: r?.since ?? null };
       });
-      for (const r of byId.values()) out.push({ userId: r.id, name: r.name, role: r.role, status: r.status, since: r.since });
+      // A seat the staff list does not know yet (created since); anyone else is no seat.
+      for (const r of byId.values()) if (SEAT_ROLES.has(r.role)) out.push({ userId: r.id, name: r.name, role: r.role, status: r.status, since: r.since });
       return out.sort((a, b) => a.name.localeCompare(b.name, 'zh-CN') || a.userId.localeCompare(b.userId));
     },
 

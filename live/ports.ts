@@ -43,14 +43,15 @@ export const PresenceStatus = {
   offline: 'offline',
   online: 'online',
   available: 'available', // 就绪/空闲
-  busy: 'busy', // 通话中/忙碌
+  busy: 'busy', // 示忙: chosen
+  onCall: 'on_call', // 通话中: the seat's console says so when its call is answered
   afterCall: 'after_call', // 话后处理
   break: 'break', // 小休
 } as const;
 export type PresenceStatus = (typeof PresenceStatus)[keyof typeof PresenceStatus];
 
 /** The statuses a console may choose; the others follow from connecting and disconnecting. */
-export const CHOSEN_STATUSES = [PresenceStatus.available, PresenceStatus.busy, PresenceStatus.afterCall, PresenceStatus.break] as const;
+export const CHOSEN_STATUSES = [PresenceStatus.available, PresenceStatus.busy, PresenceStatus.onCall, PresenceStatus.afterCall, PresenceStatus.break] as const;
 export type ChosenStatus = (typeof CHOSEN_STATUSES)[number];
 
 export interface PresenceUser {

@@ -1,5 +1,5 @@
 import { http, idempotencyKey } from './http';
-import type { AuditEntry, CitizenLookup, Duplicates, NewTicket, Page, Ticket, TicketFields, TicketLink, TicketQuery } from './types';
+import type { AuditEntry, CitizenLookup, Duplicates, NewTicket, Page, Ticket, TicketFields, TicketFigures, TicketLink, TicketQuery } from './types';
 
 export type TransitionBody = { action: string; version: number } & Record<string, unknown>;
 
@@ -7,6 +7,8 @@ export type TransitionBody = { action: string; version: number } & Record<string
 export const ticketsApi = {
   list: (q: TicketQuery, signal?: AbortSignal) => http.get<Page<Ticket>>('/tickets', { ...q }, signal),
   get: (id: string) => http.get<Ticket>(`/tickets/${encodeURIComponent(id)}`),
+  /** The center's figures of the tickets registered today (by the server's clock and China time), counted by the server. */
+  figuresToday: () => http.get<TicketFigures>('/tickets/figures'),
   /** Registers a ticket; the key makes a retry after a lost answer return the same ticket. */
   create: (body: NewTicket, key = idempotencyKey()) => http.post<Ticket>('/tickets', body, { 'idempotency-key': key }),
   update: (id: string, version: number, fields: TicketFields) => http.patch<Ticket>(`/tickets/${encodeURIComponent(id)}`, { version, ...fields }),

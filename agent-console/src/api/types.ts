@@ -411,7 +411,7 @@ export interface SupervisionOrder {
 
 // --- live ------------------------------------------------------------------------------------
 
-export type PresenceStatus = 'available' | 'busy' | 'after_call' | 'break' | 'offline';
+export type PresenceStatus = 'available' | 'busy' | 'on_call' | 'after_call' | 'break' | 'offline';
 
 export interface AgentPresence {
   userId: string;
@@ -421,4 +421,18 @@ export interface AgentPresence {
   since?: string | null;
   at?: string | null;
   callId?: string | null;
+}
+
+/** GET /tickets/figures: the center's figures of a period (by registration time). */
+export interface TicketFigures {
+  from: string;
+  to: string;
+  total: number;
+  /** 即办 */
+  answered: number;
+  dispatched: number;
+  rated: number;
+  satisfied: number;
+  /** Tickets per China-time hour (0–23), by channel. */
+  byHour: Record<string, number[]>;
 }

@@ -7,8 +7,6 @@ const TZ = 'Asia/Shanghai';
 const dateTimeFmt = new Intl.DateTimeFormat('zh-CN', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 const shortFmt = new Intl.DateTimeFormat('zh-CN', { timeZone: TZ, month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
 const timeFmt = new Intl.DateTimeFormat('zh-CN', { timeZone: TZ, hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
-const hourFmt = new Intl.DateTimeFormat('en-GB', { timeZone: TZ, hour: '2-digit', hour12: false });
-const dayFmt = new Intl.DateTimeFormat('en-CA', { timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit' });
 
 const valid = (s: string | null | undefined): Date | null => {
   if (!s) return null;
@@ -31,12 +29,6 @@ export const formatTime = (s: string | null | undefined) => {
   const d = valid(s);
   return d ? timeFmt.format(d) : '';
 };
-/** Hour of day in China, 0–23. */
-export const chinaHour = (s: string) => Number(hourFmt.format(new Date(s))) % 24;
-/** '2025-10-09' in China. */
-export const chinaDay = (d: Date = new Date()) => dayFmt.format(d);
-/** Midnight of the given China day, as ISO with +08:00. */
-export const chinaMidnightIso = (d: Date = new Date()) => `${chinaDay(d)}T00:00:00+08:00`;
 
 /** An instant as ISO 8601 with the +08:00 offset, the form the API takes. */
 export function toChinaIso(d: Date): string {

@@ -3,6 +3,7 @@
  * events. The field names of the call events are read tolerantly: `from`/`callerPhone`, `to`/`line`.
  */
 import { reactive, readonly } from 'vue';
+import { presence, presenceActions } from './presence';
 
 export interface TranscriptLine {
   key: number;
@@ -77,7 +78,11 @@ export const callsActions = {
   answered(data: unknown) {
     const d = (data ?? {}) as Record<string, unknown>;
     const call = state.current;
-    if (call && call.state === 'ringing' && (!d.callId || d.callId === call.callId)) call.state = 'talking';
+    if (call && call.state === 'ringing' && (!d.callId || d.callId === call.callId)) {
+      call.state = 'talking';
+      // The seat board shows 通话中 while the call lasts, then 话后处理 (the agent sets it back).
+      presenceActions.setMine('on_call');
+    }
   },
   transcript(data: unknown, at?: string) {
     const d = (data ?? {}) as Record<string, unknown>;
@@ -112,8 +117,10 @@ export const callsActions = {
     const call = state.current;
     const callId = pick(d, 'callId');
     if (!call || (callId && callId !== call.callId) || call.state === 'ended') return;
+    const wasTalking = call.state === 'talking';
     call.state = 'ended';
     call.endedAt = pick(d, 'at', 'endedAt') ?? at ?? new Date().toISOString();
+    if (wasTalking && presence.mine === 'on_call') presenceActions.setMine('after_call');
     listeners.forEach((fn) => fn(call, 'ended'));
   },
   /** The call went to another agent (re-offered): it is no longer this agent's. */

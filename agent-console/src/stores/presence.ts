@@ -5,7 +5,7 @@
 import { reactive, readonly } from 'vue';
 import type { AgentPresence, PresenceStatus } from '../api/types';
 
-export const PRESENCE_STATUSES: PresenceStatus[] = ['available', 'busy', 'after_call', 'break'];
+export const PRESENCE_STATUSES: PresenceStatus[] = ['available', 'busy', 'on_call', 'after_call', 'break'];
 
 const state = reactive({
   mine: 'busy' as PresenceStatus,
