@@ -101,6 +101,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
         text: z.string().max(10_000),
         categoryId: z.string().max(64).nullish(),
         territoryId: z.string().max(64).nullish(),
+        addressText: z.string().max(500).nullish(),
         callerPhone: z.string().max(32).nullish(),
         excludeTicketId: z.string().max(64).nullish(),
         withinDays: z.number().int().min(1).max(365).optional(),

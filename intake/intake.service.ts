@@ -13,13 +13,15 @@ import {
   type TicketStatus, type TransitionInput, type SixElement, type TicketAction,
 } from './domain/ticket-state-machine';
 import type { IntakeLookups } from './ports';
-import { bigrams, cosine, duplicateScore } from './domain/similarity';
+import { bigrams, cosine, duplicateScore, placeMatch } from './domain/similarity';
 
 /** A ticket being built, or an existing one, to compare with open tickets. */
 export interface DuplicateQuery {
   text: string;
   categoryId?: string | null;
   territoryId?: string | null;
+  /** The address as given: two reports in one grid are the same place only at the same house number. */
+  addressText?: string | null;
   callerPhone?: string | null;
   excludeTicketId?: string | null;
   /** How far back to look (default 14 days). */
@@ -660,7 +662,7 @@ export function createIntakeService(deps: IntakeDeps) {
       const sameProblem: DuplicateCandidate[] = [];
       for (const t of rows) {
         const text = [t.title, t.situation, t.demand].filter(Boolean).join(' ');
-        const samePlace = exactPath && t.territory_path?.startsWith(exactPath) ? 'exact' : areaPath && t.territory_path?.startsWith(areaPath) ? 'area' : 'none';
+        const samePlace = placeMatch({ exactPath, areaPath, address: q.addressText ?? null }, { territoryPath: t.territory_path, address: t.address_text });
         const { score, reasons } = duplicateScore({
           textSimilarity: cosine(mine, bigrams(text)),
           sameCategory: !!q.categoryId && t.category_id === q.categoryId,

@@ -28,10 +28,38 @@ export function cosine(a: Map<string, number>, b: Map<string, number>): number {
   return dot / Math.sqrt(na * nb);
 }
 
+/** The road and house number an address names ('白龙南路88号院' → 白龙南路, 88; '88号楼' → no road, 88), or null. */
+export function houseNumberOf(address: string | null | undefined): { road: string; number: string } | null {
+  const m = /([\p{Script=Han}A-Za-z]*?(?:路|街|道|巷|弄|里|村|胡同|大道)?)(\d+)号/u.exec((address ?? '').replace(/\s+/g, ''));
+  return m ? { road: m[1], number: m[2] } : null;
+}
+
+/** Two house numbers are one place unless their numbers differ, or both name a road and the roads differ. */
+function sameHouse(a: { road: string; number: string }, b: { road: string; number: string }) {
+  return a.number === b.number && (!a.road || !b.road || a.road === b.road);
+}
+
+/**
+ * Where two reports are, as a caller would say: the same place needs the same grid and, when both
+ * name a house number, the same number (白龙南路20号 is not 白龙南路88号, though one grid holds both).
+ */
+export function placeMatch(
+  mine: { exactPath: string | null; areaPath: string | null; address: string | null },
+  theirs: { territoryPath: string | null; address: string | null },
+): DuplicateSignals['samePlace'] {
+  const path = theirs.territoryPath ?? '';
+  if (mine.exactPath && path.startsWith(mine.exactPath)) {
+    const a = houseNumberOf(mine.address);
+    const b = houseNumberOf(theirs.address);
+    return a && b && !sameHouse(a, b) ? 'area' : 'exact';
+  }
+  return mine.areaPath && path.startsWith(mine.areaPath) ? 'area' : 'none';
+}
+
 export interface DuplicateSignals {
   textSimilarity: number;
   sameCategory: boolean;
-  /** Same grid/community (exact place) or only the same street. */
+  /** The same place (same grid, same house number when both give one) or only nearby (same street). */
   samePlace: 'exact' | 'area' | 'none';
   sameCaller: boolean;
 }

@@ -247,4 +247,20 @@ describe(`intake on ${testDialect}`, () => {
     expect(r.sameCaller.map((t) => t.id)).toContain(first.id);
     expect(await errCode(intake.findDuplicates(waterHandler, { text: 'x' }))).toBe('ROLE_FORBIDDEN');
   });
+
+  it('calls two reports in one grid the same place only at the same house number (20号 is not 88号)', async () => {
+    const at88 = await intake.createTicket(ctx(agent), { ...complete, callerPhone: '13622225555', addressText: '白龙南路88号', situation: '路灯不亮，晚上很黑', demand: '请修路灯' });
+    const at20 = await intake.createTicket(ctx(agent), { ...complete, callerPhone: '13622226666', addressText: '白龙南路20号', situation: '路灯不亮，晚上很黑', demand: '请修路灯' });
+    const reasonsOf = async (addressText: string) => {
+      const r = await intake.findDuplicates(agent, { text: '路灯不亮，晚上很黑', territoryId: 's1', addressText });
+      const en = (id: string) => r.sameProblem.find((c) => c.ticket.id === id)?.reasons.map((x) => x.en) ?? [];
+      return { at88: en(at88.id), at20: en(at20.id) };
+    };
+    const asked88 = await reasonsOf('白龙南路88号院门口');
+    expect(asked88.at88).toContain('same place');
+    expect(asked88.at20).not.toContain('same place');
+    expect(asked88.at20).toContain('same street');
+    // Without a house number, the grid is all that is known: the same place.
+    expect((await reasonsOf('白龙南路')).at20).toContain('same place');
+  });
 });

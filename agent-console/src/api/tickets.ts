@@ -17,7 +17,7 @@ export const ticketsApi = {
   audit: (id: string) => http.get<AuditEntry[]>(`/tickets/${encodeURIComponent(id)}/audit`),
   links: (id: string) => http.get<TicketLink[]>(`/tickets/${encodeURIComponent(id)}/links`),
   link: (id: string, ticketId: string, kind: 'related' | 'duplicate') => http.post<TicketLink[]>(`/tickets/${encodeURIComponent(id)}/links`, { ticketId, kind }),
-  duplicates: (body: { text: string; categoryId?: string | null; territoryId?: string | null; callerPhone?: string | null; excludeTicketId?: string | null }) =>
+  duplicates: (body: { text: string; categoryId?: string | null; territoryId?: string | null; addressText?: string | null; callerPhone?: string | null; excludeTicketId?: string | null }) =>
     http.post<Duplicates>('/tickets/duplicates', body),
   lookupCitizen: (phone: string) => http.get<CitizenLookup>('/citizens/lookup', { phone }),
 };
