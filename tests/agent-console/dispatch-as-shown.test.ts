@@ -46,6 +46,9 @@ describe.skipIf(!!skip)('dispatch as shown (browser)', () => {
     await kb.type(demand);
     await kb.press('Alt+P');
     await expect.poll(() => page.getByTestId('plan-lead').innerText(), { timeout: 10_000 }).not.toBe('');
+    // Let the form's debounced re-plan (900 ms after the last keystroke) run and settle: what is on
+    // the screen from here on is the plan the agent confirms.
+    await page.waitForTimeout(1500);
     await page.waitForLoadState('networkidle');
   }
 
@@ -102,6 +105,7 @@ describe.skipIf(!!skip)('dispatch as shown (browser)', () => {
     const first = await s.api('dispatcher1', 'POST', `/api/v1/tickets/${made.body.id}/dispatch`, { version: made.body.version, handlingUnitId: otherUnit.id, overrideReason: '执法大队已在现场' });
     expect(first.status, JSON.stringify(first.body)).toBe(200);
     expect(otherUnit.name).not.toBe(shown);
+    expect((await page.getByTestId('plan-lead').innerText()).trim()).toBe(shown); // the screen is now out of date
 
     await page.keyboard.press('Control+Enter');
     // Not dispatched: the new plan is on the screen.
