@@ -11,7 +11,7 @@
 import type { Kysely } from 'kysely';
 import { createHash, randomBytes } from 'node:crypto';
 import { extname } from 'node:path';
-import { runInTransaction, transactionWithRetry, idempotentCommandOf, type DB } from '../db';
+import { runInTransaction, transactionWithRetry, idempotentCommandOf, onUniqueViolation, type DB } from '../db';
 import { recordAudit, recordAuditMany, listAudit, type AuditEntry } from '../audit';
 import {
   badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
@@ -899,8 +899,13 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         throw conflict('TICKET_NOT_CLAIMABLE', 'only tickets waiting for dispatch can be offered for claim', '仅待派单或已退回的工单可发布认领', { status: t.status });
       }
       await command(ctx, 'offer', ticketId, { reason: why }, async (trx, now) => {
-        if (await repo(trx).findPoolEntry(ticketId)) throw conflict('ALREADY_IN_POOL', 'the ticket is already in the claim pool', '该工单已在认领池中');
-        await repo(trx).insertPoolEntry({ ticket_id: ticketId, city_id: t.city_id, reason: why, offered_by: ctx.actor.id, offered_at: toDbTime(now), claimed_by_unit_id: null, claimed_at: null });
+        const inPool = () => conflict('ALREADY_IN_POOL', 'the ticket is already in the claim pool', '该工单已在认领池中');
+        if (await repo(trx).findPoolEntry(ticketId)) throw inPool();
+        // Two offers at once both find no entry; the ticket id is the pool's key and stops the second.
+        await onUniqueViolation(
+          () => repo(trx).insertPoolEntry({ ticket_id: ticketId, city_id: t.city_id, reason: why, offered_by: ctx.actor.id, offered_at: toDbTime(now), claimed_by_unit_id: null, claimed_at: null }),
+          inPool,
+        );
         await recordAudit(trx, ctx, { entityType: 'ticket', entityId: ticketId, action: 'ticket.offered_for_claim', after: { reason: why }, reason: why, cityId: t.city_id }, now);
       });
       return service.pool(ctx.actor);

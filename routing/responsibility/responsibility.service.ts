@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, DialectName } from '../../db';
-import { transactionWithRetry } from '../../db';
+import { isUniqueViolation, transactionWithRetry } from '../../db';
 import { recordAudit } from '../../audit';
 import {
   conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, unprocessable, TtlCache, parseJsonColumn,
@@ -181,11 +181,6 @@ const timelineOf = (r: Pick<VersionRow, 'id' | 'number' | 'status' | 'effective_
 });
 
 const factsOf = (r: VersionRow): VersionFacts => ({ ...timelineOf(r), proposedBy: r.proposed_by, createdBy: r.created_by });
-
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; errno?: number; message?: string };
-  return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
 
 const csvInvalid = (problems: CsvProblem[]) =>
   unprocessable(
