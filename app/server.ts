@@ -12,6 +12,7 @@ import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } 
 import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
 import { registerErrorHandling } from './http-errors';
+import { registerWellFormedText } from './well-formed-text';
 import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
@@ -37,6 +38,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  registerWellFormedText(app);
   // Bodies are JSON only: text/plain is what a cross-site form can send (see app/auth.ts on CSRF).
   app.removeContentTypeParser('text/plain');
   await app.register(cookie);
