@@ -14,7 +14,7 @@ import { extname } from 'node:path';
 import { runInTransaction, transactionWithRetry, idempotentCommandOf, onUniqueViolation, type DB } from '../db';
 import { recordAudit, recordAuditMany, listAudit, type AuditEntry } from '../audit';
 import {
-  badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
+  AppError, badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
   Role, UNIT_ROLES, EventBus, systemActor, cachedPerKey,
   type Actor, type Clock as TimeSource, type CommandContext,
 } from '../core';
@@ -79,6 +79,10 @@ export interface WorkOrderDeps {
   /** Largest attachment accepted, bytes. */
   maxAttachmentBytes?: number;
 }
+
+/** 413: an attachment over ATTACHMENTS_MAX_BYTES (the route's stream check and the service's own). */
+export const attachmentTooLarge = (maxBytes: number) =>
+  new AppError('ATTACHMENT_TOO_LARGE', 413, `files up to ${maxBytes} bytes`, `附件不能超过 ${maxBytes >= 1048576 ? `${Math.round(maxBytes / 1048576)} MB` : `${Math.ceil(maxBytes / 1024)} KB`}`, { field: 'file', maxBytes });
 
 export const QUEUES = ['to_acknowledge', 'returned', 'extension_requested', 'to_review', 'overdue', 'at_risk', 'open', 'all'] as const;
 export type Queue = (typeof QUEUES)[number];
@@ -738,7 +742,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         throw badRequest('ATTACHMENT_TYPE', `files of type ${file.contentType} are not accepted`, `不支持的附件类型：${file.contentType}`, { field: 'file', allowed: [...ALLOWED_ATTACHMENT_TYPES] });
       }
       if (file.body.length === 0) throw badRequest('ATTACHMENT_EMPTY', 'the file is empty', '附件为空', { field: 'file' });
-      if (file.body.length > maxAttachmentBytes) throw badRequest('ATTACHMENT_TOO_LARGE', `files up to ${maxAttachmentBytes} bytes`, `附件不能超过 ${Math.round(maxAttachmentBytes / 1048576)} MB`, { field: 'file' });
+      if (file.body.length > maxAttachmentBytes) throw attachmentTooLarge(maxAttachmentBytes);
       const sha256 = createHash('sha256').update(file.body).digest('hex');
       const attachmentId = newId();
       const key = `${w.city_id}/${w.ticket_id}/${attachmentId}${extname(file.fileName).toLowerCase().replace(/[^.a-z0-9]/g, '').slice(0, 10)}`;
