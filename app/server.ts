@@ -13,6 +13,7 @@ import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
 import { registerErrorHandling } from './http-errors';
 import { registerWellFormedText } from './well-formed-text';
+import { registerSecurityHeaders } from './security-headers';
 import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
@@ -53,6 +54,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   });
   registerErrorHandling(app);
   registerWellFormedText(app);
+  registerSecurityHeaders(app);
   // Bodies are JSON only: text/plain is what a cross-site form can send (see app/auth.ts on CSRF).
   app.removeContentTypeParser('text/plain');
   await app.register(cookie);
