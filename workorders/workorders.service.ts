@@ -207,7 +207,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   /** Queues a notice in the outbox, once per dedup key (a repeat of the same notice is dropped). */
   async function notify(trx: Kysely<DB>, n: NoticeInput, now: Date) {
     if (await repo(trx).outboxHas(n.dedupKey)) return;
-    await repo(trx).insertOutbox(outboxRow(n, now));
+    await repo(trx).insertOutboxOnce(outboxRow(n, now));
   }
 
   /** What a unit is told about its work order: never the citizen (confidential or not, the center holds that). */

@@ -9,6 +9,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { testDialect } from '../helpers/db';
 import { SIX } from '../helpers/matrix';
+import { RESPONSIBILITY_CSV_COLUMNS } from '../../routing/responsibility';
 
 const N = 20;
 let t: TestApp;
@@ -27,7 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => t?.close());
 
-async function api(user: string, method: 'POST' | 'GET', url: string, payload?: unknown, headers: Record<string, string> = {}) {
+async function api(user: string, method: 'POST' | 'GET' | 'PATCH', url: string, payload?: unknown, headers: Record<string, string> = {}) {
   return t.app.inject({ method, url: `/api/v1${url}`, payload: payload as never, headers: { cookie: await t.login(user), ...headers } });
 }
 
@@ -93,6 +94,53 @@ describe(`unique keys under ${N} concurrent requests (${testDialect})`, () => {
     const rs = await Promise.all(Array.from({ length: N }, () => api('admin', 'POST', '/calendar/years', body)));
     expect(rs.filter((r) => r.statusCode >= 500).map((r) => r.body)).toEqual([]);
     const rows = await t.ctx.database.db.selectFrom('calendar_years').select('year').where('year', '=', 2031).execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('N responsibility-list drafts at once: each gets its own number, no 500', async () => {
+    const csv = [RESPONSIBILITY_CSV_COLUMNS.join(','), 'W-1,01021601,,city,util-water,dept-swj,抢修,1小时内到场,96116,'].join('\n');
+    await t.login('dispatcher1');
+    const rs = await Promise.all(Array.from({ length: N }, (_, i) => api('dispatcher1', 'POST', '/responsibility/versions', { csv, note: `race ${i}` })));
+    expect(rs.filter((r) => r.statusCode >= 500).map((r) => r.body)).toEqual([]);
+    const created = rs.filter((r) => r.statusCode === 201).map((r) => r.json().number);
+    expect(new Set(created).size).toBe(created.length);
+  });
+
+  it('one knowledge article edited N times at once from one version: one 200, the rest 409, no 500, one change', async () => {
+    const created = await api('agent1', 'POST', '/knowledge/articles', { question: '并发编辑', answer: '第一版' });
+    expect(created.statusCode).toBe(201);
+    const { id, version } = created.json();
+    const revisions = async () => (await t.ctx.database.db.selectFrom('knowledge_revisions').select('id').where('article_id', '=', id).execute()).length;
+    const before = await revisions();
+    const rs = await Promise.all(Array.from({ length: N }, (_, i) => api('agent1', 'PATCH', `/knowledge/articles/${id}`, { version, answer: `第二版 ${i}` })));
+    const statuses = tally(rs);
+    expect(Object.keys(statuses).filter((k) => k.startsWith('5'))).toEqual([]);
+    expect(statuses['200']).toBe(1);
+    expect(rs.filter((r) => r.statusCode !== 200).every((r) => r.statusCode === 409)).toBe(true);
+    // A draft is edited in place or as one new revision, never one per request.
+    expect(await revisions()).toBeLessThanOrEqual(before + 1);
+    const after = (await api('agent1', 'GET', `/knowledge/articles/${id}`)).json();
+    expect(after.version).toBe(version + 1);
+  });
+
+  it('one link between two tickets asked N times at once: no 500, one link row', async () => {
+    const mk = async (phone: string) => (await api('agent1', 'POST', '/tickets', { channel: 'phone', type: 'help', ...SIX, callerPhone: phone })).json().id;
+    const [a, b] = [await mk('13800138020'), await mk('13800138021')];
+    const rs = await Promise.all(Array.from({ length: N }, () => api('agent1', 'POST', `/tickets/${a}/links`, { ticketId: b, kind: 'related' })));
+    expect(rs.filter((r) => r.statusCode >= 500).map((r) => r.body)).toEqual([]);
+    const rows = await t.ctx.database.db.selectFrom('ticket_links').select('id').where('ticket_id', '=', a).where('linked_ticket_id', '=', b).execute();
+    expect(rows).toHaveLength(1);
+  });
+
+  it('one ticket dispatched N times at once from one version: one 200, the rest 409, one work order', async () => {
+    const unit = (await t.ctx.directory.findUnitByCode('demo', 'util-water'))!.id;
+    const created = (await api('agent1', 'POST', '/tickets', { channel: 'phone', type: 'help', ...SIX, handlingUnitId: unit, callerPhone: '13800138022' })).json();
+    await t.login('dispatcher1');
+    const rs = await Promise.all(Array.from({ length: N }, () => api('dispatcher1', 'POST', `/tickets/${created.id}/transitions`, { action: 'dispatch', version: created.version })));
+    const statuses = tally(rs);
+    expect(Object.keys(statuses).filter((k) => k.startsWith('5'))).toEqual([]);
+    expect(statuses['200']).toBe(1);
+    const rows = await t.ctx.database.db.selectFrom('work_orders').select('id').where('ticket_id', '=', created.id).execute();
     expect(rows).toHaveLength(1);
   });
 
