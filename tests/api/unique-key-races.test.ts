@@ -97,11 +97,11 @@ describe(`unique keys under ${N} concurrent requests (${testDialect})`, () => {
     expect(rows).toHaveLength(1);
   });
 
-  it('N responsibility-list drafts at once: each gets its own number, no 500', async () => {
+  it('N responsibility-list drafts at once: all 201, each with its own number', async () => {
     const csv = [RESPONSIBILITY_CSV_COLUMNS.join(','), 'W-1,01021601,,city,util-water,dept-swj,抢修,1小时内到场,96116,'].join('\n');
     await t.login('dispatcher1');
     const rs = await Promise.all(Array.from({ length: N }, (_, i) => api('dispatcher1', 'POST', '/responsibility/versions', { csv, note: `race ${i}` })));
-    expect(rs.filter((r) => r.statusCode >= 500).map((r) => r.body)).toEqual([]);
+    expect(tally(rs)).toEqual({ '201': N });
     const created = rs.filter((r) => r.statusCode === 201).map((r) => r.json().number);
     expect(new Set(created).size).toBe(created.length);
   });
