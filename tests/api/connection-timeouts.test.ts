@@ -17,7 +17,7 @@ const KEEP_ALIVE_MS = 300;
 const IDLE_MS = 1200;
 const MAX_CONNECTIONS = 6;
 /** Node checks the headers/request timeouts on a timer; a margin for it and a loaded CI machine. */
-const SLACK_MS = 700;
+const SLACK_MS = 1500;
 
 let t: TestApp;
 let port: number;
@@ -91,18 +91,20 @@ describe('slow and idle HTTP clients are disconnected', () => {
   });
 
   it(`a keep-alive connection left idle after its answer: closed within the keep-alive timeout (${KEEP_ALIVE_MS} ms)`, async () => {
+    // A route that touches no database (the 404 answer), so that a loaded machine does not blur the timing.
     let answeredAt = 0;
+    const connectedAt = Date.now();
     const o = await rawClient(async (s) => {
-      s.write('GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n');
       s.once('data', () => (answeredAt = Date.now()));
+      s.write('GET /no-such-page HTTP/1.1\r\nHost: localhost\r\nConnection: keep-alive\r\n\r\n');
     }, 4000);
-    expect(o.received).toMatch(/^HTTP\/1\.1 200/);
+    expect(o.received).toMatch(/^HTTP\/1\.1 404/);
+    expect(o.received).toMatch(/connection: keep-alive/i);
     expect(o.closedAfterMs).not.toBeNull();
-    expect(o.received).not.toMatch(/408/);
     expect(answeredAt).toBeGreaterThan(0);
-    // From connect: the answer, then the keep-alive timeout plus the fixed second Node adds to it
-    // (so that a client told "timeout=N" never reuses a socket the server is about to close).
-    expect(o.closedAfterMs!).toBeLessThanOrEqual(KEEP_ALIVE_MS + 1000 + SLACK_MS);
+    // From the answer: the keep-alive timeout plus the fixed second Node adds to it (so that a
+    // client told "timeout=N" never reuses a socket the server is about to close).
+    expect(connectedAt + o.closedAfterMs! - answeredAt).toBeLessThanOrEqual(KEEP_ALIVE_MS + 1000 + SLACK_MS);
   });
 
   it(`beyond ${MAX_CONNECTIONS} open connections a new one is refused at once`, async () => {
