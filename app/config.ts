@@ -35,6 +35,21 @@ const Env = z.object({
   /** Live feed: heartbeat period (consoles treat two missed periods as a dead link) and days of events kept for resume. */
   LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(120_000).default(25_000),
   LIVE_RETENTION_DAYS: z.coerce.number().min(0.01).max(30).default(3),
+  /**
+   * HTTP connection limits. A client that sends its headers slowly, its body slowly, or holds a
+   * connection idle must not hold a socket for ever (slowloris). The request timeout bounds the
+   * whole upload: 20 MiB in 60 s needs about 3 Mbit/s; raise it for slower links. WebSocket links
+   * (the live feed) leave these timeouts at the upgrade and keep their own heartbeat.
+   */
+  HTTP_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(300_000).default(15_000),
+  HTTP_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(60_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** A socket with no traffic either way for this long is closed (a stalled client, a stalled download). */
+  HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(65_000),
+  HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+}).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
+  message: 'HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
+  path: ['HTTP_HEADERS_TIMEOUT_MS'],
 });
 
 export interface AppConfig {
@@ -57,6 +72,7 @@ export interface AppConfig {
   sweepIntervalSeconds: number;
   redisPrefix: string;
   live: { heartbeatMs: number; retentionDays: number };
+  http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -88,6 +104,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     redisPrefix: e.REDIS_PREFIX,
     live: { heartbeatMs: e.LIVE_HEARTBEAT_MS, retentionDays: e.LIVE_RETENTION_DAYS },
+    http: {
+      headersTimeoutMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
+      maxConnections: e.HTTP_MAX_CONNECTIONS,
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isAppError } from '../core';
+import { uniqueViolationOf } from '../db';
 
 interface ErrorBody {
   code: string;
@@ -46,6 +47,14 @@ export function registerErrorHandling(app: FastifyInstance) {
         message_zh: `请求参数不正确：${fields.map((f) => f.field).join('、')}`,
         details: { in: err.validationContext, fields },
       });
+    }
+    // A unique key the service did not translate (a race between two requests that both passed
+    // its "does it exist?" check): the client's conflict, not our fault. The database's text
+    // holds the duplicate value and the key name, so it is logged, not sent.
+    const duplicate = uniqueViolationOf(err);
+    if (duplicate) {
+      request.log.warn({ key: duplicate.key }, 'unique key violation answered 409');
+      return send(409, { code: 'CONFLICT_DUPLICATE', message: 'this already exists (a concurrent request created it first)', message_zh: '该记录已存在（可能已被同时提交的请求创建），请刷新后重试' });
     }
     const mapped = err.code ? FASTIFY_ERRORS[err.code] : undefined;
     if (mapped) return send(mapped.status, { code: mapped.code, message: mapped.en, message_zh: mapped.zh });

@@ -12,6 +12,8 @@ import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } 
 import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
 import { registerErrorHandling } from './http-errors';
+import { registerWellFormedText } from './well-formed-text';
+import { registerSecurityHeaders } from './security-headers';
 import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
@@ -28,15 +30,31 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers.authorization'] },
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
+    // Slow or idle clients (see HTTP_* in app/config.ts). Node checks the headers and request
+    // timeouts on a timer (30 s by default): checking at a quarter of the headers timeout keeps a
+    // slow client from outliving it by much.
+    http: {
+      headersTimeout: config.http.headersTimeoutMs,
+      requestTimeout: config.http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(config.http.headersTimeoutMs / 4))),
+    },
+    requestTimeout: config.http.requestTimeoutMs,
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionTimeout: config.http.idleTimeoutMs,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
   });
+  // Beyond this many open sockets (WebSocket links included) new connections are refused at once,
+  // so a flood degrades into refusals instead of exhausting file descriptors and memory.
+  app.server.maxConnections = config.http.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  registerWellFormedText(app);
+  registerSecurityHeaders(app);
   // Bodies are JSON only: text/plain is what a cross-site form can send (see app/auth.ts on CSRF).
   app.removeContentTypeParser('text/plain');
   await app.register(cookie);

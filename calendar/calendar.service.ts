@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, DialectName } from '../db';
+import { transactionWithRetry } from '../db';
 import { recordAudit } from '../audit';
 import { dbTimeToIso, forbidden, Role, systemClock, toChinaIso, toDbTime, type Clock, type CommandContext } from '../core';
 import { CalendarRepository } from './calendar.repository';
@@ -135,7 +136,9 @@ export function createCalendarService(deps: CalendarServiceDeps) {
       const file = parseCalendarFile(fileContent);
       const rows = calendarFileRows(file);
       const now = clock.now();
-      const result = await deps.db.transaction().execute(async (trx) => {
+      // Two imports of one year at once: delete-then-insert of the same key deadlocks on MariaDB; the
+      // loser runs again and replaces the winner's copy (the last import wins, as it would in turn).
+      const result = await transactionWithRetry(deps.db, async (trx) => {
         const r = repoOver(trx);
         const previous = await r.findYear(file.year);
         const before: CalendarFile | null = previous ? calendarRowsToFile(file.year, previous.source, await r.listDaysOfYear(file.year)) : null;

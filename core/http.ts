@@ -71,4 +71,4 @@ export const PageQuery = z.object({
 
 export const IsoDateTime = z
   .string()
-  .refine((s) => parseIsoWithZone(s) !== null, 'a real date and time in ISO 8601 with a time zone, e.g. 2025-10-01T09:00:00+08:00');
+  .refine((s) => parseIsoWithZone(s) !== null, 'a real date and time between 2000 and 2100 in ISO 8601 with a time zone, e.g. 2025-10-01T09:00:00+08:00');

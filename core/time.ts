@@ -32,12 +32,24 @@ export function chinaDate(d: Date): string {
 export const ISO_WITH_ZONE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
+ * The years a date given to the product may fall in (2000-01-01 to 2100-12-31). Nothing a hotline
+ * records happened before 2000 or is due after 2100, and the databases disagree outside a sane
+ * range (MariaDB refuses year 0000 in a DATETIME; SQLite would store it as text), so a date
+ * outside it is a typo or a probe, refused as bad input wherever dates are accepted.
+ */
+export const FIRST_ACCEPTED_YEAR = 2000;
+export const LAST_ACCEPTED_YEAR = 2100;
+export const isAcceptedYear = (year: number) => year >= FIRST_ACCEPTED_YEAR && year <= LAST_ACCEPTED_YEAR;
+
+/**
  * An instant from ISO 8601 with a zone, or null. Impossible dates (02-30, 04-31, 24:61) are refused,
- * not rolled over to the next month as JavaScript's parser would.
+ * not rolled over to the next month as JavaScript's parser would, and so are dates outside
+ * {@link FIRST_ACCEPTED_YEAR}–{@link LAST_ACCEPTED_YEAR}.
  */
 export function parseIsoWithZone(s: string): Date | null {
   if (!ISO_WITH_ZONE.test(s)) return null;
   const [y, mo, d, h, mi, sec] = [s.slice(0, 4), s.slice(5, 7), s.slice(8, 10), s.slice(11, 13), s.slice(14, 16), s.length > 16 && s[16] === ':' ? s.slice(17, 19) : '0'].map(Number);
+  if (!isAcceptedYear(y)) return null;
   const daysInMonth = new Date(Date.UTC(y, mo, 0)).getUTCDate();
   if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth || h > 23 || mi > 59 || sec > 59) return null;
   const date = new Date(s);

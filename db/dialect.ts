@@ -48,6 +48,16 @@ export async function upsert<DB, T extends keyof DB & string>(
   else await q.onConflict((oc) => oc.columns(conflictColumns as never).doUpdateSet(set as never)).execute();
 }
 
+/**
+ * A read that sees the newest committed row, not the transaction's snapshot. On MySQL/MariaDB
+ * (REPEATABLE READ) a plain SELECT after `insertIgnore` lost a race does not see the winner's row,
+ * because the snapshot was taken at the transaction's first read; a locking read does. SQLite runs
+ * one writer at a time, so its plain read is already the newest.
+ */
+export function newestCommitted<Q extends { forUpdate(): Q }>(query: Q, dialect: DialectName): Q {
+  return dialect === 'mysql' ? query.forUpdate() : query;
+}
+
 /** Case-sensitive substring match that works on both (LIKE with escaped pattern). */
 export function likeContains(value: string): string {
   return `%${value.replace(/[\\%_]/g, (c) => '\\' + c)}%`;

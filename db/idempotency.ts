@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from './schema';
 import { conflict, newId, toDbTime } from '../core';
+import { isUniqueViolation } from './unique-violation';
 
 export interface IdempotentCall {
   /** Whose key space: a user id or API key id, so two clients cannot collide. */
@@ -30,12 +31,6 @@ export async function transactionWithRetry<T>(db: Kysely<DB>, work: (trx: Transa
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
     }
   }
-}
-
-/** A unique or primary key refused the row (a concurrent writer got there first), on either driver. */
-export function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; errno?: number; message?: string };
-  return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || /UNIQUE constraint failed/.test(e?.message ?? '');
 }
 
 /** The command an idempotency key was used for in a scope, if any (a retry can be told from a first try). */

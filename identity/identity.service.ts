@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { DB } from '../db';
+import { onUniqueViolation, type DB } from '../db';
 import { recordAudit } from '../audit';
 import {
   ALL_ROLES, AppError, badRequest, conflict, newId, normalizePhone, toDbTime, unauthorized,
@@ -98,9 +98,8 @@ export function createIdentityService(deps: IdentityDeps) {
     const problems = userProblems(input);
     if (problems.length) throw badRequest('USER_INVALID', problems.map((p) => p.message).join('; '), problems.map((p) => p.messageZh).join('；'), { problems });
     const txRepo = new IdentityRepository(trx);
-    if (await txRepo.findUserByUsername(input.username)) {
-      throw conflict('USERNAME_TAKEN', `username ${input.username} is taken`, `用户名 ${input.username} 已存在`);
-    }
+    const taken = () => conflict('USERNAME_TAKEN', `username ${input.username} is taken`, `用户名 ${input.username} 已存在`);
+    if (await txRepo.findUserByUsername(input.username)) throw taken();
     const now = clock.now();
     const row: UserRow = {
       id: newId(),
@@ -116,7 +115,8 @@ export function createIdentityService(deps: IdentityDeps) {
       created_at: toDbTime(now),
       updated_at: toDbTime(now),
     };
-    await txRepo.insertUser(row);
+    // Two concurrent requests for one username both pass the check above; the unique key stops the second.
+    await onUniqueViolation(() => txRepo.insertUser(row), taken);
     const { password_hash: _omit, ...after } = row;
     await recordAudit(trx, ctx, { entityType: 'user', entityId: row.id, action: 'user.created', after, cityId: input.cityId }, now);
     return toPublicUser(row);

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, TicketsTable, DialectName } from '../db';
-import { insertIgnore, likeContains } from '../db';
+import { insertIgnore, likeContains, newestCommitted } from '../db';
 
 export type TicketRow = TicketsTable;
 
@@ -172,8 +172,10 @@ export class IntakeRepository {
       .executeTakeFirst();
   }
 
-  findCitizenByPhone(cityId: string, phone: string) {
-    return this.db.selectFrom('citizens').selectAll().where('city_id', '=', cityId).where('phone', '=', phone).executeTakeFirst();
+  /** `newest`: after an insert that a concurrent twin won, read its committed row (see newestCommitted). */
+  findCitizenByPhone(cityId: string, phone: string, opts: { newest?: boolean } = {}) {
+    const q = this.db.selectFrom('citizens').selectAll().where('city_id', '=', cityId).where('phone', '=', phone);
+    return (opts.newest ? newestCommitted(q, this.dialect) : q).executeTakeFirst();
   }
 
   findCitizen(id: string) {

@@ -411,7 +411,8 @@ export function createIntakeService(deps: IntakeDeps) {
             let citizen = await r.findCitizenByPhone(actor.cityId, phone);
             if (!citizen) {
               await r.insertCitizen({ id: newId(), city_id: actor.cityId, phone, name: input.citizenName?.trim() || null, confidential: 0, created_at: toDbTime(now), updated_at: toDbTime(now) });
-              citizen = await r.findCitizenByPhone(actor.cityId, phone);
+              // A first call from this number may be registered twice at once: the twin's row is the citizen.
+              citizen = await r.findCitizenByPhone(actor.cityId, phone, { newest: true });
             } else if (!citizen.name && input.citizenName?.trim()) {
               await r.updateCitizen(citizen.id, { name: input.citizenName.trim(), updated_at: toDbTime(now) });
             }

@@ -1,6 +1,6 @@
 /** Storage of work orders, their milestones, notes, attachments, supervision orders, callbacks, the claim pool and the outbox. */
 import { MysqlAdapter, type Kysely, type Selectable } from 'kysely';
-import { unindexed, type DB } from '../db';
+import { insertIgnore, unindexed, type DB } from '../db';
 
 export type WorkOrderRow = Selectable<DB['work_orders']>;
 export type MilestoneRow = Selectable<DB['work_order_milestones']>;
@@ -324,8 +324,12 @@ export class WorkOrdersRepository {
     return !!(await this.db.selectFrom('notification_outbox').select('id').where('dedup_key', '=', dedupKey).executeTakeFirst());
   }
 
-  insertOutbox(row: DB['notification_outbox']) {
-    return this.db.insertInto('notification_outbox').values(row).execute();
+  /**
+   * Queues a notice once per dedup key: a repeat, or a concurrent twin that passed `outboxHas` at
+   * the same time, is dropped by the unique key instead of failing the command.
+   */
+  insertOutboxOnce(row: DB['notification_outbox']) {
+    return insertIgnore(this.db, this.db.getExecutor().adapter instanceof MysqlAdapter ? 'mysql' : 'sqlite', 'notification_outbox', row as unknown as Record<string, unknown>);
   }
 
   /**

@@ -4,8 +4,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import { badRequest } from '../core';
-import { actorOf, commandContext, errorResponses, IsoDateTime, PageQuery } from '../core/http';
-import { QUEUES, type WorkOrderService } from './workorders.service';
+import { actorOf, commandContext, ErrorBody, errorResponses, IsoDateTime, PageQuery } from '../core/http';
+import { attachmentTooLarge, QUEUES, type WorkOrderService } from './workorders.service';
 
 export interface WorkOrderRoutesOptions {
   workOrders: WorkOrderService;
@@ -79,7 +79,7 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
   }, async (request) => workOrders.addNote(commandContext(request), request.params.id, request.body.text));
 
   r.post('/work-orders/:id/attachments', {
-    schema: { tags, summary: 'Attach a photo or document (multipart/form-data, field "file")', params: IdParams, consumes: ['multipart/form-data'], response: { 201: z.object({ id: z.string(), fileName: z.string(), contentType: z.string(), size: z.number(), sha256: z.string() }), ...errorResponses } },
+    schema: { tags, summary: 'Attach a photo or document (multipart/form-data, field "file")', params: IdParams, consumes: ['multipart/form-data'], response: { 201: z.object({ id: z.string(), fileName: z.string(), contentType: z.string(), size: z.number(), sha256: z.string() }), ...errorResponses, 413: ErrorBody } },
   }, async (request, reply) => {
     if (!request.isMultipart()) throw badRequest('MULTIPART_REQUIRED', 'send the file as multipart/form-data in the field "file"', '请以 multipart/form-data 上传附件（字段 file）', { field: 'file' });
     // A body the multipart parser cannot read (no boundary, the wrong one, cut short) is the client's error, not ours.
@@ -90,9 +90,13 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
     });
     if (!file) throw badRequest('FIELD_REQUIRED', 'no file in the request', '未上传附件', { field: 'file' });
     const body = await file.toBuffer().catch((err: { code?: string; statusCode?: number; message?: string }) => {
-      if (err.code === 'FST_REQ_FILE_TOO_LARGE') throw badRequest('ATTACHMENT_TOO_LARGE', `files up to ${opts.maxAttachmentBytes} bytes`, `附件不能超过 ${Math.round(opts.maxAttachmentBytes / 1048576)} MB`, { field: 'file' });
+      if (err.code === 'FST_REQ_FILE_TOO_LARGE') throw attachmentTooLarge(opts.maxAttachmentBytes);
       throw malformed(err);
     });
+    // busboy stops reading at the limit and marks the file truncated, but toBuffer() only throws when
+    // a chunk arrives after that mark: when the cut falls on a chunk boundary (a chunked upload sent
+    // in pieces that add up to the limit) it returns the first maxAttachmentBytes as if whole.
+    if (file.file.truncated) throw attachmentTooLarge(opts.maxAttachmentBytes);
     const saved = await workOrders.addAttachment(commandContext(request), request.params.id, { fileName: file.filename, contentType: file.mimetype, body });
     return reply.code(201).send(saved);
   });

@@ -11,10 +11,10 @@
 import type { Kysely } from 'kysely';
 import { createHash, randomBytes } from 'node:crypto';
 import { extname } from 'node:path';
-import { runInTransaction, transactionWithRetry, idempotentCommandOf, type DB } from '../db';
+import { runInTransaction, transactionWithRetry, idempotentCommandOf, onUniqueViolation, type DB } from '../db';
 import { recordAudit, recordAuditMany, listAudit, type AuditEntry } from '../audit';
 import {
-  badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
+  AppError, badRequest, conflict, forbidden, notFound, unprocessable, newId, toDbTime, fromDbTime, dbTimeToIso, isCenter, systemClock,
   Role, UNIT_ROLES, EventBus, systemActor, cachedPerKey,
   type Actor, type Clock as TimeSource, type CommandContext,
 } from '../core';
@@ -81,6 +81,10 @@ export interface WorkOrderDeps {
   /** Largest attachment accepted, bytes. */
   maxAttachmentBytes?: number;
 }
+
+/** 413: an attachment over ATTACHMENTS_MAX_BYTES (the route's stream check and the service's own). */
+export const attachmentTooLarge = (maxBytes: number) =>
+  new AppError('ATTACHMENT_TOO_LARGE', 413, `files up to ${maxBytes} bytes`, `附件不能超过 ${maxBytes >= 1048576 ? `${Math.round(maxBytes / 1048576)} MB` : `${Math.ceil(maxBytes / 1024)} KB`}`, { field: 'file', maxBytes });
 
 export const QUEUES = ['to_acknowledge', 'returned', 'extension_requested', 'to_review', 'overdue', 'at_risk', 'open', 'all'] as const;
 export type Queue = (typeof QUEUES)[number];
@@ -207,7 +211,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
   /** Queues a notice in the outbox, once per dedup key (a repeat of the same notice is dropped). */
   async function notify(trx: Kysely<DB>, n: NoticeInput, now: Date) {
     if (await repo(trx).outboxHas(n.dedupKey)) return;
-    await repo(trx).insertOutbox(outboxRow(n, now));
+    await repo(trx).insertOutboxOnce(outboxRow(n, now));
   }
 
   /** What a unit is told about its work order: never the citizen (confidential or not, the center holds that). */
@@ -743,7 +747,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         throw badRequest('ATTACHMENT_TYPE', `files of type ${file.contentType} are not accepted`, `不支持的附件类型：${file.contentType}`, { field: 'file', allowed: [...ALLOWED_ATTACHMENT_TYPES] });
       }
       if (file.body.length === 0) throw badRequest('ATTACHMENT_EMPTY', 'the file is empty', '附件为空', { field: 'file' });
-      if (file.body.length > maxAttachmentBytes) throw badRequest('ATTACHMENT_TOO_LARGE', `files up to ${maxAttachmentBytes} bytes`, `附件不能超过 ${Math.round(maxAttachmentBytes / 1048576)} MB`, { field: 'file' });
+      if (file.body.length > maxAttachmentBytes) throw attachmentTooLarge(maxAttachmentBytes);
       const sha256 = createHash('sha256').update(file.body).digest('hex');
       const attachmentId = newId();
       const key = `${w.city_id}/${w.ticket_id}/${attachmentId}${extname(file.fileName).toLowerCase().replace(/[^.a-z0-9]/g, '').slice(0, 10)}`;
@@ -904,8 +908,13 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         throw conflict('TICKET_NOT_CLAIMABLE', 'only tickets waiting for dispatch can be offered for claim', '仅待派单或已退回的工单可发布认领', { status: t.status });
       }
       await command(ctx, 'offer', ticketId, { reason: why }, async (trx, now) => {
-        if (await repo(trx).findPoolEntry(ticketId)) throw conflict('ALREADY_IN_POOL', 'the ticket is already in the claim pool', '该工单已在认领池中');
-        await repo(trx).insertPoolEntry({ ticket_id: ticketId, city_id: t.city_id, reason: why, offered_by: ctx.actor.id, offered_at: toDbTime(now), claimed_by_unit_id: null, claimed_at: null });
+        const inPool = () => conflict('ALREADY_IN_POOL', 'the ticket is already in the claim pool', '该工单已在认领池中');
+        if (await repo(trx).findPoolEntry(ticketId)) throw inPool();
+        // Two offers at once both find no entry; the ticket id is the pool's key and stops the second.
+        await onUniqueViolation(
+          () => repo(trx).insertPoolEntry({ ticket_id: ticketId, city_id: t.city_id, reason: why, offered_by: ctx.actor.id, offered_at: toDbTime(now), claimed_by_unit_id: null, claimed_at: null }),
+          inPool,
+        );
         await recordAudit(trx, ctx, { entityType: 'ticket', entityId: ticketId, action: 'ticket.offered_for_claim', after: { reason: why }, reason: why, cityId: t.city_id }, now);
       });
       return service.pool(ctx.actor);

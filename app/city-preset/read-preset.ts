@@ -29,7 +29,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { normalizePhone, parseTicketType, parseUrgency, readCsvWithLines, TicketType, Urgency, type CsvRow, type Role } from '../../core';
+import { isAcceptedYear, normalizePhone, parseTicketType, parseUrgency, readCsvWithLines, TicketType, Urgency, type CsvRow, type Role } from '../../core';
 import {
   CitySettings, TimeLimitPreset, isTerritoryLevel, isUnitKind, parentLevelOf, territoryLevelForUnitKind, TERRITORY_LEVELS, UNIT_KINDS,
   type CityInput, type HotlineLineInput, type TerritoryInput, type TerritoryLevel, type UnitInput,
@@ -740,8 +740,9 @@ function checkHotlineLines(text: string | undefined, p: Problems): HotlineLineIn
   return out;
 }
 
+/** A real day in the years the product accepts (core's isAcceptedYear: 2000–2100). */
 function isDate(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(s) || !isAcceptedYear(Number(s.slice(0, 4)))) return false;
   const d = new Date(`${s}T00:00:00Z`);
   return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
 }

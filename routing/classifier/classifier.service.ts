@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import type { DB, DialectName } from '../../db';
-import { insertIgnore } from '../../db';
+import { insertIgnore, isUniqueViolation, transactionWithRetry } from '../../db';
 import { newId, systemClock, toDbTime, type Clock } from '../../core';
 import { CategoryClassifier, type TrainOptions, type TrainingExample } from './model';
 import { rulesFromCategories, type CategoryNodeLike } from './keyword-rules';
@@ -66,12 +66,20 @@ export function createClassifierService(deps: ClassifierServiceDeps) {
 
   async function saveSnapshot(cityId: string, model: CategoryClassifier, examples: number, source: string): Promise<number> {
     const at = toDbTime(clock.now());
-    return deps.db.transaction().execute(async (trx) => {
-      const last = await trx.selectFrom('classifier_models').select(sql<number>`max(version)`.as('v')).where('city_id', '=', cityId).executeTakeFirst();
-      const version = Number(last?.v ?? 0) + 1;
-      await trx.insertInto('classifier_models').values({ id: newId(), city_id: cityId, version, trained_at: at, examples, source, model: JSON.stringify(model.toJSON()) }).execute();
-      return version;
-    });
+    // The version is the city's highest plus one: two nodes saving at once pick the same one, and
+    // the one that loses on the unique key (city, version) saves again as the next.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await transactionWithRetry(deps.db, async (trx) => {
+          const last = await trx.selectFrom('classifier_models').select(sql<number>`max(version)`.as('v')).where('city_id', '=', cityId).executeTakeFirst();
+          const version = Number(last?.v ?? 0) + 1;
+          await trx.insertInto('classifier_models').values({ id: newId(), city_id: cityId, version, trained_at: at, examples, source, model: JSON.stringify(model.toJSON()) }).execute();
+          return version;
+        });
+      } catch (err) {
+        if (attempt >= 5 || !isUniqueViolation(err)) throw err;
+      }
+    }
   }
 
   return {

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { DB, DialectName } from '../../db';
-import { transactionWithRetry } from '../../db';
+import { isUniqueViolation, transactionWithRetry } from '../../db';
 import { recordAudit } from '../../audit';
 import {
   conflict, dbTimeToIso, forbidden, fromDbTime, newId, notFound, systemClock, toDbTime, unprocessable, TtlCache, parseJsonColumn,
@@ -182,11 +182,6 @@ const timelineOf = (r: Pick<VersionRow, 'id' | 'number' | 'status' | 'effective_
 
 const factsOf = (r: VersionRow): VersionFacts => ({ ...timelineOf(r), proposedBy: r.proposed_by, createdBy: r.created_by });
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; errno?: number; message?: string };
-  return e?.code === 'ER_DUP_ENTRY' || e?.errno === 1062 || /UNIQUE constraint failed/.test(e?.message ?? '');
-}
-
 const csvInvalid = (problems: CsvProblem[]) =>
   unprocessable(
     'RESPONSIBILITY_CSV_INVALID',
@@ -261,12 +256,19 @@ async function insertVersionIn(trx: Kysely<DB>, v: NewVersion): Promise<VersionR
   return row;
 }
 
+/**
+ * A version's number is the city's highest plus one: drafts imported at the same moment pick the
+ * same number and all but one lose on the unique key. They try again with the next number, after a
+ * short random pause so that a crowd spreads out (20 at once settle within a few rounds). One that
+ * still loses after 12 rounds is answered 409 CONFLICT_DUPLICATE by the error handler.
+ */
 async function withNumberRetry<T>(work: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
     } catch (err) {
-      if (attempt >= 4 || !isUniqueViolation(err)) throw err;
+      if (attempt >= 12 || !isUniqueViolation(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
     }
   }
 }

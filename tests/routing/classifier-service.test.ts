@@ -51,4 +51,12 @@ describe(`the city's classifier on ${testDialect}`, () => {
     expect((await restarted.classifier.status('demo')).version).toBe(1);
     expect((await restarted.classifier.classify('demo', { text: '楼上装修噪音太大了' })).suggestions[0].code).toBe('04020302');
   });
+
+  it('two nodes saving a model at the same moment both succeed, with versions of their own', async () => {
+    // Each context is a node with its own classifier over the one database; they race on (city, version).
+    const nodes = await Promise.all(Array.from({ length: 6 }, () => createContext(testConfig(), { database: t.database })));
+    const examples = Array.from({ length: 8 }, (_, i) => ({ id: String(i), title: '', text: i % 2 ? `路灯不亮第${i}天` : `装修噪音扰民第${i}天`, label: i % 2 ? '01020401' : '04020302' }));
+    const results = await Promise.all(nodes.map((n, i) => n.classifier.train('demo', examples, `node ${i}`)));
+    expect(new Set(results.map((r) => r.version)).size).toBe(nodes.length);
+  });
 });

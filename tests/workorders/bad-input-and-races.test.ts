@@ -764,10 +764,10 @@ describe(`attachments on ${testDialect}`, () => {
     await expectRefused({ as: 'chengguan1', req: upload(cgj.wo.id, { file: { fileName: 'empty.png', contentType: 'image/png', body: Buffer.alloc(0) } }), workOrderId: cgj.wo.id, status: 400, code: 'ATTACHMENT_EMPTY', field: 'file' });
   });
 
-  it(`a file over the configured ${MAX_ATTACHMENT_BYTES} bytes → 400 ATTACHMENT_TOO_LARGE (file)`, async () => {
+  it(`a file over the configured ${MAX_ATTACHMENT_BYTES} bytes → 413 ATTACHMENT_TOO_LARGE (file)`, async () => {
     reset();
-    await expectRefused({ as: 'chengguan1', req: upload(cgj.wo.id, { file: { fileName: 'big.png', contentType: 'image/png', body: photo(MAX_ATTACHMENT_BYTES + 1) } }), workOrderId: cgj.wo.id, status: 400, code: 'ATTACHMENT_TOO_LARGE', field: 'file' });
-    await expectRefused({ as: 'chengguan1', req: upload(cgj.wo.id, { file: { fileName: 'huge.png', contentType: 'image/png', body: photo(MAX_ATTACHMENT_BYTES * 10) } }), workOrderId: cgj.wo.id, status: 400, code: 'ATTACHMENT_TOO_LARGE', field: 'file' });
+    await expectRefused({ as: 'chengguan1', req: upload(cgj.wo.id, { file: { fileName: 'big.png', contentType: 'image/png', body: photo(MAX_ATTACHMENT_BYTES + 1) } }), workOrderId: cgj.wo.id, status: 413, code: 'ATTACHMENT_TOO_LARGE', field: 'file' });
+    await expectRefused({ as: 'chengguan1', req: upload(cgj.wo.id, { file: { fileName: 'huge.png', contentType: 'image/png', body: photo(MAX_ATTACHMENT_BYTES * 10) } }), workOrderId: cgj.wo.id, status: 413, code: 'ATTACHMENT_TOO_LARGE', field: 'file' });
   });
 
   it('a JSON body instead of multipart → 400 MULTIPART_REQUIRED (file)', async () => {
