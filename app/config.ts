@@ -35,6 +35,15 @@ const Env = z.object({
   /** Live feed: heartbeat period (consoles treat two missed periods as a dead link) and days of events kept for resume. */
   LIVE_HEARTBEAT_MS: z.coerce.number().int().min(100).max(120_000).default(25_000),
   LIVE_RETENTION_DAYS: z.coerce.number().min(0.01).max(30).default(3),
+  /**
+   * Origins (scheme://host:port, comma-separated) whose pages may open the live WebSocket; unset:
+   * only the server's own origin as the request names it (e.g. https://12345.city.gov.cn).
+   */
+  ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .refine((s) => !s || s.split(',').map((x) => x.trim()).filter(Boolean).every((o) => { try { const u = new URL(o); return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, ''); } catch { return false; } }),
+      'a comma-separated list of origins like https://hotline.example.cn or http://10.0.0.5:3000 (no path)'),
 });
 
 export interface AppConfig {
@@ -57,6 +66,8 @@ export interface AppConfig {
   sweepIntervalSeconds: number;
   redisPrefix: string;
   live: { heartbeatMs: number; retentionDays: number };
+  /** Origins allowed to open the live feed; empty: the server's own. */
+  allowedOrigins: string[];
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -88,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     redisPrefix: e.REDIS_PREFIX,
     live: { heartbeatMs: e.LIVE_HEARTBEAT_MS, retentionDays: e.LIVE_RETENTION_DAYS },
+    allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
   };
 }
 

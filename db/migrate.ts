@@ -6,6 +6,7 @@ import * as m0003 from './migrations/0003-responsibility-knowledge';
 import * as m0004 from './migrations/0004-routing-decisions';
 import * as m0005 from './migrations/0005-workorders';
 import * as m0006 from './migrations/0006-live-events';
+import * as m0008 from './migrations/0008-api-key-scopes';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0004-routing-decisions': m0004,
   '0005-workorders': m0005,
   '0006-live-events': m0006,
+  '0008-api-key-scopes': m0008,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -62,6 +62,7 @@ describe.skipIf(skip !== null)('two hub nodes on one database and one Redis', ()
     if (a) {
       await a.ctx.live.close();
       await a.ctx.jobs.stop();
+      await a.ctx.identity.close();
       await a.close();
     }
     await deleteKeysUnder(prefix);
