@@ -9,7 +9,8 @@
  * - `address` — one address across usernames (password spraying, 撞库): after 30 failures 30 s,
  *   doubling, at most 15 min. Set high enough for a call center's shared NAT at shift change.
  *
- * A counter is forgotten 15 minutes after its last failure; a successful login forgets the pair and
+ * A counter is forgotten an hour after its last failure (longer than the longest delay, so waiting
+ * out the delay does not reset the doubling); a successful login forgets the pair and
  * the account counters (never the address one: logging into one's own account must not reset a spray).
  */
 import type { AttemptCounter } from '../ports';
@@ -30,7 +31,7 @@ export interface ThrottlePolicy {
 }
 
 export const DEFAULT_THROTTLE_POLICY: ThrottlePolicy = {
-  windowMs: 15 * 60_000,
+  windowMs: 60 * 60_000,
   pair: { free: 5, baseMs: 30_000, maxMs: 15 * 60_000 },
   account: { free: 20, baseMs: 1_000, maxMs: 60_000 },
   address: { free: 30, baseMs: 30_000, maxMs: 15 * 60_000 },
