@@ -117,6 +117,8 @@ describe(`an ended access closes its live sockets at once, on ${testDialect}`, (
     const cookie = await loginAs(u.username);
     const c = await open({ cookie });
     expect(json(await patchUser(u.id, { displayName: '新名字' }))).toMatchObject({ displayName: '新名字' });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.closeCode, 'a new name leaves the socket open').toBeNull();
     const r = await closeAfter(c, () => patchUser(u.id, { unitId: power }));
     expect(r.code).toBe(4409);
     expect(r.ms).toBeLessThan(1000);
