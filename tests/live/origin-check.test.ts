@@ -52,6 +52,34 @@ describe(`live origin check on ${testDialect}`, () => {
   });
 });
 
+describe(`behind a reverse proxy (TRUST_PROXY) on ${testDialect}`, () => {
+  let proxied: TestApp;
+  let proxiedBase: string;
+  beforeAll(async () => {
+    proxied = await startTestApp({ config: { trustProxy: true } });
+    proxiedBase = await listen(proxied.app);
+  });
+  afterAll(async () => proxied?.close());
+
+  const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': '12345.example.gov.cn' };
+
+  it("takes the origin nginx names (X-Forwarded-Proto and -Host) as the server's own, and still refuses plain http", async () => {
+    const cookie = await proxied.login('agent1');
+    for (const [origin, ok] of [['https://12345.example.gov.cn', true], ['http://12345.example.gov.cn', false], ['https://12345.example.gov.cn:8443', false]] as const) {
+      const c = await LiveClient.open(proxiedBase, { cookie, origin, headers: forwarded });
+      clients.push(c);
+      const first = await c.waitFor((m) => m.type === 'hello' || m.type === 'error', origin);
+      expect(first.type, origin).toBe(ok ? 'hello' : 'error');
+    }
+  });
+
+  it('ignores the forwarded headers without TRUST_PROXY (a client could forge them)', async () => {
+    const c = await LiveClient.open(base, { cookie: await t.login('agent1'), origin: 'https://12345.example.gov.cn', headers: forwarded });
+    clients.push(c);
+    expect((await c.closed).code).toBe(4403);
+  });
+});
+
 describe(`ALLOWED_ORIGINS on ${testDialect}`, () => {
   let other: TestApp;
   let otherBase: string;
