@@ -106,6 +106,13 @@ export interface PublicUser {
   territoryId: string | null;
 }
 
+/**
+ * Logins being verified at once on this node: one per account+address, a few per address. The
+ * counters only learn of a failure once argon2 has spoken, so without this a burst of parallel
+ * guesses would all pass the check before the first failure is counted.
+ */
+const MAX_IN_FLIGHT_PER_PAIR = 1;
+const MAX_IN_FLIGHT_PER_ADDRESS = 8;
 /** A key's last use is written at most this often (a write per request would be a write per call event). */
 const LAST_USED_EVERY_MS = 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
@@ -187,6 +194,20 @@ export function createIdentityService(deps: IdentityDeps) {
   /** When this node last wrote each key's last use (epoch ms of the service clock); bounded. */
   const lastUseWritten = new Map<string, number>();
   const announce = (e: AccessEnded) => deps.events?.emit('access.ended', e);
+  const inFlight = new Map<string, number>();
+  const enter = (k: string, max: number) => {
+    const n = inFlight.get(k) ?? 0;
+    if (n >= max) return false;
+    inFlight.set(k, n + 1);
+    return true;
+  };
+  const leave = (k: string) => {
+    const n = (inFlight.get(k) ?? 1) - 1;
+    if (n > 0) inFlight.set(k, n);
+    else inFlight.delete(k);
+  };
+  const throttled = (seconds: number) =>
+    new AppError('LOGIN_THROTTLED', 429, `too many failed logins; try again in ${seconds} s`, `登录失败次数过多，请${seconds}秒后再试`, { retryAfterSeconds: seconds });
 
   async function actorOf(u: { id: string | null; name: string; role: string; city_id: string; unit_id: string | null; territory_id: string | null }, kind: Actor['kind']): Promise<Actor> {
     return {
@@ -238,6 +259,34 @@ export function createIdentityService(deps: IdentityDeps) {
     if (r.territoryId && (await deps.cityOfTerritory(r.territoryId)) !== cityId) {
       throw badRequest('TERRITORY_NOT_FOUND', `territory ${r.territoryId} does not exist`, `区域 ${r.territoryId} 不存在`, { field: 'territoryId' });
     }
+  }
+
+  /** A login the throttle let through: verify, count a failure or forget the counters, open the session. */
+  async function checkedLogin(name: string, password: string, keys: ReturnType<typeof throttleKeys>): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
+    const keyList = [keys.pair, keys.account, keys.address];
+    const [pair, account, address] = await attempts.read(keyList);
+    const wait = waitFor(policy, clock.now().getTime(), { pair, account, address });
+    if (wait > 0) throw throttled(Math.ceil(wait / 1000));
+    const user = await repo.findUserByUsername(name);
+    // Verify even when the user is unknown, so timing does not reveal which usernames exist.
+    const ok = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
+    if (!user || !ok || !user.active) {
+      await attempts.fail(keyList, clock.now().getTime(), policy.windowMs);
+      throw unauthorized('LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
+    }
+    // The address counter stays: logging into one's own account must not reset a spray from there.
+    await attempts.reset([keys.pair, keys.account]);
+    const token = randomBytes(32).toString('base64url');
+    const now = clock.now();
+    const expiresAt = new Date(now.getTime() + sessionMs);
+    // Everything read elsewhere is read before the transaction: on SQLite's single connection a
+    // read outside an open transaction waits for it to end.
+    const actor = await actorOf({ ...user, name: user.display_name }, 'user');
+    await deps.db.transaction().execute(async (trx) => {
+      await new IdentityRepository(trx).insertSession({ id: sha256(token), user_id: user.id, created_at: toDbTime(now), expires_at: toDbTime(expiresAt) });
+      await recordAudit(trx, { actor }, { entityType: 'user', entityId: user.id, action: 'user.logged_in', cityId: user.city_id }, now);
+    });
+    return { token, user: toPublicUser(user), expiresAt };
   }
 
   async function sessionCredential(token: string): Promise<Extract<Credential, { kind: 'session' }> | null> {
@@ -339,33 +388,18 @@ export function createIdentityService(deps: IdentityDeps) {
     async login(username: string, password: string, source: { address?: string } = {}): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
       const name = username.trim().toLowerCase();
       const keys = throttleKeys(name, source.address ?? 'unknown');
-      const keyList = [keys.pair, keys.account, keys.address];
-      const [pair, account, address] = await attempts.read(keyList);
-      const wait = waitFor(policy, clock.now().getTime(), { pair, account, address });
-      if (wait > 0) {
-        const seconds = Math.ceil(wait / 1000);
-        throw new AppError('LOGIN_THROTTLED', 429, `too many failed logins; try again in ${seconds} s`, `登录失败次数过多，请${seconds}秒后再试`, { retryAfterSeconds: seconds });
+      // Checked before the first await: parallel requests see each other.
+      if (!enter(keys.pair, MAX_IN_FLIGHT_PER_PAIR)) throw throttled(1);
+      if (!enter(keys.address, MAX_IN_FLIGHT_PER_ADDRESS)) {
+        leave(keys.pair);
+        throw throttled(1);
       }
-      const user = await repo.findUserByUsername(name);
-      // Verify even when the user is unknown, so timing does not reveal which usernames exist.
-      const ok = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
-      if (!user || !ok || !user.active) {
-        await attempts.fail(keyList, clock.now().getTime(), policy.windowMs);
-        throw unauthorized('LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
+      try {
+        return await checkedLogin(name, password, keys);
+      } finally {
+        leave(keys.pair);
+        leave(keys.address);
       }
-      // The address counter stays: logging into one's own account must not reset a spray from there.
-      await attempts.reset([keys.pair, keys.account]);
-      const token = randomBytes(32).toString('base64url');
-      const now = clock.now();
-      const expiresAt = new Date(now.getTime() + sessionMs);
-      // Everything read elsewhere is read before the transaction: on SQLite's single connection a
-      // read outside an open transaction waits for it to end.
-      const actor = await actorOf({ ...user, name: user.display_name }, 'user');
-      await deps.db.transaction().execute(async (trx) => {
-        await new IdentityRepository(trx).insertSession({ id: sha256(token), user_id: user.id, created_at: toDbTime(now), expires_at: toDbTime(expiresAt) });
-        await recordAudit(trx, { actor }, { entityType: 'user', entityId: user.id, action: 'user.logged_in', cityId: user.city_id }, now);
-      });
-      return { token, user: toPublicUser(user), expiresAt };
     },
 
     /** Ends a console session: deleted, audited, and its live sockets closed on every node. */

@@ -119,6 +119,14 @@ for (const adapter of ADAPTERS) {
       expect(await attempt(svc, 'dispatcher1', DEMO_PASSWORD, a)).toBe('ok');
     });
 
+    it('a burst of parallel guesses on one account from one address is let through one at a time', async () => {
+      const a = addr();
+      const results = await Promise.all(Array.from({ length: 10 }, () => attempt(svc, 'agent3', 'wrong-guess1', a)));
+      expect(results.filter((r) => r === 'failed')).toHaveLength(1);
+      expect(results.filter((r) => r === 'throttled 1')).toHaveLength(9);
+      expect((await store.read(['pair:agent3|' + a]))[0]?.failures).toBe(1);
+    });
+
     it('guesses on one account spread over many addresses are slowed (at most a minute), not locked', async () => {
       for (let i = 0; i < DEFAULT_THROTTLE_POLICY.account.free; i++) expect(await attempt(svc, 'supervisor1', 'wrong-guess1', addr())).toBe('failed');
       expect(await attempt(svc, 'supervisor1', 'wrong-guess1', addr())).toBe('throttled 1');
