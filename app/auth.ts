@@ -1,18 +1,33 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
 import { SESSION_COOKIE, type IdentityService } from '../identity';
-import { unauthorized, type Actor } from '../core';
+import { forbidden, unauthorized, type Actor } from '../core';
+import type { RequestCredential } from '../core/http';
 
 /**
  * Authentication for the /api scope: a console session cookie or an API key (`X-API-Key`, or
- * `Authorization: Bearer hk_...`). Sets `request.actor`; routes not marked public need one.
- * Cookies are SameSite=strict and every body must be application/json, which a cross-site form
- * cannot send: together they stop CSRF without a token.
+ * `Authorization: Bearer hk_...`). Sets `request.actor` and `request.credential`; routes not marked
+ * public need one. Cookies are SameSite=strict and every body must be application/json, which a
+ * cross-site form cannot send: together they stop CSRF without a token.
+ *
+ * An API key only gets onto a route that declares one of its scopes (`config.apiKeyScopes`): a
+ * gateway's key that posts call events cannot create admins, read numbers or import calendars.
  */
 export function registerAuth(app: FastifyInstance, identity: IdentityService) {
   app.decorateRequest('actor', null);
+  app.decorateRequest('credential', null);
   app.addHook('onRequest', async (request) => {
-    request.actor = await resolveActor(request, identity);
+    const resolved = await resolveCredential(request, identity);
+    request.actor = resolved?.actor ?? null;
+    request.credential = resolved?.credential ?? null;
+    const credential = request.credential;
+    if (credential?.kind === 'api_key') {
+      const wanted = request.routeOptions.config?.apiKeyScopes;
+      if (wanted !== 'any' && !wanted?.some((s) => credential.scopes.includes(s))) {
+        const need = wanted?.length ? wanted.join(' | ') : 'a console session';
+        throw forbidden('API_KEY_SCOPE', `this API key may not use this route (needs ${need})`, `该 API 密钥无权访问此接口（需要 ${need}）`, { needs: wanted ?? [] });
+      }
+    }
     if (!request.actor && !request.routeOptions.config?.public) {
       throw unauthorized('AUTH_REQUIRED', 'login required', '请先登录');
     }
@@ -20,18 +35,30 @@ export function registerAuth(app: FastifyInstance, identity: IdentityService) {
 }
 
 /**
- * The actor behind a request's credentials, or null without any; an invalid API key is a 401.
- * Also used to re-check an open WebSocket later (a logout or a revoked key ends it).
+ * The actor and credential behind a request, or null without any; an unknown, revoked or expired
+ * API key is a 401.
  */
-export async function resolveActor(request: FastifyRequest, identity: IdentityService): Promise<Actor | null> {
+export async function resolveCredential(request: FastifyRequest, identity: IdentityService): Promise<{ actor: Actor; credential: RequestCredential } | null> {
   const header = request.headers['x-api-key'];
   const bearer = request.headers.authorization?.match(/^Bearer\s+(hk_\S+)$/)?.[1];
   const apiKey = (typeof header === 'string' ? header : undefined) ?? bearer;
   if (apiKey) {
-    const actor = await identity.actorForApiKey(apiKey);
-    if (!actor) throw unauthorized('API_KEY_INVALID', 'invalid or revoked API key', 'API 密钥无效或已吊销');
-    return actor;
+    const c = await identity.apiKeyCredential(apiKey);
+    if ('refused' in c) {
+      if (c.refused === 'expired') throw unauthorized('API_KEY_EXPIRED', 'this API key has expired', 'API 密钥已过期');
+      throw unauthorized('API_KEY_INVALID', 'invalid or revoked API key', 'API 密钥无效或已吊销');
+    }
+    return { actor: c.actor, credential: { kind: 'api_key', apiKeyId: c.apiKeyId, scopes: c.scopes, expiresAt: c.expiresAt } };
   }
   const token = request.cookies?.[SESSION_COOKIE];
-  return token ? ((await identity.actorForSession(token))?.actor ?? null) : null;
+  const s = token ? await identity.sessionCredential(token) : null;
+  return s ? { actor: s.actor, credential: { kind: 'session', sessionId: s.sessionId, expiresAt: s.expiresAt } } : null;
+}
+
+/**
+ * The actor behind a request's credentials, or null without any; an invalid API key is a 401.
+ * Also used to re-check an open WebSocket later (a logout or a revoked key ends it).
+ */
+export async function resolveActor(request: FastifyRequest, identity: IdentityService): Promise<Actor | null> {
+  return (await resolveCredential(request, identity))?.actor ?? null;
 }

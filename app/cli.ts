@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { isAppError, parseIsoWithZone, parseTicketType, parseUrgency, systemActor, toChinaIso, type CommandContext } from '../core';
+import { ALL_API_KEY_SCOPES, isAppError, parseIsoWithZone, parseTicketType, parseUrgency, systemActor, toChinaIso, type CommandContext } from '../core';
 import type { TimeLimit } from '../calendar';
 import { loadConfig } from './config';
 import { createContext, type AppContext } from './context';
@@ -83,6 +83,55 @@ user
         unitId: unit?.id ?? null, territoryId: territory?.id ?? null, phone: o.phone ?? null,
       });
       process.stdout.write(JSON.stringify(created) + '\n');
+    }).catch(fail);
+  });
+
+const apikey = program.command('apikey').description('API keys of machine clients (接口密钥): gateways, wallboards');
+apikey
+  .command('add')
+  .requiredOption('--name <name>')
+  .requiredOption('--role <role>', 'the role the key acts as (its data scope), e.g. agent; unit roles need --unit')
+  .requiredOption('--scopes <scopes>', `comma-separated: ${ALL_API_KEY_SCOPES.join(', ')}`)
+  .option('--unit <unitCode>', 'the unit code, for unit roles')
+  .option('--territory <territoryCode>', 'the territory code, for grid and town roles')
+  .option('--expires <iso>', 'expiry, ISO 8601 with a zone (default: until revoked)')
+  .option('--city <cityId>')
+  .description('issue a key; prints it once (only its hash is kept)')
+  .action(async (o) => {
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      const cityId = cmd.actor.cityId;
+      const unit = o.unit ? await ctx.directory.findUnitByCode(cityId, o.unit) : null;
+      if (o.unit && !unit) throw new Error(`unit ${o.unit} not found in city ${cityId}`);
+      const territory = o.territory ? await ctx.directory.findTerritoryByCode(cityId, o.territory) : null;
+      if (o.territory && !territory) throw new Error(`territory ${o.territory} not found in city ${cityId}`);
+      const expiresAt = o.expires ? parseIsoWithZone(o.expires) : null;
+      if (o.expires && !expiresAt) throw new Error(`--expires ${o.expires}: not an ISO 8601 time with a zone`);
+      const created = await ctx.identity.createApiKey(cmd, {
+        cityId, name: o.name, role: o.role, scopes: String(o.scopes).split(',').map((x) => x.trim()).filter(Boolean),
+        unitId: unit?.id ?? null, territoryId: territory?.id ?? null, expiresAt,
+      });
+      process.stdout.write(JSON.stringify(created) + '\n');
+    }).catch(fail);
+  });
+apikey
+  .command('list')
+  .option('--city <cityId>')
+  .description("the city's keys: scopes, expiry, last use, revocation (never a secret)")
+  .action(async (o) => {
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      for (const k of await ctx.identity.listApiKeys(cmd.actor.cityId)) process.stdout.write(JSON.stringify(k) + '\n');
+    }).catch(fail);
+  });
+apikey
+  .command('revoke <id>')
+  .option('--city <cityId>')
+  .description('revoke a key at once (with REDIS_URL the running nodes close its live sockets too)')
+  .action(async (id, o) => {
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      process.stdout.write(JSON.stringify(await ctx.identity.revokeApiKey(cmd, id)) + '\n');
     }).catch(fail);
   });
 

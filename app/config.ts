@@ -47,6 +47,15 @@ const Env = z.object({
   /** A socket with no traffic either way for this long is closed (a stalled client, a stalled download). */
   HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(65_000),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+  /**
+   * Origins (scheme://host:port, comma-separated) whose pages may open the live WebSocket; unset:
+   * only the server's own origin as the request names it (e.g. https://12345.city.gov.cn).
+   */
+  ALLOWED_ORIGINS: z
+    .string()
+    .optional()
+    .refine((s) => !s || s.split(',').map((x) => x.trim()).filter(Boolean).every((o) => { try { const u = new URL(o); return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, ''); } catch { return false; } }),
+      'a comma-separated list of origins like https://hotline.example.cn or http://10.0.0.5:3000 (no path)'),
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   message: 'HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
@@ -73,6 +82,8 @@ export interface AppConfig {
   redisPrefix: string;
   live: { heartbeatMs: number; retentionDays: number };
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
+  /** Origins allowed to open the live feed; empty: the server's own. */
+  allowedOrigins: string[];
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -111,6 +122,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
+    allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import { openDatabase, migrateToLatest, ensureMysqlDatabase, type Database, type DB } from '../db';
 import { EventBus, SEAT_ROLES, systemClock, type Clock } from '../core';
-import { createIdentityService } from '../identity';
+import { createIdentityService, createLocalLoginAttemptStore, createRedisLoginAttemptStore, type IdentityEvents } from '../identity';
 import { createDirectoryService } from '../directory';
 import {
   getCategory, listCategories, createTerritoryResolverService, createResponsibilityService, createKnowledgeService, createRoutingService,
@@ -46,8 +46,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   const jobs = await createJobQueue<HotlineJobs>({ redisUrl: config.redisUrl, prefix: config.redisPrefix, clock, logger: opts.logger, jobNames: HOTLINE_JOB_NAMES });
 
   const directory = createDirectoryService({ db, dialect, clock });
+  // Failed logins are counted where every node sees them: Redis with several nodes, in-process otherwise.
+  const loginAttempts = config.redisUrl
+    ? await createRedisLoginAttemptStore({ redisUrl: config.redisUrl, prefix: config.redisPrefix, onError: (err) => opts.logger?.error({ err }, 'login throttle: Redis error') })
+    : createLocalLoginAttemptStore();
+  const identityEvents = new EventBus<IdentityEvents>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
   const identity = createIdentityService({
-    db, clock, sessionHours: config.sessionHours,
+    db, clock, sessionHours: config.sessionHours, events: identityEvents, attempts: loginAttempts,
     territoryPathOf: (id) => directory.territoryPathOf(id),
     cityOfUnit: async (id) => (await directory.getUnit(id))?.cityId ?? null,
     cityOfTerritory: async (id) => (await directory.getTerritory(id))?.cityId ?? null,
@@ -157,6 +162,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     staffOf: async (cityId) => (await identity.listUsers(cityId)).filter((u) => SEAT_ROLES.has(u.role)).map((u) => ({ id: u.id, name: u.displayName, role: u.role })),
   });
   await live.start();
+  // A logout, a disabled user, a changed role or unit, a revoked key: their live sockets close now, on every node.
+  identityEvents.on('access.ended', (e) =>
+    live.endAccess(
+      e.kind === 'session' ? { kind: 'session', sessionId: e.sessionId, code: 'auth' }
+        : e.kind === 'api_key' ? { kind: 'api_key', apiKeyId: e.apiKeyId, code: 'auth' }
+          : { kind: 'user', userId: e.userId, code: e.reason === 'scope_changed' ? 'scope' : 'auth' },
+    ));
   publishTicketEvents(intakeEvents, live);
   publishWorkOrderEvents(workOrderEvents, live);
   // Notices reach the consoles as a sink of the outbox: stored (once per notice) before the row counts as delivered.
@@ -205,6 +217,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     async close() {
       await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing
+      await identity.close();
       await database!.close();
     },
   };

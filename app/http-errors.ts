@@ -31,6 +31,9 @@ export function registerErrorHandling(app: FastifyInstance) {
       reply.code(status).send({ ...body, request_id: String(request.id) });
 
     if (isAppError(err)) {
+      // A throttled client is told when to come back (LOGIN_THROTTLED and any other 429 that knows).
+      const retry = (err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+      if (err.status === 429 && typeof retry === 'number') reply.header('retry-after', String(retry));
       return send(err.status, { code: err.code, message: err.message, message_zh: err.messageZh, details: err.details });
     }
     if (hasZodFastifySchemaValidationErrors(err)) {

@@ -101,6 +101,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       live: ctx.live,
       // A revoked key is a closed socket, not an error to log.
       reauthenticate: (request) => resolveActor(request, ctx.identity).catch((err) => (isAppError(err) ? null : Promise.reject(err))),
+      allowedOrigins: config.allowedOrigins,
     });
     await api.register(callRoutes, { calls: ctx.calls });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest, parseIsoWithZone, toChinaIso, Role } from '../core';
+import { ApiKeyScope, badRequest, parseIsoWithZone, toChinaIso, Role } from '../core';
 import { actorOf, allowRoles, commandContext, errorResponses, IsoDateTime } from '../core/http';
 import type { CalendarService } from './calendar.service';
 import type { OfficeHours, TimeLimit } from './domain/working-time';
@@ -25,6 +25,7 @@ export async function calendarRoutes(app: FastifyInstance, opts: CalendarRoutesO
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get('/calendar/deadline', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsRead] },
     schema: {
       tags: ['calendar'],
       summary: 'Preview a deadline: from + N working days / working hours / hours / minutes, on the city\'s office hours',
@@ -52,6 +53,7 @@ export async function calendarRoutes(app: FastifyInstance, opts: CalendarRoutesO
   });
 
   r.get('/calendar/years', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsRead] },
     schema: {
       tags: ['calendar'],
       summary: 'Years the working-day calendar has data for',
@@ -61,6 +63,7 @@ export async function calendarRoutes(app: FastifyInstance, opts: CalendarRoutesO
 
   r.post('/calendar/years', {
     preHandler: allowRoles(Role.admin),
+    config: { apiKeyScopes: [ApiKeyScope.admin] },
     bodyLimit: 256 * 1024,
     schema: {
       tags: ['calendar'],

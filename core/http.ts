@@ -7,16 +7,29 @@ import { z } from 'zod';
 import { forbidden, unauthorized } from './errors';
 import { parseIsoWithZone } from './time';
 import type { Actor, CommandContext, Role } from './actor';
+import type { ApiKeyScope } from './api-key-scopes';
 
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
+    /** What the actor came with, and when it ends (the live feed closes a socket then). */
+    credential: RequestCredential | null;
   }
   interface FastifyContextConfig {
     /** Routes open without login (health, login, public forms). */
     public?: boolean;
+    /**
+     * The scopes that let an API key onto this route (any one of them); `'any'` for every key (who
+     * am I). Without it the route is for console sessions only: a key gets 403 API_KEY_SCOPE.
+     */
+    apiKeyScopes?: readonly ApiKeyScope[] | 'any';
   }
 }
+
+/** A request's credentials: a console session or an API key with its scopes. */
+export type RequestCredential =
+  | { kind: 'session'; sessionId: string; expiresAt: Date }
+  | { kind: 'api_key'; apiKeyId: string; scopes: readonly ApiKeyScope[]; expiresAt: Date | null };
 
 /** The authenticated actor, or 401. */
 export function actorOf(request: FastifyRequest): Actor {

@@ -9,3 +9,4 @@ export * from './csv';
 export * from './ttl-cache';
 export * from './diff';
 export * from './json';
+export * from './api-key-scopes';

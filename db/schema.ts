@@ -106,6 +106,12 @@ export interface ApiKeysTable {
   territory_id: string | null;
   created_at: string;
   revoked_at: string | null;
+  /** Space-separated scope names (core/api-key-scopes.ts); '' grants nothing. */
+  scopes: string;
+  /** Null: valid until revoked. */
+  expires_at: string | null;
+  /** Written at most once a minute per key. */
+  last_used_at: string | null;
 }
 
 export interface CitizensTable {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { DB, UsersTable } from '../db';
 
 export type UserRow = UsersTable;
+export type ApiKeyRow = DB['api_keys'];
 
 /** Users, sessions and API keys. */
 export class IdentityRepository {
@@ -39,15 +40,42 @@ export class IdentityRepository {
     await this.db.deleteFrom('sessions').where('id', '=', id).execute();
   }
 
+  async deleteSessionsOfUser(userId: string) {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+  }
+
   async deleteExpiredSessions(nowDb: string) {
     await this.db.deleteFrom('sessions').where('expires_at', '<', nowDb).execute();
   }
 
-  async insertApiKey(row: DB['api_keys']) {
+  async insertApiKey(row: ApiKeyRow) {
     await this.db.insertInto('api_keys').values(row).execute();
   }
 
+  /** Revoked ones too: the caller tells a revoked key from an unknown one only in logs. */
   findApiKeyByHash(keyHash: string) {
-    return this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).where('revoked_at', 'is', null).executeTakeFirst();
+    return this.db.selectFrom('api_keys').selectAll().where('key_hash', '=', keyHash).executeTakeFirst();
+  }
+
+  findApiKey(cityId: string, id: string) {
+    return this.db.selectFrom('api_keys').selectAll().where('city_id', '=', cityId).where('id', '=', id).executeTakeFirst();
+  }
+
+  listApiKeys(cityId: string) {
+    return this.db.selectFrom('api_keys').selectAll().where('city_id', '=', cityId).orderBy('created_at', 'desc').orderBy('id').execute();
+  }
+
+  async revokeApiKey(id: string, atDb: string) {
+    await this.db.updateTable('api_keys').set({ revoked_at: atDb }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+  }
+
+  /** Records a use unless one was recorded since `notBeforeDb` (another node may have just written it). */
+  async touchApiKey(id: string, atDb: string, notBeforeDb: string) {
+    await this.db
+      .updateTable('api_keys')
+      .set({ last_used_at: atDb })
+      .where('id', '=', id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', notBeforeDb)]))
+      .execute();
   }
 }

@@ -2,8 +2,8 @@ import type {} from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ALL_ROLES, Role } from '../core';
-import { actorOf, allowRoles, commandContext, errorResponses } from '../core/http';
+import { ALL_API_KEY_SCOPES, ALL_ROLES, ApiKeyScope, Role } from '../core';
+import { actorOf, allowRoles, commandContext, errorResponses, IsoDateTime } from '../core/http';
 import type { IdentityService } from './identity.service';
 
 export const SESSION_COOKIE = 'hotline_session';
@@ -23,6 +23,22 @@ const PublicUser = z.object({
   territoryId: z.string().nullable(),
 });
 
+const ApiKeyView = z.object({
+  id: z.string(),
+  name: z.string(),
+  role: z.string(),
+  unitId: z.string().nullable(),
+  territoryId: z.string().nullable(),
+  scopes: z.array(z.string()),
+  createdAt: z.string(),
+  expiresAt: z.string().nullable(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+});
+
+const AssignableRole = z.enum(ALL_ROLES as [string, ...string[]]);
+const ADMIN = [ApiKeyScope.admin] as const;
+
 /** /auth (login, logout, me), /users and /api-keys for admins. */
 export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesOptions) {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -37,7 +53,8 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
       response: { 200: z.object({ user: PublicUser, expiresAt: z.string() }), ...errorResponses },
     },
   }, async (request, reply) => {
-    const { token, user, expiresAt } = await identity.login(request.body.username, request.body.password);
+    // request.ip honours TRUST_PROXY: behind nginx it is the client's address, not the proxy's.
+    const { token, user, expiresAt } = await identity.login(request.body.username, request.body.password, { address: request.ip });
     reply.setCookie(SESSION_COOKIE, token, {
       path: '/',
       httpOnly: true,
@@ -59,6 +76,7 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
   });
 
   r.get('/auth/me', {
+    config: { apiKeyScopes: 'any' },
     schema: {
       tags: ['auth'],
       summary: 'Who am I',
@@ -74,18 +92,20 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
 
   r.get('/users', {
     preHandler: allowRoles(Role.admin, Role.supervisor),
+    config: { apiKeyScopes: ADMIN },
     schema: { tags: ['users'], summary: 'Users of the city', response: { 200: z.array(PublicUser), ...errorResponses } },
   }, async (request) => identity.listUsers(actorOf(request).cityId));
 
   r.post('/users', {
     preHandler: allowRoles(Role.admin),
+    config: { apiKeyScopes: ADMIN },
     schema: {
       tags: ['users'],
       summary: 'Create a user',
       body: z.strictObject({
         username: z.string().min(2).max(64),
         displayName: z.string().min(1).max(64),
-        role: z.enum(ALL_ROLES as [string, ...string[]]),
+        role: AssignableRole,
         password: z.string().min(8).max(200),
         unitId: z.string().max(64).nullish(),
         territoryId: z.string().max(64).nullish(),
@@ -99,21 +119,69 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
     return reply.code(201).send(user);
   });
 
-  r.post('/api-keys', {
+  r.patch('/users/:id', {
     preHandler: allowRoles(Role.admin),
+    config: { apiKeyScopes: ADMIN },
     schema: {
       tags: ['users'],
-      summary: 'Issue an API key for a machine client (shown once)',
+      summary: "Change a user's name, role, unit, territory or whether they may log in (停用); a disabled user's sessions end, and open live sockets close",
+      params: z.object({ id: z.string().max(64) }),
       body: z.strictObject({
-        name: z.string().min(1).max(64),
-        role: z.enum(ALL_ROLES as [string, ...string[]]),
+        displayName: z.string().min(1).max(64).optional(),
+        role: AssignableRole.optional(),
         unitId: z.string().max(64).nullish(),
         territoryId: z.string().max(64).nullish(),
+        active: z.boolean().optional(),
       }),
-      response: { 201: z.object({ id: z.string(), key: z.string() }), ...errorResponses },
+      response: { 200: PublicUser, ...errorResponses },
+    },
+  }, async (request) => {
+    const b = request.body;
+    // Absent means "leave it"; an explicit null clears the unit or territory.
+    return identity.updateUser(commandContext(request), request.params.id, {
+      displayName: b.displayName, role: b.role, active: b.active,
+      ...('unitId' in b ? { unitId: b.unitId ?? null } : {}),
+      ...('territoryId' in b ? { territoryId: b.territoryId ?? null } : {}),
+    });
+  });
+
+  r.get('/api-keys', {
+    preHandler: allowRoles(Role.admin),
+    config: { apiKeyScopes: ADMIN },
+    schema: { tags: ['users'], summary: "The city's API keys with scopes, expiry, last use and revocation (never the secret)", response: { 200: z.array(ApiKeyView), ...errorResponses } },
+  }, async (request) => identity.listApiKeys(actorOf(request).cityId));
+
+  r.post('/api-keys', {
+    preHandler: allowRoles(Role.admin),
+    config: { apiKeyScopes: ADMIN },
+    schema: {
+      tags: ['users'],
+      summary: 'Issue an API key for a machine client with its scopes and optional expiry (the key is shown once)',
+      body: z.strictObject({
+        name: z.string().min(1).max(64),
+        role: AssignableRole,
+        scopes: z.array(z.enum(ALL_API_KEY_SCOPES as [string, ...string[]])).min(1).max(ALL_API_KEY_SCOPES.length)
+          .describe(`what the key may do: ${ALL_API_KEY_SCOPES.join(', ')}`),
+        unitId: z.string().max(64).nullish(),
+        territoryId: z.string().max(64).nullish(),
+        expiresAt: IsoDateTime.nullish().describe('ISO 8601 with a zone; absent or null: until revoked'),
+      }),
+      response: { 201: z.object({ id: z.string(), key: z.string(), apiKey: ApiKeyView }), ...errorResponses },
     },
   }, async (request, reply) => {
     const ctx = commandContext(request);
-    return reply.code(201).send(await identity.createApiKey(ctx, { ...request.body, cityId: ctx.actor.cityId }));
+    const b = request.body;
+    return reply.code(201).send(await identity.createApiKey(ctx, { ...b, expiresAt: b.expiresAt ? new Date(b.expiresAt) : null, cityId: ctx.actor.cityId }));
   });
+
+  r.delete('/api-keys/:id', {
+    preHandler: allowRoles(Role.admin),
+    config: { apiKeyScopes: ADMIN },
+    schema: {
+      tags: ['users'],
+      summary: 'Revoke an API key (吊销): refused from now on, its live sockets closed',
+      params: z.object({ id: z.string().max(64) }),
+      response: { 200: ApiKeyView, ...errorResponses },
+    },
+  }, async (request) => identity.revokeApiKey(commandContext(request), request.params.id));
 }

@@ -3,11 +3,31 @@ import type { Kysely } from 'kysely';
 import { onUniqueViolation, type DB } from '../db';
 import { recordAudit } from '../audit';
 import {
-  ALL_ROLES, AppError, badRequest, conflict, newId, normalizePhone, toDbTime, unauthorized,
-  GRID_ROLES, UNIT_ROLES, Role, TtlCache, type Actor, type Clock, type CommandContext, systemClock,
+  ALL_ROLES, AppError, badRequest, conflict, newId, normalizePhone, notFound, toDbTime, fromDbTime, unauthorized,
+  GRID_ROLES, UNIT_ROLES, Role, ApiKeyScope, formatScopes, parseScopes, isApiKeyScope, type EventBus,
+  type Actor, type Clock, type CommandContext, systemClock,
 } from '../core';
-import { IdentityRepository, type UserRow } from './identity.repository';
+import { IdentityRepository, type ApiKeyRow, type UserRow } from './identity.repository';
 import { hashPassword, passwordProblem, verifyPassword } from './domain/passwords';
+import { DEFAULT_THROTTLE_POLICY, throttleKeys, waitFor, type ThrottlePolicy } from './domain/login-throttle';
+import type { LoginAttemptStore } from './ports';
+import { createLocalLoginAttemptStore } from './adapters/local';
+
+/**
+ * Someone's access ended (登录失效): every node closes the live sockets opened with it at once
+ * (app/ wires this to the live feed). `session`: one console session (logout); `user`: all of a
+ * user's (disabled → sessions deleted; scope_changed → role, unit or territory changed, sessions
+ * kept: the next request sees the new scope, an open socket must reconnect to get it); `api_key`: a
+ * revoked key.
+ */
+export type AccessEnded =
+  | { kind: 'session'; sessionId: string; userId: string }
+  | { kind: 'user'; userId: string; reason: 'disabled' | 'scope_changed' }
+  | { kind: 'api_key'; apiKeyId: string };
+
+export type IdentityEvents = {
+  'access.ended': AccessEnded;
+};
 
 export interface IdentityDeps {
   db: Kysely<DB>;
@@ -19,7 +39,51 @@ export interface IdentityDeps {
   /** The city a unit / territory belongs to (null when it does not exist), to check references. */
   cityOfUnit: (unitId: string) => Promise<string | null>;
   cityOfTerritory: (territoryId: string) => Promise<string | null>;
+  /** Where access endings are announced (after commit). */
+  events?: EventBus<IdentityEvents>;
+  /** Failed-login counters; in-process by default, Redis with several nodes. */
+  attempts?: LoginAttemptStore;
+  throttlePolicy?: ThrottlePolicy;
 }
+
+/** What an admin may change on a user (PATCH /users/:id); absent fields stay. */
+export interface UserPatch {
+  displayName?: string;
+  role?: string;
+  unitId?: string | null;
+  territoryId?: string | null;
+  active?: boolean;
+}
+
+/** An API key as listed (never its secret or hash). */
+export interface ApiKeyView {
+  id: string;
+  name: string;
+  role: Role;
+  unitId: string | null;
+  territoryId: string | null;
+  scopes: ApiKeyScope[];
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface NewApiKey {
+  cityId: string;
+  name: string;
+  role: string;
+  scopes: string[];
+  unitId?: string | null;
+  territoryId?: string | null;
+  /** ISO 8601 with a zone; null or absent: until revoked. */
+  expiresAt?: Date | null;
+}
+
+/** The credentials behind a request: who, and what ends them. */
+export type Credential =
+  | { kind: 'session'; actor: Actor; user: PublicUser; sessionId: string; expiresAt: Date }
+  | { kind: 'api_key'; actor: Actor; apiKeyId: string; scopes: ApiKeyScope[]; expiresAt: Date | null };
 
 export interface NewUser {
   cityId: string;
@@ -42,7 +106,15 @@ export interface PublicUser {
   territoryId: string | null;
 }
 
-const MAX_LOGIN_FAILURES = 5;
+/**
+ * Logins being verified at once on this node: one per account+address, a few per address. The
+ * counters only learn of a failure once argon2 has spoken, so without this a burst of parallel
+ * guesses would all pass the check before the first failure is counted.
+ */
+const MAX_IN_FLIGHT_PER_PAIR = 1;
+const MAX_IN_FLIGHT_PER_ADDRESS = 8;
+/** A key's last use is written at most this often (a write per request would be a write per call event). */
+const LAST_USED_EVERY_MS = 60_000;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const USERNAME = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 
@@ -58,18 +130,58 @@ export function toPublicUser(u: UserRow): PublicUser {
   };
 }
 
-/** Checks a new user's fields; returns the problems (empty when fine). Shared by the API, CLI and city import. */
-export function userProblems(u: NewUser): { field: string; message: string; messageZh: string }[] {
-  const problems: { field: string; message: string; messageZh: string }[] = [];
-  if (!USERNAME.test(u.username)) problems.push({ field: 'username', message: 'username: 2-64 lowercase letters, digits, . _ -', messageZh: '用户名须为2-64位小写字母、数字或 . _ -' });
+type Problem = { field: string; message: string; messageZh: string };
+
+/** Role and its binding: a unit role needs a unit, a grid or town role a territory (users and API keys alike). */
+function roleProblems(r: { role: string; unitId?: string | null; territoryId?: string | null }): Problem[] {
+  const problems: Problem[] = [];
+  if (!(ALL_ROLES as string[]).includes(r.role)) problems.push({ field: 'role', message: `unknown role ${r.role}`, messageZh: `未知角色 ${r.role}` });
+  if (UNIT_ROLES.has(r.role as Role) && !r.unitId) problems.push({ field: 'unitId', message: 'unit staff need a unit', messageZh: '承办单位人员必须指定单位' });
+  if (GRID_ROLES.has(r.role as Role) && !r.territoryId) problems.push({ field: 'territoryId', message: 'grid and town roles need a territory', messageZh: '网格及镇街角色必须指定所辖区域' });
+  return problems;
+}
+
+/** A user's fields other than username and password (creation and PATCH check the same). */
+function profileProblems(u: { displayName: string; role: string; unitId?: string | null; territoryId?: string | null }): Problem[] {
+  const problems: Problem[] = [];
   if (!u.displayName?.trim()) problems.push({ field: 'displayName', message: 'display name is required', messageZh: '姓名必填' });
-  if (!(ALL_ROLES as string[]).includes(u.role)) problems.push({ field: 'role', message: `unknown role ${u.role}`, messageZh: `未知角色 ${u.role}` });
+  return [...problems, ...roleProblems(u)];
+}
+
+/** Checks a new user's fields; returns the problems (empty when fine). Shared by the API, CLI and city import. */
+export function userProblems(u: NewUser): Problem[] {
+  const problems: Problem[] = [];
+  if (!USERNAME.test(u.username)) problems.push({ field: 'username', message: 'username: 2-64 lowercase letters, digits, . _ -', messageZh: '用户名须为2-64位小写字母、数字或 . _ -' });
+  problems.push(...profileProblems(u));
   const pw = passwordProblem(u.password ?? '');
   if (pw) problems.push({ field: 'password', message: `password needs ${pw}`, messageZh: '密码至少8位且须包含字母和数字' });
-  if (UNIT_ROLES.has(u.role as Role) && !u.unitId) problems.push({ field: 'unitId', message: 'unit staff need a unit', messageZh: '承办单位人员必须指定单位' });
-  if (GRID_ROLES.has(u.role as Role) && !u.territoryId) problems.push({ field: 'territoryId', message: 'grid and town roles need a territory', messageZh: '网格及镇街角色必须指定所辖区域' });
   if (u.phone && !normalizePhone(u.phone)) problems.push({ field: 'phone', message: 'malformed phone number', messageZh: '电话号码格式不正确' });
   return problems;
+}
+
+/** Checks a new API key's fields: its role's binding, known scopes, `admin` only on an admin key. */
+export function apiKeyProblems(k: { name: string; role: string; scopes: string[]; unitId?: string | null; territoryId?: string | null }): Problem[] {
+  const problems = roleProblems(k);
+  if (!k.name?.trim()) problems.push({ field: 'name', message: 'a name is required', messageZh: '名称必填' });
+  const unknown = k.scopes.filter((s) => !isApiKeyScope(s));
+  if (unknown.length) problems.push({ field: 'scopes', message: `unknown scopes ${unknown.join(', ')}`, messageZh: `未知权限范围 ${unknown.join('、')}` });
+  if (!k.scopes.length) problems.push({ field: 'scopes', message: 'a key needs at least one scope', messageZh: '至少选择一个权限范围' });
+  if (k.scopes.includes(ApiKeyScope.admin) && k.role !== Role.admin) {
+    problems.push({ field: 'scopes', message: 'the admin scope needs the admin role', messageZh: '管理权限范围仅限管理员角色' });
+  }
+  if (k.role === Role.system) problems.push({ field: 'role', message: 'no key acts as the system', messageZh: '不能签发系统角色密钥' });
+  return problems;
+}
+
+const invalid = (code: string, problems: Problem[]) =>
+  badRequest(code, problems.map((p) => p.message).join('; '), problems.map((p) => p.messageZh).join('；'), { problems, field: problems[0]?.field });
+
+export function toApiKeyView(r: ApiKeyRow): ApiKeyView {
+  const iso = (s: string | null) => (s ? fromDbTime(s).toISOString() : null);
+  return {
+    id: r.id, name: r.name, role: r.role as Role, unitId: r.unit_id, territoryId: r.territory_id, scopes: parseScopes(r.scopes),
+    createdAt: iso(r.created_at)!, expiresAt: iso(r.expires_at), lastUsedAt: iso(r.last_used_at), revokedAt: iso(r.revoked_at),
+  };
 }
 
 /** Users, roles, console sessions (cookie) and API keys (machine clients). */
@@ -77,8 +189,25 @@ export function createIdentityService(deps: IdentityDeps) {
   const clock = deps.clock ?? systemClock;
   const sessionMs = (deps.sessionHours ?? 12) * 3_600_000;
   const repo = new IdentityRepository(deps.db);
-  // Per process: with several nodes an attacker gets MAX × nodes tries per window, still slow enough.
-  const failedLogins = new TtlCache<number>(15 * 60_000, 100_000);
+  const attempts = deps.attempts ?? createLocalLoginAttemptStore();
+  const policy = deps.throttlePolicy ?? DEFAULT_THROTTLE_POLICY;
+  /** When this node last wrote each key's last use (epoch ms of the service clock); bounded. */
+  const lastUseWritten = new Map<string, number>();
+  const announce = (e: AccessEnded) => deps.events?.emit('access.ended', e);
+  const inFlight = new Map<string, number>();
+  const enter = (k: string, max: number) => {
+    const n = inFlight.get(k) ?? 0;
+    if (n >= max) return false;
+    inFlight.set(k, n + 1);
+    return true;
+  };
+  const leave = (k: string) => {
+    const n = (inFlight.get(k) ?? 1) - 1;
+    if (n > 0) inFlight.set(k, n);
+    else inFlight.delete(k);
+  };
+  const throttled = (seconds: number) =>
+    new AppError('LOGIN_THROTTLED', 429, `too many failed logins; try again in ${seconds} s`, `登录失败次数过多，请${seconds}秒后再试`, { retryAfterSeconds: seconds });
 
   async function actorOf(u: { id: string | null; name: string; role: string; city_id: string; unit_id: string | null; territory_id: string | null }, kind: Actor['kind']): Promise<Actor> {
     return {
@@ -132,6 +261,65 @@ export function createIdentityService(deps: IdentityDeps) {
     }
   }
 
+  /** A login the throttle let through: verify, count a failure or forget the counters, open the session. */
+  async function checkedLogin(name: string, password: string, keys: ReturnType<typeof throttleKeys>): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
+    const keyList = [keys.pair, keys.account, keys.address];
+    const [pair, account, address] = await attempts.read(keyList);
+    const wait = waitFor(policy, clock.now().getTime(), { pair, account, address });
+    if (wait > 0) throw throttled(Math.ceil(wait / 1000));
+    const user = await repo.findUserByUsername(name);
+    // Verify even when the user is unknown, so timing does not reveal which usernames exist.
+    const ok = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
+    if (!user || !ok || !user.active) {
+      await attempts.fail(keyList, clock.now().getTime(), policy.windowMs);
+      throw unauthorized('LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
+    }
+    // The address counter stays: logging into one's own account must not reset a spray from there.
+    await attempts.reset([keys.pair, keys.account]);
+    const token = randomBytes(32).toString('base64url');
+    const now = clock.now();
+    const expiresAt = new Date(now.getTime() + sessionMs);
+    // Everything read elsewhere is read before the transaction: on SQLite's single connection a
+    // read outside an open transaction waits for it to end.
+    const actor = await actorOf({ ...user, name: user.display_name }, 'user');
+    await deps.db.transaction().execute(async (trx) => {
+      await new IdentityRepository(trx).insertSession({ id: sha256(token), user_id: user.id, created_at: toDbTime(now), expires_at: toDbTime(expiresAt) });
+      await recordAudit(trx, { actor }, { entityType: 'user', entityId: user.id, action: 'user.logged_in', cityId: user.city_id }, now);
+    });
+    return { token, user: toPublicUser(user), expiresAt };
+  }
+
+  async function sessionCredential(token: string): Promise<Extract<Credential, { kind: 'session' }> | null> {
+    const sessionId = sha256(token);
+    const session = await repo.findSession(sessionId);
+    if (!session || session.expires_at <= toDbTime(clock.now())) return null;
+    const user = await repo.findUserById(session.user_id);
+    if (!user || !user.active) return null;
+    return {
+      kind: 'session', sessionId, expiresAt: fromDbTime(session.expires_at),
+      actor: await actorOf({ ...user, name: user.display_name }, 'user'), user: toPublicUser(user),
+    };
+  }
+
+  async function apiKeyCredential(key: string): Promise<Extract<Credential, { kind: 'api_key' }> | { refused: 'unknown' | 'revoked' | 'expired' }> {
+    const row = await repo.findApiKeyByHash(sha256(key));
+    if (!row) return { refused: 'unknown' };
+    if (row.revoked_at) return { refused: 'revoked' };
+    const now = clock.now();
+    if (row.expires_at && row.expires_at <= toDbTime(now)) return { refused: 'expired' };
+    const at = now.getTime();
+    const written = lastUseWritten.get(row.id);
+    if (written === undefined || at - written >= LAST_USED_EVERY_MS || at < written) {
+      if (lastUseWritten.size >= 10_000) lastUseWritten.clear();
+      lastUseWritten.set(row.id, at);
+      await repo.touchApiKey(row.id, toDbTime(now), toDbTime(new Date(at - LAST_USED_EVERY_MS)));
+    }
+    return {
+      kind: 'api_key', apiKeyId: row.id, scopes: parseScopes(row.scopes), expiresAt: row.expires_at ? fromDbTime(row.expires_at) : null,
+      actor: await actorOf({ id: row.id, name: row.name, role: row.role, city_id: row.city_id, unit_id: row.unit_id, territory_id: row.territory_id }, 'api_key'),
+    };
+  }
+
   return {
     /** For a city import, inside its transaction: references were checked against the preset. */
     createUserIn,
@@ -146,75 +334,162 @@ export function createIdentityService(deps: IdentityDeps) {
     },
 
     /**
-     * Password login; returns the cookie token (only its hash is stored). After 5 failures for one
-     * username (from anywhere) within 15 minutes, further tries are refused until the window passes.
+     * Changes a user's name, role, unit, territory or whether they may log in (PATCH /users/:id),
+     * checked like a new user. Disabling deletes the user's sessions; a disabled user or a changed
+     * scope ends the user's open live sockets on every node (announced after commit).
      */
-    async login(username: string, password: string): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
-      const name = username.trim().toLowerCase();
-      const failures = failedLogins.get(name) ?? 0;
-      if (failures >= MAX_LOGIN_FAILURES) {
-        throw new AppError('LOGIN_THROTTLED', 429, 'too many failed logins; try again in 15 minutes', '登录失败次数过多，请15分钟后再试');
+    async updateUser(ctx: CommandContext, id: string, patch: UserPatch): Promise<PublicUser> {
+      const cityId = ctx.actor.cityId;
+      const before = await repo.findUserById(id);
+      if (!before || before.city_id !== cityId) throw notFound('USER_NOT_FOUND', `user ${id} does not exist`, `用户 ${id} 不存在`);
+      const next = {
+        displayName: patch.displayName !== undefined ? patch.displayName.trim() : before.display_name,
+        role: patch.role ?? before.role,
+        unitId: patch.unitId !== undefined ? patch.unitId : before.unit_id,
+        territoryId: patch.territoryId !== undefined ? patch.territoryId : before.territory_id,
+        active: patch.active !== undefined ? patch.active : before.active === 1,
+      };
+      // An admin who demotes or disables themself could leave the city without one.
+      if (ctx.actor.kind === 'user' && ctx.actor.id === id && (next.role !== before.role || !next.active)) {
+        throw conflict('USER_SELF_CHANGE', 'you may not change your own role or disable yourself', '不能修改本人角色或停用本人账号');
       }
-      const user = await repo.findUserByUsername(name);
-      // Verify even when the user is unknown, so timing does not reveal which usernames exist.
-      const ok = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
-      if (!user || !ok || !user.active) {
-        failedLogins.set(name, failures + 1);
-        throw unauthorized('LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
-      }
-      failedLogins.delete(name);
-      const token = randomBytes(32).toString('base64url');
+      const problems = profileProblems(next);
+      if (problems.length) throw invalid('USER_INVALID', problems);
+      await checkReferences(cityId, next);
       const now = clock.now();
-      const expiresAt = new Date(now.getTime() + sessionMs);
-      // Everything read elsewhere is read before the transaction: on SQLite's single connection a
-      // read outside an open transaction waits for it to end.
-      const actor = await actorOf({ ...user, name: user.display_name }, 'user');
+      const changes: Partial<UserRow> = {
+        display_name: next.displayName, role: next.role, unit_id: next.unitId ?? null, territory_id: next.territoryId ?? null,
+        active: next.active ? 1 : 0,
+      };
+      const scopeChanged = changes.role !== before.role || changes.unit_id !== before.unit_id || changes.territory_id !== before.territory_id;
+      const disabled = before.active === 1 && changes.active === 0;
+      const changed = scopeChanged || changes.active !== before.active || changes.display_name !== before.display_name;
+      if (!changed) return toPublicUser(before);
+      const after: UserRow = { ...before, ...changes, updated_at: toDbTime(now) };
       await deps.db.transaction().execute(async (trx) => {
-        await new IdentityRepository(trx).insertSession({ id: sha256(token), user_id: user.id, created_at: toDbTime(now), expires_at: toDbTime(expiresAt) });
-        await recordAudit(trx, { actor }, { entityType: 'user', entityId: user.id, action: 'user.logged_in', cityId: user.city_id }, now);
+        const txRepo = new IdentityRepository(trx);
+        await txRepo.updateUser(id, { ...changes, updated_at: after.updated_at });
+        if (disabled) await txRepo.deleteSessionsOfUser(id);
+        const { password_hash: _b, ...b } = before;
+        const { password_hash: _a, ...a } = after;
+        const action = disabled ? 'user.disabled' : before.active === 0 && after.active === 1 ? 'user.enabled' : 'user.updated';
+        await recordAudit(trx, ctx, { entityType: 'user', entityId: id, action, before: b, after: a, cityId }, now);
       });
-      return { token, user: toPublicUser(user), expiresAt };
+      if (disabled || (after.active === 0 && scopeChanged)) announce({ kind: 'user', userId: id, reason: 'disabled' });
+      else if (scopeChanged) announce({ kind: 'user', userId: id, reason: 'scope_changed' });
+      return toPublicUser(after);
     },
 
+    /**
+     * Password login from a source address; returns the cookie token (only its hash is stored).
+     * Throttled per account+address, per account and per address (see domain/login-throttle.ts):
+     * a refused attempt answers 429 LOGIN_THROTTLED with the seconds to wait, and is not counted.
+     */
+    async login(username: string, password: string, source: { address?: string } = {}): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
+      const name = username.trim().toLowerCase();
+      const keys = throttleKeys(name, source.address ?? 'unknown');
+      // Checked before the first await: parallel requests see each other.
+      if (!enter(keys.pair, MAX_IN_FLIGHT_PER_PAIR)) throw throttled(1);
+      if (!enter(keys.address, MAX_IN_FLIGHT_PER_ADDRESS)) {
+        leave(keys.pair);
+        throw throttled(1);
+      }
+      try {
+        return await checkedLogin(name, password, keys);
+      } finally {
+        leave(keys.pair);
+        leave(keys.address);
+      }
+    },
+
+    /** Ends a console session: deleted, audited, and its live sockets closed on every node. */
     async logout(token: string): Promise<void> {
-      await repo.deleteSession(sha256(token));
+      const sessionId = sha256(token);
+      const session = await repo.findSession(sessionId);
+      if (!session) return;
+      const user = await repo.findUserById(session.user_id);
+      const actor = user ? await actorOf({ ...user, name: user.display_name }, 'user') : null;
+      const now = clock.now();
+      await deps.db.transaction().execute(async (trx) => {
+        await new IdentityRepository(trx).deleteSession(sessionId);
+        if (actor) await recordAudit(trx, { actor }, { entityType: 'user', entityId: session.user_id, action: 'user.logged_out', cityId: actor.cityId }, now);
+      });
+      announce({ kind: 'session', sessionId, userId: session.user_id });
     },
 
     /** The actor behind a session cookie, or null when missing/expired/disabled. */
     async actorForSession(token: string): Promise<{ actor: Actor; user: PublicUser } | null> {
-      const session = await repo.findSession(sha256(token));
-      if (!session || session.expires_at <= toDbTime(clock.now())) return null;
-      const user = await repo.findUserById(session.user_id);
-      if (!user || !user.active) return null;
-      return { actor: await actorOf({ ...user, name: user.display_name }, 'user'), user: toPublicUser(user) };
+      const c = await sessionCredential(token);
+      return c ? { actor: c.actor, user: c.user } : null;
     },
 
-    /** The actor behind an API key (SMS gateway callbacks, grid app). */
+    /** A session cookie's credential: actor, session id and when it expires (the live feed closes it then). */
+    sessionCredential,
+
+    /** The actor behind an API key (SMS gateway callbacks, grid app); null when unknown, revoked or expired. */
     async actorForApiKey(key: string): Promise<Actor | null> {
-      const row = await repo.findApiKeyByHash(sha256(key));
-      if (!row) return null;
-      return actorOf({ id: row.id, name: row.name, role: row.role, city_id: row.city_id, unit_id: row.unit_id, territory_id: row.territory_id }, 'api_key');
+      const c = await apiKeyCredential(key);
+      return c && 'actor' in c ? c.actor : null;
     },
+
+    /**
+     * An API key's credential with its scopes, or why it is refused (`unknown`, `revoked`,
+     * `expired`). Records the key's last use, at most once a minute per key.
+     */
+    apiKeyCredential,
 
     /** Issues an API key; the plain key is shown once and only its hash is kept. */
-    async createApiKey(ctx: CommandContext, input: { cityId: string; name: string; role: string; unitId?: string | null; territoryId?: string | null }): Promise<{ id: string; key: string }> {
-      if (!(ALL_ROLES as string[]).includes(input.role)) throw badRequest('ROLE_UNKNOWN', `unknown role ${input.role}`, `未知角色 ${input.role}`);
+    async createApiKey(ctx: CommandContext, input: NewApiKey): Promise<{ id: string; key: string; apiKey: ApiKeyView }> {
+      const problems = apiKeyProblems(input);
+      const now = clock.now();
+      if (input.expiresAt && input.expiresAt.getTime() <= now.getTime()) {
+        problems.push({ field: 'expiresAt', message: 'expiry must be in the future', messageZh: '到期时间必须晚于当前时间' });
+      }
+      if (problems.length) throw invalid('API_KEY_FIELDS_INVALID', problems);
       await checkReferences(input.cityId, input);
       const key = 'hk_' + randomBytes(24).toString('base64url');
       const id = newId();
+      const row: ApiKeyRow = {
+        id, city_id: input.cityId, name: input.name.trim(), key_hash: sha256(key), role: input.role,
+        unit_id: input.unitId ?? null, territory_id: input.territoryId ?? null, created_at: toDbTime(now), revoked_at: null,
+        scopes: formatScopes(input.scopes), expires_at: input.expiresAt ? toDbTime(input.expiresAt) : null, last_used_at: null,
+      };
+      await deps.db.transaction().execute(async (trx) => {
+        await new IdentityRepository(trx).insertApiKey(row);
+        await recordAudit(trx, ctx, {
+          entityType: 'api_key', entityId: id, action: 'api_key.created', cityId: input.cityId,
+          after: { name: row.name, role: row.role, unitId: row.unit_id, territoryId: row.territory_id, scopes: row.scopes, expiresAt: row.expires_at },
+        }, now);
+      });
+      return { id, key, apiKey: toApiKeyView(row) };
+    },
+
+    /** The city's API keys, newest first (revoked and expired ones too; never a secret). */
+    async listApiKeys(cityId: string): Promise<ApiKeyView[]> {
+      return (await repo.listApiKeys(cityId)).map(toApiKeyView);
+    },
+
+    /** Revokes a key (idempotent): refused from then on, and its live sockets closed on every node. */
+    async revokeApiKey(ctx: CommandContext, id: string): Promise<ApiKeyView> {
+      const row = await repo.findApiKey(ctx.actor.cityId, id);
+      if (!row) throw notFound('API_KEY_NOT_FOUND', `API key ${id} does not exist`, `API 密钥 ${id} 不存在`);
+      if (row.revoked_at) return toApiKeyView(row);
       const now = clock.now();
       await deps.db.transaction().execute(async (trx) => {
-        await new IdentityRepository(trx).insertApiKey({
-          id, city_id: input.cityId, name: input.name, key_hash: sha256(key), role: input.role,
-          unit_id: input.unitId ?? null, territory_id: input.territoryId ?? null, created_at: toDbTime(now), revoked_at: null,
-        });
-        await recordAudit(trx, ctx, { entityType: 'api_key', entityId: id, action: 'api_key.created', after: { name: input.name, role: input.role, unitId: input.unitId ?? null } }, now);
+        await new IdentityRepository(trx).revokeApiKey(id, toDbTime(now));
+        await recordAudit(trx, ctx, { entityType: 'api_key', entityId: id, action: 'api_key.revoked', cityId: row.city_id, before: { revokedAt: null }, after: { revokedAt: toDbTime(now) } }, now);
       });
-      return { id, key };
+      announce({ kind: 'api_key', apiKeyId: id });
+      return toApiKeyView({ ...row, revoked_at: toDbTime(now) });
     },
 
     async sweepExpiredSessions() {
       await repo.deleteExpiredSessions(toDbTime(clock.now()));
+    },
+
+    /** Releases the failed-login store's connection (Redis). */
+    async close() {
+      await attempts.close();
     },
   };
 }

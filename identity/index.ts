@@ -1,4 +1,15 @@
-/** Identity: users and roles, console sessions, API keys for machine clients. */
-export { createIdentityService, userProblems, toPublicUser, type IdentityService, type IdentityDeps, type NewUser, type PublicUser } from './identity.service';
+/** Identity: users and roles, console sessions, API keys for machine clients, login throttling. */
+export {
+  createIdentityService, userProblems, apiKeyProblems, toPublicUser, toApiKeyView,
+  type IdentityService, type IdentityDeps, type NewUser, type PublicUser, type UserPatch, type ApiKeyView, type NewApiKey,
+  type Credential, type AccessEnded, type IdentityEvents,
+} from './identity.service';
 export { hashPassword, verifyPassword } from './domain/passwords';
 export { identityRoutes, SESSION_COOKIE, type IdentityRoutesOptions } from './identity.routes';
+/** Port: failed-login counters shared by the nodes; two adapters, `app/` chooses by REDIS_URL. */
+export type { LoginAttemptStore, AttemptCounter } from './ports';
+export { DEFAULT_THROTTLE_POLICY, type ThrottlePolicy, type ThrottleRule } from './domain/login-throttle';
+/** In-process failed-login counters (one node, the default). */
+export { createLocalLoginAttemptStore } from './adapters/local';
+/** Redis failed-login counters (several nodes); throws at boot when Redis does not answer. */
+export { createRedisLoginAttemptStore, type RedisLoginAttemptOptions } from './adapters/redis';

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { badRequest, parseIsoWithZone, toDbTime } from '../core';
+import { ApiKeyScope, badRequest, parseIsoWithZone, toDbTime } from '../core';
 import { actorOf, commandContext, errorResponses, IsoDateTime } from '../core/http';
 import type { IntakeService, NewTicket, TicketElementsPatch } from './intake.service';
 import type { TransitionInput } from './domain/ticket-state-machine';
@@ -19,6 +19,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   const { intake } = opts;
 
   r.post('/tickets', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsWrite] },
     schema: { tags: ['tickets'], summary: 'Register a ticket (登记工单)', body: TicketCreateBody, response: { 201: TicketView, ...errorResponses } },
   }, async (request, reply) => {
     const ticket = await intake.createTicket(commandContext(request), request.body as NewTicket);
@@ -26,6 +27,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   });
 
   r.get('/tickets', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsRead] },
     schema: { tags: ['tickets'], summary: 'List tickets in your scope', querystring: TicketListQuery, response: { 200: TicketPage, ...errorResponses } },
   }, async (request) => {
     const q = request.query;
@@ -44,6 +46,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   });
 
   r.get('/tickets/figures', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsRead] },
     schema: {
       tags: ['tickets'],
       summary: 'The center\'s figures of tickets registered in a period (督办监控): totals, 即办, dispatched, satisfaction, per hour and channel',
@@ -63,10 +66,12 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   });
 
   r.get('/tickets/:id', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsRead] },
     schema: { tags: ['tickets'], summary: 'One ticket', params: IdParams, response: { 200: TicketView, ...errorResponses } },
   }, async (request) => intake.getTicket(actorOf(request), request.params.id));
 
   r.patch('/tickets/:id', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsWrite] },
     schema: { tags: ['tickets'], summary: 'Edit the six elements and classification (needs the current version)', params: IdParams, body: TicketPatchBody, response: { 200: TicketView, ...errorResponses } },
   }, async (request) => {
     const { version, ...patch } = request.body;
@@ -74,6 +79,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
   });
 
   r.post('/tickets/:id/transitions', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsWrite] },
     schema: { tags: ['tickets'], summary: 'Move the ticket through its life (dispatch, acknowledge, return, ...)', params: IdParams, body: TransitionBody, response: { 200: TicketView, ...errorResponses } },
   }, async (request) => {
     const { version, ...input } = request.body;

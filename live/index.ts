@@ -53,6 +53,8 @@ export {
   type LiveEvent,
   /** Port: carries stored events to every node's hub. */
   type LiveBroker,
+  /** A control message between hubs: whose sockets to close now (logout, disabled user, changed scope, revoked key). */
+  type LiveAccessEnded,
   /** Port: seat status shared by the nodes. */
   type PresenceStore,
   type PresenceRecord,

@@ -6,7 +6,7 @@ import type { WebSocket } from 'ws';
 import { isSeat, type Actor } from '../core';
 import { mayReceive, payloadKindOf, scopeOf, type Viewer } from './domain/audience';
 import { ClientMessage, LiveCloseCode, type ErrorMessage, type HelloMessage } from './live.protocol';
-import type { ChosenStatus, LiveEvent } from './ports';
+import type { ChosenStatus, LiveAccessEnded, LiveEvent } from './ports';
 
 /** What the hub needs from the rest of the service. */
 export interface HubDeps {
@@ -32,7 +32,16 @@ export interface AttachOptions {
   after?: number | null;
   /** Resolves the connection's credentials again: null when the session ended. */
   reauthenticate?: () => Promise<Actor | null>;
+  /** The console session the socket was opened with (its stored id), so a logout closes exactly it. */
+  sessionId?: string | null;
+  /** The API key it was opened with, when not a session. */
+  apiKeyId?: string | null;
+  /** Milliseconds until the session or key expires: the socket is closed then (4401), not at the next re-check. */
+  expiresInMs?: number | null;
 }
+
+/** setTimeout's largest delay; a later expiry re-arms on the way. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 const CATCH_UP_PAGE = 500;
 /** Live events one console may have waiting behind its catch-up; more means it cannot keep up. */
@@ -45,11 +54,14 @@ class Connection {
   held: { seq: number; frame: string }[] | null = null;
   authCheckedAt = Date.now();
   closed = false;
+  expiryTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly socket: WebSocket,
     public actor: Actor,
     readonly reauthenticate: (() => Promise<Actor | null>) | undefined,
+    readonly sessionId: string | null = null,
+    readonly apiKeyId: string | null = null,
   ) {}
 
   get viewer(): Viewer {
@@ -68,6 +80,8 @@ class Connection {
   close(code: number, reason: string) {
     if (this.closed) return;
     this.closed = true;
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = null;
     try {
       this.socket.close(code, reason);
     } catch {
@@ -158,10 +172,14 @@ export class ConsoleHub {
    * missed: it is held and sent after the catch-up, without what the catch-up already sent.
    */
   attach(socket: WebSocket, actor: Actor, opts: AttachOptions = {}) {
-    const c = new Connection(socket, actor, opts.reauthenticate);
+    const c = new Connection(socket, actor, opts.reauthenticate, opts.sessionId ?? null, opts.apiKeyId ?? null);
     if (this.closing) {
       c.close(LiveCloseCode.goingAway, 'server shutting down');
       return;
+    }
+    if (opts.expiresInMs != null) {
+      if (opts.expiresInMs <= 0) return c.close(LiveCloseCode.authRequired, 'session expired');
+      this.armExpiry(c, Date.now() + opts.expiresInMs);
     }
     this.connections.add(c);
     this.cityOf(actor.cityId).add(c);
@@ -196,6 +214,25 @@ export class ConsoleHub {
     }
   }
 
+  /**
+   * Someone's access ended (told by this node or another over the broker): the sockets opened with
+   * it close now, 4401 when the credential is gone, 4409 when the user's scope changed. Idempotent.
+   */
+  endAccess(m: LiveAccessEnded): number {
+    let n = 0;
+    for (const c of this.connections) {
+      const hit =
+        m.kind === 'session' ? c.sessionId === m.sessionId
+          : m.kind === 'api_key' ? c.actor.kind === 'api_key' && c.actor.id === m.apiKeyId
+            : c.actor.kind === 'user' && c.actor.id === m.userId;
+      if (!hit || c.closed) continue;
+      n++;
+      if (m.code === 'scope') c.close(LiveCloseCode.scopeChanged, 'scope changed: reconnect');
+      else c.close(LiveCloseCode.authRequired, m.kind === 'session' ? 'logged out' : 'access ended');
+    }
+    return n;
+  }
+
   /** Closes every socket (1001) and stops the heartbeat. */
   async close() {
     this.closing = true;
@@ -228,9 +265,22 @@ export class ConsoleHub {
     c.sendFrame(frame);
   }
 
+  /** Closes the socket when its session or key expires (per connection, to the second). */
+  private armExpiry(c: Connection, deadline: number) {
+    const left = deadline - Date.now();
+    c.expiryTimer = setTimeout(() => {
+      c.expiryTimer = null;
+      if (Date.now() < deadline) return this.armExpiry(c, deadline);
+      c.close(LiveCloseCode.authRequired, 'session expired');
+    }, Math.min(Math.max(left, 0), MAX_TIMER_MS));
+    c.expiryTimer.unref();
+  }
+
   private async detach(c: Connection) {
     if (!this.connections.delete(c)) return;
     c.closed = true;
+    if (c.expiryTimer) clearTimeout(c.expiryTimer);
+    c.expiryTimer = null;
     const city = this.cities.get(c.actor.cityId);
     city?.remove(c);
     if (city && city.size === 0) this.cities.delete(c.actor.cityId);

@@ -7,7 +7,7 @@ import { audienceProblems, normalizeAudience, type Audience } from './domain/aud
 import { Sequencer } from './domain/sequencer';
 import { ConsoleHub, type AttachOptions } from './live.hub';
 import { LiveRepository } from './live.repository';
-import type { ChosenStatus, LiveBroker, LiveEvent, PresenceChange, PresenceStatus, PresenceStore, PresenceUser } from './ports';
+import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveEvent, PresenceChange, PresenceStatus, PresenceStore, PresenceUser } from './ports';
 
 /** What a part hands to {@link LiveService.publish}: an event without its number. */
 export interface LiveEventInput {
@@ -355,7 +355,9 @@ export function createLiveService(deps: LiveDeps) {
 
     /** Subscribes to the broker and starts the heartbeat; call once at boot, after migrations. */
     async start() {
-      await deps.broker.subscribe(onBrokerEvent);
+      await deps.broker.subscribe(onBrokerEvent, (m) => {
+        if (!closed) hub.endAccess(m);
+      });
       const max = await repo.maxSeq();
       sequencer = new Sequencer<LiveEvent>(max);
       polledMax = max;
@@ -378,8 +380,25 @@ export function createLiveService(deps: LiveDeps) {
      * Takes over an authenticated WebSocket (the route checked who it is). See live.protocol.ts
      * for the messages; `after` resumes from a number the console saw.
      */
-    attach(socket: WebSocket, actor: Actor, opts?: AttachOptions) {
-      hub.attach(socket, actor, opts);
+    attach(socket: WebSocket, actor: Actor, opts?: AttachOptions & { expiresAt?: Date | null }) {
+      // The expiry is on the service's clock (tests control it); the timer runs in real time.
+      const expiresInMs = opts?.expiresAt ? opts.expiresAt.getTime() - clock.now().getTime() : opts?.expiresInMs;
+      hub.attach(socket, actor, { ...opts, expiresInMs });
+    },
+
+    /**
+     * Someone's access ended: closes their sockets on this node at once, and tells every other node
+     * over the broker (Redis pub/sub with several nodes). Resolves once this node closed them and the
+     * message is handed to the broker; a broker failure is logged (the heartbeat re-check remains).
+     */
+    async endAccess(m: LiveAccessEnded): Promise<void> {
+      hub.endAccess(m);
+      if (deps.broker.kind === 'in-process') return; // this node is the only one
+      try {
+        await deps.broker.publishControl(m);
+      } catch (err) {
+        onError(err, 'broker control');
+      }
     },
 
     /** The seat board: every center staff member with their status (center roles only). */

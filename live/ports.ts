@@ -25,6 +25,16 @@ export interface LiveEvent {
 }
 
 /**
+ * A control message between the nodes' hubs: someone's access ended, so every node closes the
+ * sockets opened with it at once (a logout, a disabled user, a changed role or unit, a revoked key).
+ * `code`: `auth` closes with 4401 (log in again), `scope` with 4409 (reconnect: the new scope applies).
+ */
+export type LiveAccessEnded =
+  | { kind: 'session'; sessionId: string; code: 'auth' }
+  | { kind: 'user'; userId: string; code: 'auth' | 'scope' }
+  | { kind: 'api_key'; apiKeyId: string; code: 'auth' };
+
+/**
  * Carries stored events to every node's hub. The publishing node stores the event first (the
  * database gives the number), then hands it to the broker; each node, the publisher included,
  * receives it once through `onEvent`. A broker may lose an event (Redis reconnecting): nodes
@@ -33,8 +43,10 @@ export interface LiveEvent {
 export interface LiveBroker {
   readonly kind: 'in-process' | 'redis';
   publish(event: LiveEvent): Promise<void>;
-  /** Starts delivering to `onEvent`; one subscriber per node. */
-  subscribe(onEvent: (event: LiveEvent) => void): Promise<void>;
+  /** Carries a control message to every node's `onControl` (not stored: a node that misses it still re-checks on its heartbeat). */
+  publishControl(message: LiveAccessEnded): Promise<void>;
+  /** Starts delivering to `onEvent` and `onControl`; one subscriber per node. */
+  subscribe(onEvent: (event: LiveEvent) => void, onControl?: (message: LiveAccessEnded) => void): Promise<void>;
   close(): Promise<void>;
 }
 

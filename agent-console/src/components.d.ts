@@ -9,6 +9,7 @@ declare module 'vue' {
     ElButton: typeof EP.ElButton;
     ElCascader: typeof EP.ElCascader;
     ElCheckbox: typeof EP.ElCheckbox;
+    ElCheckboxGroup: typeof EP.ElCheckboxGroup;
     ElConfigProvider: typeof EP.ElConfigProvider;
     ElDatePicker: typeof EP.ElDatePicker;
     ElDescriptions: typeof EP.ElDescriptions;

@@ -2,10 +2,11 @@
  * The in-process adapters (the default, one node): the broker hands events straight to this node's
  * hub, presence lives in a map.
  */
-import type { ChosenStatus, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
+import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
 
 export function createLocalLiveBroker(): LiveBroker {
   let subscriber: ((e: LiveEvent) => void) | null = null;
+  let control: ((m: LiveAccessEnded) => void) | null = null;
   return {
     kind: 'in-process',
     async publish(event) {
@@ -15,11 +16,19 @@ export function createLocalLiveBroker(): LiveBroker {
         setImmediate(() => deliver(event));
       }
     },
-    async subscribe(onEvent) {
+    async publishControl(message) {
+      if (control) {
+        const deliver = control;
+        setImmediate(() => deliver(message));
+      }
+    },
+    async subscribe(onEvent, onControl) {
       subscriber = onEvent;
+      control = onControl ?? null;
     },
     async close() {
       subscriber = null;
+      control = null;
     },
   };
 }

@@ -3,12 +3,13 @@
  * hub sees every event; presence is one hash per city, changed by Lua scripts so that two nodes
  * never interleave a read-modify-write.
  *
- * Keys under the prefix (default `hotline`): `<p>:live:events` (channel), `<p>:live:presence:<city>`
+ * Keys under the prefix (default `hotline`): `<p>:live:events` (channel), `<p>:live:control` (channel:
+ * access ended, close those sockets), `<p>:live:presence:<city>`
  * (hash userId → JSON record), `<p>:live:node:<nodeId>` (liveness, expires unless touched).
  */
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../jobs';
-import type { ChosenStatus, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
+import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
 
 export interface RedisLiveOptions {
   redisUrl: string;
@@ -48,6 +49,7 @@ export async function createRedisLiveAdapters(opts: RedisLiveOptions): Promise<{
     throw err;
   }
   const channel = `${prefix}:live:events`;
+  const controlChannel = `${prefix}:live:control`;
   let closed = false;
   const closeAll = async () => {
     if (closed) return;
@@ -60,19 +62,23 @@ export async function createRedisLiveAdapters(opts: RedisLiveOptions): Promise<{
     async publish(event) {
       await commands.publish(channel, JSON.stringify(event));
     },
-    async subscribe(onEvent) {
+    async publishControl(message) {
+      await commands.publish(controlChannel, JSON.stringify(message));
+    },
+    async subscribe(onEvent, onControl) {
       subscriber.on('message', (ch: string, message: string) => {
-        if (ch !== channel) return;
-        let e: LiveEvent;
+        if (ch !== channel && ch !== controlChannel) return;
+        let parsed: unknown;
         try {
-          e = JSON.parse(message) as LiveEvent;
+          parsed = JSON.parse(message);
         } catch (err) {
           onError(err);
           return;
         }
-        onEvent(e);
+        if (ch === channel) onEvent(parsed as LiveEvent);
+        else onControl?.(parsed as LiveAccessEnded);
       });
-      await subscriber.subscribe(channel);
+      await subscriber.subscribe(channel, controlChannel);
     },
     close: closeAll,
   };

@@ -191,6 +191,39 @@ describe.skipIf(!!skip)('agent console (browser)', () => {
     await context.close();
   }, 120_000);
 
+  it('lets an admin issue an API key with its scopes (the secret shown once) and revoke it', async () => {
+    const { context, page, errors } = await openConsole(browser, s.baseUrl);
+    await login(page, 'admin');
+    await page.waitForURL('**/supervise');
+    await page.getByRole('menuitem', { name: '接口密钥' }).click();
+    await page.waitForURL('**/admin/api-keys');
+    await expect.poll(() => page.getByTestId('workspace-title').innerText()).toBe('接口密钥');
+    await page.getByTestId('api-key-new').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByPlaceholder('如：电话网关、短信网关').fill('电话网关');
+    await dialog.getByText('上报来电事件').click();
+    await dialog.getByRole('button', { name: '签发' }).click();
+    const secret = await page.getByTestId('api-key-secret').innerText();
+    expect(secret).toMatch(/^hk_/);
+    const row = page.locator('.el-table__row', { hasText: '电话网关' });
+    await expect.poll(() => row.innerText()).toContain('上报来电事件');
+    // The key works for what it was issued for, and only that.
+    const call = await s.t.app.inject({ method: 'POST', url: '/api/v1/calls/events', headers: { 'x-api-key': secret }, payload: { type: 'offered', callId: 'console-key', callerPhone: '13811112222', dialledNumber: '12345' } });
+    expect(call.statusCode).toBe(200);
+    expect((await s.t.app.inject({ method: 'GET', url: '/api/v1/tickets', headers: { 'x-api-key': secret } })).json().code).toBe('API_KEY_SCOPE');
+    await page.reload();
+    await expect.poll(() => page.locator('.el-table__row', { hasText: '电话网关' }).innerText()).not.toContain('未使用');
+    expect(await page.getByTestId('api-key-secret').count(), 'the secret is not shown again').toBe(0);
+    await screenshot(page, 'admin-api-keys');
+    await page.locator('.el-table__row', { hasText: '电话网关' }).getByRole('button', { name: '吊销' }).click();
+    await page.locator('.el-message-box').getByRole('button', { name: '吊销' }).click();
+    await expect.poll(() => page.locator('.el-table__row', { hasText: '电话网关' }).count()).toBe(0);
+    expect((await s.t.app.inject({ method: 'POST', url: '/api/v1/calls/events', headers: { 'x-api-key': secret }, payload: { type: 'offered', callId: 'console-key-2', callerPhone: '13811112222', dialledNumber: '12345' } })).statusCode).toBe(401);
+    expect(await unresolvedElements(page), 'every Element Plus tag is registered').toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
   it('shows an API error in Chinese with its code', async () => {
     const { context, page } = await openConsole(browser, s.baseUrl);
     // Login: the API's LOGIN_FAILED.

@@ -293,7 +293,7 @@ describe(`bad input on ${testDialect}`, () => {
       { name: 'a unit handler bound to a unit that does not exist', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/users', payload: { username: 'x-dangling', displayName: 'x', role: 'unit_handler', password: 'abc12345', unitId: 'nope' } }), status: 400, code: ['UNIT_NOT_FOUND', 'USER_INVALID'], field: 'unitId' },
       { name: 'a unit handler bound to a unit of another city', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/users', payload: { username: 'x-foreign', displayName: 'x', role: 'unit_handler', password: 'abc12345', unitId: ids.other.unit } }), status: 400, code: ['UNIT_NOT_FOUND', 'USER_INVALID'], field: 'unitId' },
       { name: 'a grid member bound to a territory of another city', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/users', payload: { username: 'x-foreign-grid', displayName: 'x', role: 'grid_member', password: 'abc12345', territoryId: ids.other.territory } }), status: 400, code: ['TERRITORY_NOT_FOUND', 'USER_INVALID'], field: 'territoryId' },
-      { name: 'an API key bound to a unit that does not exist', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/api-keys', payload: { name: 'dangling', role: 'unit_handler', unitId: 'nope' } }), status: 400, code: 'UNIT_NOT_FOUND', field: 'unitId' },
+      { name: 'an API key bound to a unit that does not exist', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/api-keys', payload: { name: 'dangling', role: 'unit_handler', unitId: 'nope', scopes: ['tickets:read'] } }), status: 400, code: 'UNIT_NOT_FOUND', field: 'unitId' },
     ]);
   });
 
@@ -377,7 +377,7 @@ describe(`bad input on ${testDialect}`, () => {
       { name: 'the system role', as: 'admin', req: () => user({ role: 'system' }), status: 400, code: 'VALIDATION_FAILED', field: 'role' },
       { name: 'a unit handler without a unit', as: 'admin', req: () => user({ role: 'unit_handler' }), status: 400, code: 'USER_INVALID', field: 'unitId' },
       { name: 'a grid member without a territory', as: 'admin', req: () => user({ role: 'grid_member' }), status: 400, code: 'USER_INVALID', field: 'territoryId' },
-      { name: 'an API key with the system role', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/api-keys', payload: { name: 'sys', role: 'system' } }), status: 400, code: 'VALIDATION_FAILED', field: 'role' },
+      { name: 'an API key with the system role', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/api-keys', payload: { name: 'sys', role: 'system', scopes: ['tickets:read'] } }), status: 400, code: 'VALIDATION_FAILED', field: 'role' },
       { name: 'a calendar year before 2000 with no holidays', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/calendar/years', payload: { year: 1999, source: 'x', holidays: [] } }), status: 400, code: 'CALENDAR_FILE_INVALID', details: (d) => expect(d.issues.map((i: { path: string }) => i.path)).toEqual(['year', 'holidays']) },
       { name: 'a calendar day that does not exist', as: 'admin', req: () => ({ method: 'POST', url: '/api/v1/calendar/years', payload: { year: 2027, source: 'x', holidays: [{ name: '元旦', days: ['2027-02-30'] }] } }), status: 400, code: 'CALENDAR_FILE_INVALID' },
     ]);

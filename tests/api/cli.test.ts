@@ -67,7 +67,7 @@ const BROKEN_PRESET: Record<string, string> = {
   'hotline-lines.csv': 'number,name,merged_on\n',
 };
 
-const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd' | 'route' | 'categoriesImport', Promise<Run>>;
+const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd' | 'route' | 'categoriesImport' | 'keyNoUnit' | 'keyAdd' | 'keyList', Promise<Run>>;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'hotline-cli-'));
@@ -89,6 +89,9 @@ beforeAll(async () => {
   const badCategories = join(tmp, 'categories.csv');
   await writeFile(badCategories, 'code,name,level,parent_code,keywords,default_type,default_urgency,policy_code,utility\n01,城乡建设,1,,,,,,0\n0101,子类,2,NOPE,,,,,0\n');
   runs.categoriesImport = runs.route.then(() => hotline('users', ['categories', 'import', badCategories]));
+  runs.keyNoUnit = runs.categoriesImport.then(() => hotline('users', ['apikey', 'add', '--name', 'unit app', '--role', 'unit_handler', '--scopes', 'tickets:read']));
+  runs.keyAdd = runs.keyNoUnit.then(() => hotline('users', ['apikey', 'add', '--name', 'telephony gateway', '--role', 'agent', '--scopes', 'calls:write']));
+  runs.keyList = runs.keyAdd.then(() => hotline('users', ['apikey', 'list']));
   // Settle every run before the tests, so that a failing one does not leave a process behind.
   await Promise.allSettled(Object.values(runs));
 }, 120_000);
@@ -160,6 +163,22 @@ describe('the hotline CLI', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('apikey add issues a scoped key (printed once), refuses a unit role without a unit; apikey list shows no secret', async () => {
+    const refused = await runs.keyNoUnit;
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('API_KEY_FIELDS_INVALID');
+    expect(refused.stderr).toContain('承办单位人员必须指定单位');
+    const added = await runs.keyAdd;
+    expect(added.code, added.stderr).toBe(0);
+    const printed = JSON.parse(added.stdout);
+    expect(printed.key).toMatch(/^hk_/);
+    expect(printed.apiKey).toMatchObject({ name: 'telephony gateway', role: 'agent', scopes: ['calls:write'], revokedAt: null });
+    const listed = await runs.keyList;
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([expect.objectContaining({ id: printed.id, scopes: ['calls:write'] })]);
+    expect(listed.stdout).not.toContain(printed.key);
   });
 
   it('route prints the plan as one JSON object: category path, territory, unit, rule, deadlines, explanation', async () => {

@@ -109,6 +109,9 @@ const EXPECTED: Record<string, Record<RoleName, Cell>> = {
   'GET /users':                         row(RF,            RF,            RF,                   RF,                   RF,                   RF,                   RF,                   RF,                   200,           200),
   'POST /users':                        row(RF,            RF,            RF,                   RF,                   RF,                   RF,                   RF,                   RF,                   RF,            201),
   'POST /api-keys':                     row(RF,            RF,            RF,                   RF,                   RF,                   RF,                   RF,                   RF,                   RF,            201),
+  'PATCH /users/:id':                   row(RF,            RF,            RF,                   RF,                   RF,                   RF,                   RF,                   RF,                   RF,            200),
+  'GET /api-keys':                      row(RF,            RF,            RF,                   RF,                   RF,                   RF,                   RF,                   RF,                   RF,            200),
+  'DELETE /api-keys/:id':               row(RF,            RF,            RF,                   RF,                   RF,                   RF,                   RF,                   RF,                   RF,            200),
 };
 
 
@@ -116,7 +119,7 @@ const EXPECTED: Record<string, Record<RoleName, Cell>> = {
 // The app, fixtures and request helpers
 
 interface Req {
-  method: 'GET' | 'POST' | 'PATCH' | 'PUT';
+  method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
   url: string;
   payload?: unknown;
 }
@@ -460,10 +463,38 @@ const OPS: Record<string, Op> = {
   },
   'POST /api-keys': {
     async request(role) {
-      return { method: 'POST', url: '/api-keys', payload: { name: `key of ${role}`, role: 'agent' } };
+      return { method: 'POST', url: '/api-keys', payload: { name: `key of ${role}`, role: 'agent', scopes: ['tickets:read'] } };
     },
     seen(_role, _scope, body) {
       expect(body.key).toMatch(/^hk_/);
+    },
+  },
+  'PATCH /users/:id': {
+    async request(role) {
+      // A throwaway user: renaming a demo user would not change what the matrix proves.
+      const u = await ok('admin', { method: 'POST', url: '/users', payload: { username: unique('m-patch-'), displayName: '待改名', role: 'agent', password: 'matrix12345' } }, 201);
+      return { method: 'PATCH', url: `/users/${u.id}`, payload: { displayName: `改名 ${role}` } };
+    },
+    seen(role, _scope, body) {
+      expect(body).toMatchObject({ displayName: `改名 ${role}`, role: 'agent' });
+    },
+  },
+  'GET /api-keys': {
+    async request() {
+      return { method: 'GET', url: '/api-keys' };
+    },
+    seen(_role, _scope, body) {
+      expect(Array.isArray(body)).toBe(true);
+      for (const k of body) expect(k).not.toHaveProperty('key');
+    },
+  },
+  'DELETE /api-keys/:id': {
+    async request(role) {
+      const k = await ok('admin', { method: 'POST', url: '/api-keys', payload: { name: `to revoke ${role}`, role: 'agent', scopes: ['tickets:read'] } }, 201);
+      return { method: 'DELETE', url: `/api-keys/${k.id}` };
+    },
+    seen(_role, _scope, body) {
+      expect(body.revokedAt).toEqual(expect.any(String));
     },
   },
 };

@@ -65,12 +65,13 @@ describe(`the HTTP API on ${testDialect}`, () => {
     expect(a.message).toBe(b.message);
   });
 
-  it('throttles a username after five failed logins, even with the right password then', async () => {
+  it('throttles a username from an address after five failed logins from it, even with the right password then', async () => {
     const attempt = (password: string) => t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'agent2', password } });
     for (let i = 0; i < 5; i++) expect(json(await attempt('wrong-pass1')).code).toBe('LOGIN_FAILED');
     const res = await attempt('demo12345');
     expect(res.statusCode).toBe(429);
-    expect(json(res)).toMatchObject({ code: 'LOGIN_THROTTLED', message_zh: expect.stringContaining('15分钟') });
+    expect(json(res)).toMatchObject({ code: 'LOGIN_THROTTLED', message_zh: expect.stringContaining('30秒') });
+    expect(res.headers['retry-after']).toBe('30');
   });
 
   it('computes a deadline preview on the working-time clock', async () => {
@@ -84,7 +85,7 @@ describe(`the HTTP API on ${testDialect}`, () => {
 
   it('an API key authenticates a machine client with its role', async () => {
     const admin = await t.login('admin');
-    const created = json(await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: { cookie: admin }, payload: { name: 'grid app', role: 'agent' } }));
+    const created = json(await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: { cookie: admin }, payload: { name: 'grid app', role: 'agent', scopes: ['tickets:read'] } }));
     expect(created.key).toMatch(/^hk_/);
     const me = await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { 'x-api-key': created.key } });
     expect(json(me)).toMatchObject({ role: 'agent', kind: 'api_key' });

@@ -37,7 +37,7 @@ beforeAll(async () => {
   base = await listen(t.app);
   ids = await demoIds(t, ['agent1', 'agent2', 'supervisor1', 'water1', 'admin']);
   const res = await t.app.inject({
-    method: 'POST', url: '/api/v1/api-keys', headers: { cookie: await t.login('admin') }, payload: { name: 'telephony gateway', role: 'admin' },
+    method: 'POST', url: '/api/v1/api-keys', headers: { cookie: await t.login('admin') }, payload: { name: 'telephony gateway', role: 'agent', scopes: ['calls:write'] },
   });
   gatewayKey = res.json().key;
   // The caller's history: two tickets this month, both still open.

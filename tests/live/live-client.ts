@@ -23,6 +23,8 @@ export interface OpenOptions {
   after?: number;
   /** The whole URL instead of `<base>/api/v1/live` (a bare hub server in the hub tests). */
   url?: string;
+  /** More handshake headers (what a reverse proxy adds, e.g. X-Forwarded-Proto). */
+  headers?: Record<string, string>;
 }
 
 export class LiveClient {
@@ -53,7 +55,7 @@ export class LiveClient {
   /** Opens a link; resolves once the handshake is done (not waiting for hello). Rejects on an HTTP refusal. */
   static open(base: string, o: OpenOptions = {}): Promise<LiveClient> {
     const url = o.url ?? `${base}/api/v1/live${o.after !== undefined ? `?after=${o.after}` : ''}`;
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...o.headers };
     if (o.cookie) headers.cookie = o.cookie;
     if (o.apiKey) headers['x-api-key'] = o.apiKey;
     const ws = new WebSocket(url, { headers, origin: o.origin });

@@ -81,7 +81,7 @@ describe('who may connect', () => {
 
   it('accepts an API key of a machine client (a wallboard)', async () => {
     const admin = await t.login('admin');
-    const res = await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: { cookie: admin }, payload: { name: 'wallboard', role: 'supervisor' } });
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: { cookie: admin }, payload: { name: 'wallboard', role: 'supervisor', scopes: ['live:read'] } });
     const c = await LiveClient.ready(base, { apiKey: res.json().key });
     clients.push(c);
     expect(c.messages[0]).toMatchObject({ type: 'hello', user: { name: 'wallboard', role: 'supervisor' } });

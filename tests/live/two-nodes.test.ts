@@ -62,6 +62,7 @@ describe.skipIf(skip !== null)('two hub nodes on one database and one Redis', ()
     if (a) {
       await a.ctx.live.close();
       await a.ctx.jobs.stop();
+      await a.ctx.identity.close();
       await a.close();
     }
     await deleteKeysUnder(prefix);
@@ -127,6 +128,39 @@ describe.skipIf(skip !== null)('two hub nodes on one database and one Redis', ()
       expect(got).toMatchObject({ type: 'test.lost', data: { lost: true } });
     }
     await Promise.all([onA, onB].map((c) => c.close()));
+  });
+
+  it('a logout on node A closes the socket of that session on node B within a second (4401)', async () => {
+    // A session of its own: the cached demo logins stay valid for the other tests.
+    const login = await a.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'agent2', password: 'demo12345' } });
+    const cookie = login.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const onB = await LiveClient.ready(baseB, { cookie });
+    clients.push(onB);
+    const t0 = performance.now();
+    await a.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: { cookie } });
+    const { code } = await Promise.race([onB.closed, new Promise<never>((_, r) => setTimeout(() => r(new Error('still open after 5 s')), 5000))]);
+    const ms = Math.round(performance.now() - t0);
+    console.info(`two nodes: after logout on A the socket on B closed in ${ms} ms`);
+    expect(code).toBe(4401);
+    expect(ms).toBeLessThan(1000);
+  });
+
+  it("a role change on node B closes the user's socket on node A with 4409, and disabling closes it with 4401", async () => {
+    const admin = await a.login('admin');
+    const created = await b.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie: admin }, payload: { username: 'two-node-user', displayName: '双节点', role: 'agent', password: 'twonode123' } });
+    const id = created.json().id;
+    const login = await a.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'two-node-user', password: 'twonode123' } });
+    const cookie = login.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    const first = await LiveClient.ready(baseA, { cookie });
+    clients.push(first);
+    await b.app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: { cookie: admin }, payload: { role: 'dispatcher' } });
+    expect((await first.closed).code).toBe(4409);
+    const second = await LiveClient.ready(baseA, { cookie });
+    clients.push(second);
+    const t0 = performance.now();
+    await b.app.inject({ method: 'PATCH', url: `/api/v1/users/${id}`, headers: { cookie: admin }, payload: { active: false } });
+    expect((await second.closed).code).toBe(4401);
+    console.info(`two nodes: after disabling on B the socket on A closed in ${Math.round(performance.now() - t0)} ms`);
   });
 
   it('shares seat status between the nodes', async () => {

@@ -28,6 +28,8 @@ export const workspaceRoutes: RouteRecordRaw[] = [
   { path: 'supervise', name: 'supervise', component: () => import('./SupervisorPage.vue'), meta: { roles: ['supervisor', 'admin'], title: 'shell.menu.supervise', menu: true } },
   { path: 'tickets', name: 'tickets', component: () => import('./TicketsPage.vue'), meta: { roles: [...CENTER, ...UNIT], title: 'shell.menu.tickets', menu: true } },
   { path: 'reports', name: 'reports', component: () => import('./ReportsPage.vue'), meta: { roles: ['dispatcher', 'supervisor', 'admin'], title: 'shell.menu.reports', menu: true } },
+  // 系统管理: machine clients' keys (telephony and SMS gateways, wallboards); admins only.
+  { path: 'admin/api-keys', name: 'api-keys', component: () => import('./ApiKeysPage.vue'), meta: { roles: ['admin'], title: 'shell.menu.apiKeys', menu: true } },
 ];
 
 const routes: RouteRecordRaw[] = [
