@@ -43,6 +43,10 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     );
   });
 
+  r.get('/tickets/by-number/:number', {
+    schema: { tags: ['tickets'], summary: 'One ticket by its number (工单编号): the ticket page\'s address', params: z.strictObject({ number: z.string().min(1).max(64) }), response: { 200: TicketView, ...errorResponses } },
+  }, async (request) => intake.getTicketByNumber(actorOf(request), request.params.number));
+
   r.get('/tickets/:id', {
     schema: { tags: ['tickets'], summary: 'One ticket', params: IdParams, response: { 200: TicketView, ...errorResponses } },
   }, async (request) => intake.getTicket(actorOf(request), request.params.id));
