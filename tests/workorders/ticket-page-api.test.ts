@@ -112,4 +112,13 @@ describe('ticket page API', () => {
     expect(agent.items.find((n: any) => n.workOrderId === w.id)).toBeUndefined();
     expect((await s.api('admin', 'GET', '/notifications')).status).toBe(200);
   });
+
+  it('gives grid and town roles no notices, no callbacks and nothing to mark', async () => {
+    for (const user of ['grid1', 'townlead1']) {
+      expect(await s.ok(user, 'GET', '/notifications')).toEqual({ items: [], unread: 0 });
+      expect(await s.ok(user, 'POST', '/notifications/read-all', { days: 7 })).toEqual({ unread: 0 });
+      const cb = await s.api(user, 'GET', `/tickets/${ticket.id}/callbacks`);
+      expect(cb.status, JSON.stringify(cb.body)).toBe(403);
+    }
+  });
 });
