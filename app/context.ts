@@ -63,6 +63,12 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   const coverage = await calendar.coverage(clock.now());
   if (coverage.missingYear) opts.logger?.warn({ calendar: coverage }, `${coverage.messageZh} / ${coverage.message}`);
 
+  /** Display names by user id, for audit trails (a city has hundreds of users at most: one read). */
+  const userNamesOf = async (cityId: string, ids: string[]) => {
+    const wanted = new Set(ids);
+    return new Map((await identity.listUsers(cityId)).filter((u) => wanted.has(u.id)).map((u) => [u.id, u.displayName]));
+  };
+
   const intakeEvents = new EventBus<IntakeEvents, Kysely<DB>>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
   const intake = createIntakeService({
     db,
@@ -88,6 +94,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
         const c = await getCategory(db, id);
         return c ? { id: c.id, cityId: c.cityId, code: c.code, name: c.name } : null;
       },
+      userNames: (cityId, ids) => userNamesOf(cityId, ids),
     },
   });
 

@@ -19,6 +19,7 @@ import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
+import { ticketStoryRoutes } from './ticket-story';
 import type { AppContext } from './context';
 
 const VERSION = '0.1.0';
@@ -104,6 +105,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       allowedOrigins: config.allowedOrigins,
     });
     await api.register(callRoutes, { calls: ctx.calls });
+    await api.register(ticketStoryRoutes, { intake: ctx.intake, workOrders: ctx.workOrders, calls: ctx.calls, identity: ctx.identity });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 

@@ -8,6 +8,7 @@ import * as m0005 from './migrations/0005-workorders';
 import * as m0006 from './migrations/0006-live-events';
 import * as m0007 from './migrations/0007-durable-delivery';
 import * as m0008 from './migrations/0008-api-key-scopes';
+import * as m0009 from './migrations/0009-notification-reads';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -24,6 +25,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0006-live-events': m0006,
   '0007-durable-delivery': m0007,
   '0008-api-key-scopes': m0008,
+  '0009-notification-reads': m0009,
 };
 
 class StaticProvider implements MigrationProvider {

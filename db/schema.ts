@@ -506,6 +506,13 @@ export interface NotificationOutboxTable {
   last_error: string | null;
 }
 
+/** A notice a user has read (已读), for the console's bell; owned by the work-order part with the outbox. */
+export interface NotificationReadsTable {
+  user_id: string;
+  notification_id: string;
+  read_at: string;
+}
+
 /** A pushed console event (实时推送), kept a few days so a reconnecting console can catch up. */
 export interface LiveEventsTable {
   seq: import('kysely').Generated<number>; // auto-increment: the order every console sees
@@ -594,6 +601,7 @@ export interface DB {
   callbacks: CallbacksTable;
   claim_pool: ClaimPoolTable;
   notification_outbox: NotificationOutboxTable;
+  notification_reads: NotificationReadsTable;
   live_events: LiveEventsTable;
   live_outbox: LiveOutboxTable;
   calls: CallsTable;

@@ -65,6 +65,11 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
     return intake.figures(actorOf(request), from ? parseIsoWithZone(from)! : undefined, to ? parseIsoWithZone(to)! : undefined);
   });
 
+  r.get('/tickets/by-number/:number', {
+    config: { apiKeyScopes: [ApiKeyScope.ticketsRead] },
+    schema: { tags: ['tickets'], summary: 'One ticket by its number (工单编号): the ticket page\'s address', params: z.strictObject({ number: z.string().min(1).max(64) }), response: { 200: TicketView, ...errorResponses } },
+  }, async (request) => intake.getTicketByNumber(actorOf(request), request.params.number));
+
   r.get('/tickets/:id', {
     config: { apiKeyScopes: [ApiKeyScope.ticketsRead] },
     schema: { tags: ['tickets'], summary: 'One ticket', params: IdParams, response: { 200: TicketView, ...errorResponses } },

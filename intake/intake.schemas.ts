@@ -137,6 +137,8 @@ export const AuditEntry = z.object({
   at: z.string(),
   actorId: z.string().nullable(),
   actorRole: z.string().nullable(),
+  /** The actor's display name, resolved when the trail is read (null for the system or an unknown id). */
+  actorName: z.string().nullable().optional(),
   action: z.string(),
   before: z.unknown(),
   after: z.unknown(),

@@ -298,6 +298,13 @@ export function createIntakeService(deps: IntakeDeps) {
     return hit && hit.confidence >= PLACE_CONFIDENCE ? { ...input, territoryId: hit.territoryId } : input;
   }
 
+  /** Names the people of a trail; the role stays beside the name (a user may change roles later). */
+  async function withActorNames<E extends { actorId: string | null }>(cityId: string, trail: E[]): Promise<(E & { actorName: string | null })[]> {
+    const ids = [...new Set(trail.map((e) => e.actorId).filter((x): x is string => !!x))];
+    const names = ids.length && deps.lookups.userNames ? await deps.lookups.userNames(cityId, ids) : new Map<string, string>();
+    return trail.map((e) => ({ ...e, actorName: (e.actorId && names.get(e.actorId)) || null }));
+  }
+
   async function loadVisible(db: Kysely<DB>, actor: Actor, id: string): Promise<TicketRow> {
     const t = await repo(db).findTicket(id);
     // Out of scope looks the same as missing: a unit cannot probe other units' ticket ids.
@@ -512,6 +519,13 @@ export function createIntakeService(deps: IntakeDeps) {
       return f;
     },
 
+    /** A ticket by its number (工单编号), as shared in links and read out on the phone; out of scope is 404 like missing. */
+    async getTicketByNumber(actor: Actor, number: string): Promise<TicketView> {
+      const t = await repo().findTicketByNumber(actor.cityId, number.trim());
+      if (!t || !canSee(actor, t)) throw notFound('TICKET_NOT_FOUND', `ticket ${number} not found`, `工单 ${number} 不存在`);
+      return toTicketView(t, actor);
+    },
+
     async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope' | 'territoryPath'> & { territoryId?: string }, page = 1, pageSize = 20) {
       const { territoryId, ...rest } = filter;
       const f: TicketListFilter = { ...rest, cityId: actor.cityId, scope: ticketScopeOf(actor) };
@@ -716,7 +730,7 @@ export function createIntakeService(deps: IntakeDeps) {
 
     async auditOf(actor: Actor, id: string) {
       const ticket = await loadVisible(deps.db, actor, id);
-      const trail = await listAudit(deps.db, 'ticket', id);
+      const trail = await withActorNames(ticket.city_id, await listAudit(deps.db, 'ticket', id));
       if (isCenter(actor)) return trail;
       // Outside the center the trail keeps its steps but not the citizen's details; once a ticket is
       // confidential, no step of its past shows the citizen either.

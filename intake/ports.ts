@@ -31,4 +31,9 @@ export interface IntakeLookups {
   placeOf?(cityId: string, q: { buildingCode?: string | null; address?: string | null; lat?: number | null; lng?: number | null }): Promise<{ territoryId: string; confidence: number } | null>;
   unit(id: string): Promise<UnitRef | null>;
   category(id: string): Promise<CategoryRef | null>;
+  /**
+   * The display names of users (姓名) by id, for the audit trail: people read "张三 · 派单员", not ids.
+   * Optional: without it the trail carries the role only.
+   */
+  userNames?(cityId: string, ids: string[]): Promise<Map<string, string>>;
 }

@@ -12,6 +12,12 @@ export type CallbackRow = Selectable<DB['callbacks']>;
 export type ClaimPoolRow = Selectable<DB['claim_pool']>;
 export type OutboxRow = Selectable<DB['notification_outbox']>;
 
+/** Whom a notice is addressed to (the outbox's recipient_kind / recipient_id). */
+export interface Recipient {
+  kind: string;
+  id: string;
+}
+
 export interface WorkOrderListFilter {
   cityId: string;
   unitId?: string | null;
@@ -286,8 +292,9 @@ export class WorkOrdersRepository {
       .execute();
   }
 
-  listCallbacks(f: { cityId: string; statuses?: string[]; dueBefore?: string }) {
+  listCallbacks(f: { cityId: string; statuses?: string[]; dueBefore?: string; ticketId?: string }) {
     let q = this.db.selectFrom('callbacks').selectAll().where('city_id', '=', f.cityId);
+    if (f.ticketId) q = q.where('ticket_id', '=', f.ticketId);
     if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
     if (f.dueBefore) q = q.where('next_attempt_at', '<=', f.dueBefore);
     return q.orderBy('next_attempt_at').limit(500).execute();
@@ -372,6 +379,43 @@ export class WorkOrdersRepository {
   async postponeOutbox(id: string, token: string, retryAt: string, error: string) {
     await this.db.updateTable('notification_outbox').set({ lease_until: retryAt, last_error: error.slice(0, 1000) })
       .where('id', '=', id).where(unindexed('claim_token'), '=', token).where(unindexed('status'), '=', 'claimed').execute();
+  }
+
+  /** Notices to any of the recipients since a time (DB time), newest first, with when `userId` read each (null: unread). */
+  noticesTo(f: { cityId: string; recipients: Recipient[]; since: string; userId: string; unreadOnly?: boolean; ids?: string[] }, limit: number) {
+    let q = this.db
+      .selectFrom('notification_outbox as n')
+      .leftJoin('notification_reads as r', (j) => j.onRef('r.notification_id', '=', 'n.id').on('r.user_id', '=', f.userId))
+      .selectAll('n')
+      .select('r.read_at')
+      .where('n.city_id', '=', f.cityId)
+      .where('n.created_at', '>=', f.since)
+      .where((eb) => eb.or(f.recipients.map((r) => eb.and([eb('n.recipient_kind', '=', r.kind), eb('n.recipient_id', '=', r.id)]))));
+    if (f.unreadOnly) q = q.where('r.read_at', 'is', null);
+    if (f.ids) q = q.where('n.id', 'in', f.ids.length ? f.ids : ['']);
+    return q.orderBy('n.created_at', 'desc').orderBy('n.id', 'desc').limit(limit).execute();
+  }
+
+  countUnreadNotices(f: { cityId: string; recipients: Recipient[]; since: string; userId: string }) {
+    return this.db
+      .selectFrom('notification_outbox as n')
+      .leftJoin('notification_reads as r', (j) => j.onRef('r.notification_id', '=', 'n.id').on('r.user_id', '=', f.userId))
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('n.city_id', '=', f.cityId)
+      .where('n.created_at', '>=', f.since)
+      .where('r.read_at', 'is', null)
+      .where((eb) => eb.or(f.recipients.map((r) => eb.and([eb('n.recipient_kind', '=', r.kind), eb('n.recipient_id', '=', r.id)]))))
+      .executeTakeFirstOrThrow()
+      .then((r) => Number(r.n));
+  }
+
+  insertReads(rows: DB['notification_reads'][]) {
+    return rows.length ? this.db.insertInto('notification_reads').values(rows).execute() : Promise.resolve([]);
+  }
+
+  ticketNumbersOfWorkOrders(ids: string[]) {
+    if (!ids.length) return Promise.resolve([] as { id: string; ticket_number: string }[]);
+    return this.db.selectFrom('work_orders').select(['id', 'ticket_number']).where('id', 'in', ids).execute();
   }
 
   outboxOf(f: { ticketId?: string; workOrderId?: string; event?: string }) {

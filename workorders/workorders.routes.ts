@@ -178,6 +178,37 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
     schema: { tags, summary: 'A callback call was not answered', params: IdParams, body: z.strictObject({ outcome: z.literal('no_answer') }), response: { 200: Callback, ...errorResponses } },
   }, async (request) => workOrders.recordCallbackAttempt(commandContext(request), request.params.id, request.body.outcome));
 
+  const Notice = z.object({
+    id: z.string(), cityId: z.string(), event: z.string(), recipient: z.object({ kind: z.string(), id: z.string() }), ticketId: z.string().nullable(),
+    workOrderId: z.string().nullable(), actBy: z.string().nullable(), payload: z.record(z.string(), z.unknown()), createdAt: z.string(),
+  });
+  const MyNotices = z.object({ items: z.array(Notice.extend({ ticketNumber: z.string().nullable(), read: z.boolean(), readAt: z.string().nullable() })), unread: z.number() });
+  const Days = z.coerce.number().int().min(1).max(90).default(7);
+
+  r.get('/notifications', {
+    schema: {
+      tags, summary: 'Your recent notices (通知): to you, your unit or your center role, with what you have read; and the unread count',
+      querystring: z.strictObject({ days: Days, limit: z.coerce.number().int().min(1).max(200).default(30), unread: z.enum(['true', 'false']).optional() }),
+      response: { 200: MyNotices, ...errorResponses },
+    },
+  }, async (request) => workOrders.myNotices(actorOf(request), { days: request.query.days, limit: request.query.limit, unreadOnly: request.query.unread === 'true' }));
+
+  r.post('/notifications/read', {
+    schema: { tags, summary: 'Mark notices read (for you only)', body: z.strictObject({ ids: z.array(z.string().min(1).max(64)).min(1).max(500), days: Days }), response: { 200: z.object({ unread: z.number() }), ...errorResponses } },
+  }, async (request) => workOrders.markNoticesRead(actorOf(request), { ids: request.body.ids }, request.body.days));
+
+  r.post('/notifications/read-all', {
+    schema: { tags, summary: 'Mark all your recent notices read', body: z.strictObject({ days: Days }).default({ days: 7 }), response: { 200: z.object({ unread: z.number() }), ...errorResponses } },
+  }, async (request) => workOrders.markNoticesRead(actorOf(request), { all: true }, request.body.days));
+
+  r.get('/tickets/:id/notices', {
+    schema: { tags, summary: "A ticket's notices with their delivery status (a unit: those to it only)", params: IdParams, response: { 200: z.array(Notice.extend({ status: z.string(), deliveredAt: z.string().nullable(), attempts: z.number(), lastError: z.string().nullable() })), ...errorResponses } },
+  }, async (request) => workOrders.noticesOfTicket(actorOf(request), request.params.id));
+
+  r.get('/tickets/:id/callbacks', {
+    schema: { tags, summary: "A ticket's callbacks (回访), center only", params: IdParams, response: { 200: z.array(Callback), ...errorResponses } },
+  }, async (request) => workOrders.callbacksOfTicket(actorOf(request), request.params.id));
+
   r.post('/tickets/:id/rating', {
     schema: { tags, summary: 'A rating for a ticket (SMS reply, web form): only while it is being called back', params: IdParams, body: z.strictObject({ satisfaction: Satisfaction, comment: z.string().max(2000).nullish() }), response: { 200: Callback, ...errorResponses } },
   }, async (request) => workOrders.rateTicket(commandContext(request), request.params.id, request.body));

@@ -26,7 +26,7 @@ import {
   WORK_ORDER_STATUS_ZH, OPEN_STATUSES, FINAL_WORK_ORDER_STATUSES, riskOf, runningClocks,
   type Deadlines, type WorkOrderStatus, type WorkOrderRole, type Risk,
 } from './domain/work-order';
-import { WorkOrdersRepository, type WorkOrderRow, type CallbackRow, type MilestoneRow, type OutboxRow, type TicketMilestoneRow } from './workorders.repository';
+import { WorkOrdersRepository, type WorkOrderRow, type CallbackRow, type MilestoneRow, type OutboxRow, type Recipient, type TicketMilestoneRow } from './workorders.repository';
 import type { AttachmentStorage, CityRules, Notification, NotificationSink, TicketPort, WorkOrderLookups } from './ports';
 
 export interface WorkOrderView {
@@ -662,7 +662,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         notes: notes.map((n) => ({ id: n.id, kind: n.kind, text: n.text, authorName: n.author_name, createdAt: iso(n.created_at)! })),
         attachments: attachments.map((a) => ({ id: a.id, fileName: a.file_name, contentType: a.content_type, size: Number(a.size), sha256: a.sha256, createdAt: iso(a.created_at)! })),
         supervisionOrders: supervision.map(toSupervisionView),
-        history: history.map((h) => ({ at: h.at, action: h.action, actorRole: h.actorRole, reason: h.reason, after: h.after })),
+        history: history.map((h) => ({ id: h.id, at: h.at, action: h.action, actorId: h.actorId, actorRole: h.actorRole, reason: h.reason, after: h.after })),
       };
     },
 
@@ -1108,6 +1108,68 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       return (await repo().outboxOf(filter)).map(toNotification);
     },
 
+    /**
+     * The notices of one ticket with their delivery status, as this viewer may see them: the center
+     * sees all (SMS to the citizen included); a unit only those addressed to it or to its user, never
+     * the citizen's (they carry the phone number). A ticket out of scope is 404, like missing.
+     */
+    async noticesOfTicket(actor: Actor, ticketId: string) {
+      await deps.tickets.getTicketRow(actor, ticketId);
+      const rows = await repo().outboxOf({ ticketId });
+      const mine = isCenter(actor) ? rows : rows.filter((r) => isAddressedTo(r, recipientsOf(actor)));
+      return mine.map(toNoticeView);
+    },
+
+    /** The callbacks (回访) of one ticket: the center's business, units never see them. */
+    async callbacksOfTicket(actor: Actor, ticketId: string) {
+      requireCenter(actor, '查看回访', [Role.agent, Role.dispatcher, Role.supervisor, Role.admin]);
+      await deps.tickets.getTicketRow(actor, ticketId);
+      return (await repo().listCallbacks({ cityId: actor.cityId, ticketId })).map(toCallbackView);
+    },
+
+    /**
+     * The user's recent notices (the bell): those to the user, to the user's unit (and its manager),
+     * to the user's center role, of the last `days` days, newest first, each with whether this user
+     * read it, and the count of unread ones. Each notice names its ticket's number (the link to the
+     * ticket page), also for notices whose payload does not hold it.
+     */
+    async myNotices(actor: Actor, opts: { days?: number; limit?: number; unreadOnly?: boolean } = {}) {
+      const recipients = recipientsOf(actor);
+      if (!recipients.length || !actor.id) return { items: [], unread: 0 };
+      const since = toDbTime(new Date(clock.now().getTime() - (opts.days ?? NOTICE_DAYS) * 86_400_000));
+      const f = { cityId: actor.cityId, recipients, since, userId: actor.id };
+      const [rows, unread] = await Promise.all([repo().noticesTo({ ...f, unreadOnly: opts.unreadOnly }, opts.limit ?? 30), repo().countUnreadNotices(f)]);
+      const missing = rows.filter((r) => !numberOfPayload(r) && r.work_order_id).map((r) => r.work_order_id!);
+      const numbers = new Map((await repo().ticketNumbersOfWorkOrders([...new Set(missing)])).map((w) => [w.id, w.ticket_number]));
+      const items = rows.map((r) => ({
+        ...toNotification(r),
+        ticketNumber: numberOfPayload(r) ?? (r.work_order_id ? numbers.get(r.work_order_id) ?? null : null),
+        read: r.read_at !== null,
+        readAt: dbTimeToIso(r.read_at),
+      }));
+      return { items, unread };
+    },
+
+    /**
+     * Marks notices read for this user (`ids`), or every unread one of the window (`all`). Notices not
+     * addressed to the user are ignored, so ids of others' notices reveal nothing. Repeats are harmless.
+     */
+    async markNoticesRead(actor: Actor, which: { ids: string[] } | { all: true }, days = NOTICE_DAYS) {
+      const recipients = recipientsOf(actor);
+      if (!recipients.length || !actor.id) return { unread: 0 };
+      const since = toDbTime(new Date(clock.now().getTime() - days * 86_400_000));
+      const f = { cityId: actor.cityId, recipients, since, userId: actor.id, unreadOnly: true };
+      const now = toDbTime(clock.now());
+      const rows = await repo().noticesTo('ids' in which ? { ...f, ids: which.ids.slice(0, 500) } : f, 2000);
+      try {
+        await repo().insertReads(rows.map((r) => ({ user_id: actor.id!, notification_id: r.id, read_at: now })));
+      } catch (err) {
+        // Two tabs marking the same notice at once: the other insert won, and read is read.
+        if (!isDuplicateKey(err)) throw err;
+      }
+      return { unread: await repo().countUnreadNotices(f) };
+    },
+
     /** The center's dispatch clock of a ticket (center roles). */
     async centerMilestones(actor: Actor, ticketId: string) {
       requireCenter(actor, '查看派单时限', [Role.agent, Role.dispatcher, Role.supervisor, Role.admin]);
@@ -1341,6 +1403,39 @@ function toCallbackView(c: CallbackRow) {
     nextAttemptAt: dbTimeToIso(c.next_attempt_at), satisfaction: c.satisfaction, comment: c.comment, answeredVia: c.answered_via,
     answeredAt: dbTimeToIso(c.answered_at), version: Number(c.version),
   };
+}
+
+/** How far back the bell looks: older notices are history (the ticket page), not work waiting. */
+const NOTICE_DAYS = 7;
+
+/** Whom an actor's notices are addressed to: the user, the user's unit (and its manager), the user's center role. */
+function recipientsOf(actor: Actor): Recipient[] {
+  const out: Recipient[] = [];
+  if (actor.id) out.push({ kind: 'user', id: actor.id });
+  if (UNIT_ROLES.has(actor.role) && actor.unitId) {
+    out.push({ kind: 'unit', id: actor.unitId });
+    if (actor.role === Role.unitManager) out.push({ kind: 'unit_manager', id: actor.unitId });
+  }
+  if (isCenter(actor)) out.push({ kind: 'role', id: actor.role });
+  return out;
+}
+
+const isAddressedTo = (r: OutboxRow, recipients: Recipient[]) => recipients.some((x) => x.kind === r.recipient_kind && x.id === r.recipient_id);
+
+function numberOfPayload(r: OutboxRow): string | null {
+  try {
+    const n = (JSON.parse(r.payload) as { ticketNumber?: unknown }).ticketNumber;
+    return typeof n === 'string' ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+const isDuplicateKey = (err: unknown) => /UNIQUE constraint|Duplicate entry|ER_DUP_ENTRY|PRIMARY KEY/i.test(String((err as { code?: string; message?: string })?.code ?? '') + String((err as Error)?.message ?? ''));
+
+/** A notice with its delivery (to the consoles, and by SMS where a sender is configured). */
+function toNoticeView(r: OutboxRow) {
+  return { ...toNotification(r), status: r.status, deliveredAt: dbTimeToIso(r.delivered_at), attempts: Number(r.attempts ?? 0), lastError: r.last_error };
 }
 
 function toNotification(r: OutboxRow): Notification {

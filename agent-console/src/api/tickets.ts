@@ -1,5 +1,5 @@
 import { http, idempotencyKey } from './http';
-import type { AuditEntry, CitizenLookup, Duplicates, NewTicket, Page, Ticket, TicketFields, TicketFigures, TicketLink, TicketQuery } from './types';
+import type { AuditEntry, CitizenLookup, Duplicates, NewTicket, Page, Ticket, TicketFields, TicketFigures, TicketLink, TicketQuery, TicketStory } from './types';
 
 export type TransitionBody = { action: string; version: number } & Record<string, unknown>;
 
@@ -9,6 +9,10 @@ export const ticketsApi = {
   get: (id: string) => http.get<Ticket>(`/tickets/${encodeURIComponent(id)}`),
   /** The center's figures of the tickets registered today (by the server's clock and China time), counted by the server. */
   figuresToday: () => http.get<TicketFigures>('/tickets/figures'),
+  /** The ticket page's address is the number (工单编号); another unit's ticket answers 404 like a missing one. */
+  byNumber: (number: string) => http.get<Ticket>(`/tickets/by-number/${encodeURIComponent(number)}`),
+  /** Everything the ticket page shows, as this viewer may see it, in one request. */
+  story: (id: string) => http.get<TicketStory>(`/tickets/${encodeURIComponent(id)}/story`),
   /** Registers a ticket; the key makes a retry after a lost answer return the same ticket. */
   create: (body: NewTicket, key = idempotencyKey()) => http.post<Ticket>('/tickets', body, { 'idempotency-key': key }),
   update: (id: string, version: number, fields: TicketFields) => http.patch<Ticket>(`/tickets/${encodeURIComponent(id)}`, { version, ...fields }),

@@ -122,6 +122,8 @@ export interface AuditEntry {
   at: string;
   actorId: string | null;
   actorRole: string | null;
+  /** The person's display name (null for the system) */
+  actorName?: string | null;
   action: string;
   before: unknown;
   after: unknown;
@@ -356,6 +358,7 @@ export interface WorkOrderHistoryEntry {
   at: string;
   action: string;
   actionZh?: string;
+  actorId?: string | null;
   actorName?: string | null;
   actorRole?: string | null;
   reason?: string | null;
@@ -435,4 +438,89 @@ export interface TicketFigures {
   satisfied: number;
   /** Tickets per China-time hour (0–23), by channel. */
   byHour: Record<string, number[]>;
+}
+
+// --- the ticket page ------------------------------------------------------------------------
+
+/** One step of a clock's supervision ladder (提醒/预警/超时/督办), or of the center's dispatch clock. */
+export interface Milestone {
+  clock: string;
+  step: string;
+  deadline: string;
+  due: string;
+  status: string;
+  firedAt: string | null;
+  firedBy: string | null;
+}
+
+/** A notice (通知) someone must act on, as the outbox keeps it. */
+export interface Notice {
+  id: string;
+  event: string;
+  recipient: { kind: 'unit' | 'unit_manager' | 'role' | 'citizen' | 'user'; id: string };
+  ticketId: string | null;
+  workOrderId: string | null;
+  actBy: string | null;
+  payload: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** A notice of a ticket with its delivery (pending → delivered). */
+export interface TicketNotice extends Notice {
+  status: string;
+  deliveredAt: string | null;
+  attempts: number;
+  lastError: string | null;
+}
+
+/** A notice in the user's bell. */
+export interface MyNotice extends Notice {
+  ticketNumber: string | null;
+  read: boolean;
+  readAt: string | null;
+}
+
+export interface TicketCallback {
+  id: string;
+  ticketId: string;
+  round: number;
+  status: string;
+  attempts: number;
+  maxAttempts: number;
+  nextAttemptAt: string | null;
+  satisfaction: Satisfaction | null;
+  comment: string | null;
+  answeredVia: string | null;
+  answeredAt: string | null;
+}
+
+export interface CallRecord {
+  callId: string;
+  callerPhone: string | null;
+  dialledNumber: string;
+  lineName: string;
+  offeredAt: string;
+  answeredAt: string | null;
+  endedAt: string | null;
+  transcript: string | null;
+  segments: { seq: number; speaker: string; text: string; at: string }[];
+}
+
+export interface StoryWorkOrder extends WorkOrderDetail {
+  milestones: Milestone[];
+  supervisionOrders?: { id: string; reason: string; origin: string; status: string; createdAt: string; answer: string | null }[];
+}
+
+/** GET /tickets/:id/story: what the viewer may see of a ticket's whole life. */
+export interface TicketStory {
+  ticket: Ticket;
+  audit: AuditEntry[];
+  links: TicketLink[];
+  workOrders: StoryWorkOrder[];
+  /** null: not the viewer's (units) */
+  centerMilestones: Milestone[] | null;
+  call: CallRecord | null;
+  notices: TicketNotice[];
+  /** null: units never see callbacks */
+  callbacks: TicketCallback[] | null;
 }

@@ -4,6 +4,7 @@
  */
 import { bump } from '../stores/changes';
 import { callsActions } from '../stores/calls';
+import { notificationsActions } from '../stores/notifications';
 import { presenceActions } from '../stores/presence';
 import { ticketOfEvent, ticketsStore } from '../stores/tickets';
 import { workOrderOfEvent, workOrdersStore } from '../stores/workOrders';
@@ -29,6 +30,11 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'ticket.updated': ticketEvent,
   'ticket.transitioned': ticketEvent,
   'workorder.*': workOrderEvent,
+  'workorder.changed': (d) => {
+    workOrderEvent(d);
+    notificationsActions.workOrderChanged(d);
+  },
+  'notification.sent': (d) => notificationsActions.received(d),
   'callback.*': () => bump('callbacks'),
   'call.offered': (d, m) => callsActions.offered(d, m.at),
   'call.answered': (d) => callsActions.answered(d),

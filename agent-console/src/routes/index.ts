@@ -27,6 +27,8 @@ export const workspaceRoutes: RouteRecordRaw[] = [
   { path: 'grid', name: 'grid', component: () => import('./GridPage.vue'), meta: { roles: GRID, title: 'shell.menu.grid', menu: true } },
   { path: 'supervise', name: 'supervise', component: () => import('./SupervisorPage.vue'), meta: { roles: ['supervisor', 'admin'], title: 'shell.menu.supervise', menu: true } },
   { path: 'tickets', name: 'tickets', component: () => import('./TicketsPage.vue'), meta: { roles: [...CENTER, ...UNIT], title: 'shell.menu.tickets', menu: true } },
+  // A ticket's own page, by number (shareable; opened from search, notices and the live feed). Not a menu entry.
+  { path: 'tickets/:number', name: 'ticket', component: () => import('./TicketPage.vue'), meta: { roles: [...CENTER, ...UNIT], title: 'tickets.page.title' } },
   { path: 'reports', name: 'reports', component: () => import('./ReportsPage.vue'), meta: { roles: ['dispatcher', 'supervisor', 'admin'], title: 'shell.menu.reports', menu: true } },
   // 系统管理: machine clients' keys (telephony and SMS gateways, wallboards); admins only.
   { path: 'admin/api-keys', name: 'api-keys', component: () => import('./ApiKeysPage.vue'), meta: { roles: ['admin'], title: 'shell.menu.apiKeys', menu: true } },
