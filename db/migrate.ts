@@ -7,6 +7,7 @@ import * as m0004 from './migrations/0004-routing-decisions';
 import * as m0005 from './migrations/0005-workorders';
 import * as m0006 from './migrations/0006-live-events';
 import * as m0007 from './migrations/0007-durable-delivery';
+import * as m0008 from './migrations/0008-work-order-queues';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -22,6 +23,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0005-workorders': m0005,
   '0006-live-events': m0006,
   '0007-durable-delivery': m0007,
+  '0008-work-order-queues': m0008,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -4,6 +4,12 @@ import { insertIgnore, likeContains } from '../db';
 
 export type TicketRow = TicketsTable;
 
+/** How a ticket list is ordered (GET /tickets `sort`, `order`). */
+export interface TicketListOrder {
+  sort?: 'created' | 'urgency';
+  order?: 'asc' | 'desc';
+}
+
 export interface TicketListFilter {
   cityId: string;
   statuses?: string[];
@@ -65,7 +71,7 @@ export class IntakeRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  async listTickets(f: TicketListFilter, page: number, pageSize: number): Promise<{ rows: TicketRow[]; total: number }> {
+  async listTickets(f: TicketListFilter, page: number, pageSize: number, order: TicketListOrder = {}): Promise<{ rows: TicketRow[]; total: number }> {
     let q = this.db.selectFrom('tickets').where('city_id', '=', f.cityId);
     if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
     if (f.channel) q = q.where('channel', '=', f.channel);
@@ -101,10 +107,13 @@ export class IntakeRepository {
       });
     }
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+    const dir = order.order ?? 'desc';
+    let sorted = q.selectAll();
+    // 特急 and 紧急 first (the rank is ascending whatever the direction), then by age in the asked direction.
+    if (order.sort === 'urgency') sorted = sorted.orderBy(sql<number>`CASE urgency WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END`);
+    const rows = await sorted
+      .orderBy('created_at', dir)
+      .orderBy('id', dir)
       .limit(pageSize)
       .offset((page - 1) * pageSize)
       .execute();

@@ -128,6 +128,9 @@ export const TicketListQuery = z.strictObject({
   q: z.string().min(1).max(100).optional(),
   createdFrom: IsoDateTime.optional(),
   createdTo: IsoDateTime.optional(),
+  /** created: by registration time; urgency: 特急, 紧急, then the rest, oldest first within each. */
+  sort: z.enum(['created', 'urgency']).default('created'),
+  order: z.enum(['asc', 'desc']).default('desc'),
 });
 
 export const TicketPage = z.object({ items: z.array(TicketView), total: z.number(), page: z.number(), pageSize: z.number() });
