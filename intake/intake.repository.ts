@@ -15,7 +15,8 @@ export interface TicketListFilter {
   statuses?: string[];
   channel?: string;
   type?: string;
-  urgency?: string;
+  /** Any of these (紧急程度). */
+  urgency?: string | readonly string[];
   categoryId?: string;
   territoryPath?: string;
   handlingUnitId?: string;
@@ -76,7 +77,8 @@ export class IntakeRepository {
     if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
     if (f.channel) q = q.where('channel', '=', f.channel);
     if (f.type) q = q.where('type', '=', f.type);
-    if (f.urgency) q = q.where('urgency', '=', f.urgency);
+    if (typeof f.urgency === 'string') q = q.where('urgency', '=', f.urgency);
+    else if (f.urgency?.length) q = q.where('urgency', 'in', [...f.urgency]);
     if (f.categoryId) q = q.where('category_id', '=', f.categoryId);
     if (f.territoryPath) q = q.where('territory_path', 'like', f.territoryPath + '%');
     if (f.handlingUnitId) q = q.where('handling_unit_id', '=', f.handlingUnitId);

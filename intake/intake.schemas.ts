@@ -119,7 +119,8 @@ export const TicketListQuery = z.strictObject({
   status: csv(Object.values(TicketStatus)).optional(),
   channel: z.enum(CHANNELS as [string, ...string[]]).optional(),
   type: z.enum(TICKET_TYPES as [string, ...string[]]).optional(),
-  urgency: z.enum(URGENCIES as [string, ...string[]]).optional(),
+  /** One or several, comma-separated (`urgency=emergency,urgent`). */
+  urgency: csv(URGENCIES).optional(),
   categoryId: id.optional(),
   territoryId: id.optional(),
   handlingUnitId: id.optional(),

@@ -126,6 +126,8 @@ describe('work-order and ticket queues on a busy day', () => {
     expect(urgentFirst.items.every((x: any) => x.urgency === 'emergency')).toBe(true);
     const onlyUrgent = await ok('dispatcher1', '/tickets?status=accepted&urgency=urgent&pageSize=1');
     expect(onlyUrgent.total).toBe(day.waitingByUrgency.urgent);
+    const both = await ok('dispatcher1', '/tickets?status=accepted&urgency=emergency,urgent&pageSize=1');
+    expect(both.total).toBe(day.waitingByUrgency.urgent + day.waitingByUrgency.emergency);
     expect((await get('dispatcher1', '/tickets?sort=sideways')).status).toBe(400);
   });
 });
