@@ -4,7 +4,7 @@
  * triggers a refetch. Paging, filters and sort are the server's, so the total is the whole queue and
  * nothing beyond the first page is hidden (a busy day holds hundreds).
  */
-import { computed, onBeforeUnmount, reactive, ref, watch } from 'vue';
+import { computed, onBeforeUnmount, ref, watch } from 'vue';
 import { workOrdersApi } from '../api/workOrders';
 import type { WorkOrder, WorkOrderFilters, WorkOrderQueue } from '../api/types';
 import { workOrdersStore } from '../stores/workOrders';
@@ -16,14 +16,15 @@ export function useWorkOrderQueue(queue: () => WorkOrderQueue, options: number |
   const opts = typeof options === 'number' ? { pageSize: options } : options;
   const page = ref(1);
   const pageSize = ref(opts.pageSize ?? 50);
-  const filters = reactive<WorkOrderFilters>({ sort: 'deadline', order: 'asc', ...opts.filters });
+  // A ref, replaced whole by the filter bar (v-model): its watcher compares the JSON.
+  const filters = ref<WorkOrderFilters>({ sort: 'deadline', order: 'asc', ...opts.filters });
   const list = useLiveList(async () => {
-    const r = await workOrdersApi.list(queue(), page.value, pageSize.value, { ...filters, urgency: filters.urgency ? [...filters.urgency] : undefined });
+    const r = await workOrdersApi.list(queue(), page.value, pageSize.value, filters.value);
     return { items: workOrdersStore.rememberAll(r.items), total: r.total };
   }, ['workOrders', 'tickets']);
 
   // Another filter or page size starts from the first page; another page just loads it.
-  watch([() => JSON.stringify(filters), pageSize], () => {
+  watch([() => JSON.stringify(filters.value), pageSize], () => {
     if (page.value !== 1) page.value = 1;
     else list.refetch();
   });
