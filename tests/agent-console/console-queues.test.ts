@@ -118,6 +118,62 @@ describe.skipIf(!!skip)('agent console on a busy day (browser)', () => {
     await context.close();
   }, 120_000);
 
+  it('works the unit queue from the keyboard: j/k move, A acknowledges, Enter opens; the help lists the keys', async () => {
+    const { context, page, errors } = await openConsole(browser, s.baseUrl);
+    await login(page, 'water1');
+    await page.waitForURL('**/unit');
+    await expect.poll(() => rowsOf(page, 'work-order-table').count(), { timeout: 15_000 }).toBe(50);
+    // Page 6: still to acknowledge (the bulk case signed the first page).
+    const first = await numbersOn(page, 'work-order-table');
+    await pager(page).locator('.el-pager li.number', { hasText: /^6$/ }).click();
+    await expect.poll(() => pager(page).getAttribute('data-page')).toBe('6');
+    await expect.poll(async () => (await numbersOn(page, 'work-order-table')).every((n) => !first.includes(n)), { timeout: 10_000 }).toBe(true);
+    await page.evaluate('document.activeElement && document.activeElement.blur()');
+    const current = page.locator('tr.row-kbd-current [data-ticket-number]');
+    await page.keyboard.press('j');
+    await page.keyboard.press('j');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('k');
+    await expect.poll(() => current.count()).toBe(1);
+    const numbers = await numbersOn(page, 'work-order-table');
+    const number = (await current.getAttribute('data-ticket-number'))!;
+    expect(number).toBe(numbers[1]);
+
+    await page.keyboard.press('a');
+    const ticket = (await s.api('dispatcher1', 'GET', `/api/v1/tickets?number=${number}`)).body.items[0];
+    await expect.poll(async () => (await s.api('water1', 'GET', `/api/v1/work-orders?queue=all&ticketId=${ticket.id}`)).body.items[0].status, { timeout: 10_000 }).toBe('acknowledged');
+
+    await page.keyboard.press('Enter');
+    await page.locator('.el-drawer').filter({ visible: true }).first().waitFor({ timeout: 10_000 });
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Alt+H');
+    const help = page.getByTestId('shortcut-list');
+    await help.waitFor({ timeout: 5_000 });
+    for (const label of ['下一条', '上一条', '打开当前工单', '签收当前工单', '办结反馈']) expect(await help.textContent()).toContain(label);
+    await screenshot(page, 'queues-unit-keyboard-help');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
+  it('keeps 承办单位 above the fold in English at 1366×768, and 本班已登记 usable', async () => {
+    const { context, page, errors } = await openConsole(browser, s.baseUrl);
+    await context.addInitScript("localStorage.setItem('hotline.locale', 'en')");
+    await login(page, 'agent1');
+    await page.waitForURL('**/agent');
+    const unit = page.locator('[data-testid="field-unit"]').first();
+    await unit.waitFor({ timeout: 15_000 });
+    const box = (await unit.boundingBox())!;
+    console.log(`[agent-console queues] English: handling unit field at y=${Math.round(box.y)}..${Math.round(box.y + box.height)}`);
+    expect(box.y + box.height).toBeLessThanOrEqual(768);
+    const recent = (await page.getByTestId('recent-tickets').boundingBox())!;
+    console.log(`[agent-console queues] 本班已登记 panel: y=${Math.round(recent.y)} height=${Math.round(recent.height)}`);
+    expect(recent.height).toBeGreaterThanOrEqual(120);
+    expect(recent.y + recent.height).toBeLessThanOrEqual(768);
+    await screenshot(page, 'queues-agent-english');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
   it('says 重连中 within seconds of going offline, marks the lists stale, and clears the mark once resynced', async () => {
     const { context, page, errors } = await openConsole(browser, s.baseUrl);
     await login(page, 'water1');
