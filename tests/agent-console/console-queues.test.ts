@@ -165,6 +165,9 @@ describe.skipIf(!!skip)('agent console on a busy day (browser)', () => {
     const box = (await unit.boundingBox())!;
     console.log(`[agent-console queues] English: handling unit field at y=${Math.round(box.y)}..${Math.round(box.y + box.height)}`);
     expect(box.y + box.height).toBeLessThanOrEqual(768);
+    // Not just inside the window: on top at its centre, not under the form's action bar or scrolled away.
+    const onTop = await page.evaluate(`(() => { const e = document.elementFromPoint(${box.x + box.width / 2}, ${box.y + box.height / 2}); return !!e && !!e.closest('[data-testid="field-unit"]'); })()`);
+    expect(onTop, 'the handling unit field is visible without scrolling').toBe(true);
     const recent = (await page.getByTestId('recent-tickets').boundingBox())!;
     console.log(`[agent-console queues] 本班已登记 panel: y=${Math.round(recent.y)} height=${Math.round(recent.height)}`);
     expect(recent.height).toBeGreaterThanOrEqual(120);
