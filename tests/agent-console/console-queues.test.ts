@@ -57,6 +57,14 @@ describe.skipIf(!!skip)('agent console on a busy day (browser)', () => {
     expect(await pager(page).getAttribute('data-page')).toBe(String(lastPage));
     expect(await numbersOn(page, 'ticket-queue-accepted')).toHaveLength(day.waiting - (lastPage - 1) * 50);
     await screenshot(page, 'queues-dispatcher-last-page');
+
+    // 待签收: a ticket's lead and co-handler (主办 + 协办) under one number cell.
+    await page.getByTestId('tab-to_acknowledge').click();
+    const groups = page.getByTestId('work-order-table').filter({ visible: true }).getByTestId('ticket-group');
+    await expect.poll(() => groups.count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    const spanned = page.getByTestId('work-order-table').filter({ visible: true }).locator('td[rowspan="2"] [data-ticket-number]');
+    expect(await spanned.count()).toBeGreaterThan(0);
+    await screenshot(page, 'queues-dispatcher-grouped');
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
