@@ -44,6 +44,10 @@ export function createWorkOrderLookups(d: { db: Kysely<DB>; directory: Directory
       const u = await d.directory.getUnit(id);
       return u ? { id: u.id, cityId: u.cityId, name: u.name, active: u.active } : null;
     },
+    async territory(id) {
+      const t = await d.directory.getTerritory(id);
+      return t ? { id: t.id, cityId: t.cityId, path: t.path } : null;
+    },
     forget(cityId) {
       tree.forget(cityId);
     },

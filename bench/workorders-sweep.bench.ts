@@ -34,7 +34,7 @@ export async function benchWorkOrderSweep(kind: 'sqlite' | 'mysql', openOrders: 
             status: 'acknowledged', version: 2, policy_code: 'general', dispatched_at: toDbTime(new Date(due.getTime() - 3 * 86_400_000)),
             acknowledge_due: null, on_site_due: null, reply_due: reply, citizen_reply_due: null, acknowledged_at: toDbTime(start), on_site_at: null,
             replied_at: null, result: null, extension_reason: null, extension_proposed_due: null, extension_count: 0, return_reason: null,
-            returned_at: null, closed_at: null, created_at: toDbTime(start), updated_at: toDbTime(start),
+            returned_at: null, closed_at: null, created_at: toDbTime(start), updated_at: toDbTime(start), urgency: 'normal', category_id: null, territory_path: null,
           });
           steps.push({ id: newId(), city_id: 'bench', work_order_id: id, clock: 'reply', step: 'reminder', deadline_at: reply, due_at: toDbTime(due), status: 'pending', fired_at: null, fired_by: null });
         }

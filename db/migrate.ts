@@ -9,6 +9,7 @@ import * as m0006 from './migrations/0006-live-events';
 import * as m0007 from './migrations/0007-durable-delivery';
 import * as m0008 from './migrations/0008-api-key-scopes';
 import * as m0009 from './migrations/0009-notification-reads';
+import * as m0010 from './migrations/0010-work-order-queues';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0007-durable-delivery': m0007,
   '0008-api-key-scopes': m0008,
   '0009-notification-reads': m0009,
+  '0010-work-order-queues': m0010,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -389,6 +389,10 @@ export interface WorkOrdersTable {
   closed_at: string | null;
   created_at: string;
   updated_at: string;
+  /** Copied from the ticket at dispatch (migration 0008): what the queues filter by. */
+  urgency: string;
+  category_id: string | null;
+  territory_path: string | null;
 }
 
 export interface WorkOrderMilestonesTable {

@@ -4,12 +4,19 @@ import { insertIgnore, likeContains, newestCommitted } from '../db';
 
 export type TicketRow = TicketsTable;
 
+/** How a ticket list is ordered (GET /tickets `sort`, `order`). */
+export interface TicketListOrder {
+  sort?: 'created' | 'urgency';
+  order?: 'asc' | 'desc';
+}
+
 export interface TicketListFilter {
   cityId: string;
   statuses?: string[];
   channel?: string;
   type?: string;
-  urgency?: string;
+  /** Any of these (紧急程度). */
+  urgency?: string | readonly string[];
   categoryId?: string;
   territoryPath?: string;
   handlingUnitId?: string;
@@ -87,12 +94,13 @@ export class IntakeRepository {
       .execute();
   }
 
-  async listTickets(f: TicketListFilter, page: number, pageSize: number): Promise<{ rows: TicketRow[]; total: number }> {
+  async listTickets(f: TicketListFilter, page: number, pageSize: number, order: TicketListOrder = {}): Promise<{ rows: TicketRow[]; total: number }> {
     let q = this.db.selectFrom('tickets').where('city_id', '=', f.cityId);
     if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
     if (f.channel) q = q.where('channel', '=', f.channel);
     if (f.type) q = q.where('type', '=', f.type);
-    if (f.urgency) q = q.where('urgency', '=', f.urgency);
+    if (typeof f.urgency === 'string') q = q.where('urgency', '=', f.urgency);
+    else if (f.urgency?.length) q = q.where('urgency', 'in', [...f.urgency]);
     if (f.categoryId) q = q.where('category_id', '=', f.categoryId);
     if (f.territoryPath) q = q.where('territory_path', 'like', f.territoryPath + '%');
     if (f.handlingUnitId) q = q.where('handling_unit_id', '=', f.handlingUnitId);
@@ -123,10 +131,13 @@ export class IntakeRepository {
       });
     }
     const total = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
+    const dir = order.order ?? 'desc';
+    let sorted = q.selectAll();
+    // 特急 and 紧急 first (the rank is ascending whatever the direction), then by age in the asked direction.
+    if (order.sort === 'urgency') sorted = sorted.orderBy(sql<number>`CASE urgency WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END`);
+    const rows = await sorted
+      .orderBy('created_at', dir)
+      .orderBy('id', dir)
       .limit(pageSize)
       .offset((page - 1) * pageSize)
       .execute();

@@ -42,6 +42,7 @@ export async function intakeRoutes(app: FastifyInstance, opts: IntakeRoutesOptio
       },
       q.page,
       q.pageSize,
+      { sort: q.sort, order: q.order },
     );
   });
 

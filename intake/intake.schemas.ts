@@ -119,7 +119,8 @@ export const TicketListQuery = z.strictObject({
   status: csv(Object.values(TicketStatus)).optional(),
   channel: z.enum(CHANNELS as [string, ...string[]]).optional(),
   type: z.enum(TICKET_TYPES as [string, ...string[]]).optional(),
-  urgency: z.enum(URGENCIES as [string, ...string[]]).optional(),
+  /** One or several, comma-separated (`urgency=emergency,urgent`). */
+  urgency: csv(URGENCIES).optional(),
   categoryId: id.optional(),
   territoryId: id.optional(),
   handlingUnitId: id.optional(),
@@ -128,6 +129,9 @@ export const TicketListQuery = z.strictObject({
   q: z.string().min(1).max(100).optional(),
   createdFrom: IsoDateTime.optional(),
   createdTo: IsoDateTime.optional(),
+  /** created: by registration time; urgency: 特急, 紧急, then the rest, oldest first within each. */
+  sort: z.enum(['created', 'urgency']).default('created'),
+  order: z.enum(['asc', 'desc']).default('desc'),
 });
 
 export const TicketPage = z.object({ items: z.array(TicketView), total: z.number(), page: z.number(), pageSize: z.number() });

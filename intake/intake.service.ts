@@ -6,7 +6,7 @@ import {
   isCenter, systemClock, Role, UNIT_ROLES, GRID_ROLES, EventBus,
   type Actor, type Clock, type CommandContext, type Channel, type TicketType, type Urgency,
 } from '../core';
-import { IntakeRepository, type TicketRow, type TicketListFilter } from './intake.repository';
+import { IntakeRepository, type TicketRow, type TicketListFilter, type TicketListOrder } from './intake.repository';
 import { ticketNumber, ticketSequenceName } from './domain/ticket-number';
 import {
   decide, missingSixElements, availableActions, EDITABLE_STATUSES, FINAL_STATUSES, TICKET_STATUS_ZH,
@@ -526,7 +526,7 @@ export function createIntakeService(deps: IntakeDeps) {
       return toTicketView(t, actor);
     },
 
-    async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope' | 'territoryPath'> & { territoryId?: string }, page = 1, pageSize = 20) {
+    async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope' | 'territoryPath'> & { territoryId?: string }, page = 1, pageSize = 20, order: TicketListOrder = {}) {
       const { territoryId, ...rest } = filter;
       const f: TicketListFilter = { ...rest, cityId: actor.cityId, scope: ticketScopeOf(actor) };
       if (territoryId) f.territoryPath = (await checkReferences(actor.cityId, { territoryId }))!;
@@ -539,7 +539,7 @@ export function createIntakeService(deps: IntakeDeps) {
         if (!p) throw badRequest('PHONE_INVALID', 'malformed phone number', '电话号码格式不正确', { field: 'callerPhone' });
         f.callerPhone = p;
       }
-      const { rows, total } = await repo().listTickets(f, page, pageSize);
+      const { rows, total } = await repo().listTickets(f, page, pageSize, order);
       return { items: rows.map((t) => toTicketView(t, actor)), total, page, pageSize };
     },
 

@@ -28,6 +28,8 @@ export interface WorkOrderLookups {
   /** What the choice of a time-limit policy needs of a ticket's category. */
   categoryFacts(cityId: string, categoryId: string | null): Promise<{ categoryCodes: string[]; utility: boolean; policyCode: string | null }>;
   unit(id: string): Promise<{ id: string; cityId: string; name: string; active: boolean } | null>;
+  /** A territory (区/街道/社区…) and its path, for the queues' area filter. */
+  territory?(id: string): Promise<{ id: string; cityId: string; path: string } | null>;
 }
 
 /** The ticket side (intake's public interface). */

@@ -1,5 +1,5 @@
 /** Storage of work orders, their milestones, notes, attachments, supervision orders, callbacks, the claim pool and the outbox. */
-import { MysqlAdapter, type Kysely, type Selectable } from 'kysely';
+import { MysqlAdapter, sql, type ExpressionBuilder, type Kysely, type Selectable } from 'kysely';
 import { insertIgnore, unindexed, type DB } from '../db';
 
 export type WorkOrderRow = Selectable<DB['work_orders']>;
@@ -26,7 +26,31 @@ export interface WorkOrderListFilter {
   /** Running deadlines before this instant (DB time): acknowledge for unacknowledged, reply for the rest. */
   dueBefore?: string;
   ticketId?: string;
+  /** Copied from the ticket at dispatch (紧急程度): any of these. */
+  urgencies?: readonly string[];
+  categoryId?: string;
+  /** A territory and everything under it (区/街道/社区). */
+  territoryPath?: string;
+  /** The reply deadline (办结时限) within [from, to) (DB time). */
+  replyDueFrom?: string;
+  replyDueTo?: string;
+  /**
+   * Only work orders at risk or overdue at this instant (DB time), decided in SQL with the rule of
+   * `riskOf`, so that paging and the total count the city and not one page.
+   */
+  atRiskAt?: string;
 }
+
+export const WORK_ORDER_SORTS = ['deadline', 'created', 'urgency'] as const;
+export type WorkOrderSort = (typeof WORK_ORDER_SORTS)[number];
+
+/** Each clock's deadline column and the fact that stops it (see `runningClocks`). */
+const CLOCK_COLUMNS = [
+  { clock: 'acknowledge', due: 'acknowledge_due', met: 'acknowledged_at' },
+  { clock: 'onSite', due: 'on_site_due', met: 'on_site_at' },
+  { clock: 'reply', due: 'reply_due', met: 'replied_at' },
+  { clock: 'citizenReply', due: 'citizen_reply_due', met: 'replied_at' },
+] as const;
 
 export class WorkOrdersRepository {
   constructor(private readonly db: Kysely<DB>) {}
@@ -72,6 +96,15 @@ export class WorkOrdersRepository {
     if (f.statuses?.length) q = q.where('status', 'in', [...f.statuses]);
     if (f.role) q = q.where('role', '=', f.role);
     if (f.ticketId) q = q.where('ticket_id', '=', f.ticketId);
+    if (f.urgencies?.length) q = q.where('urgency', 'in', [...f.urgencies]);
+    if (f.categoryId) q = q.where('category_id', '=', f.categoryId);
+    if (f.territoryPath) q = q.where('territory_path', 'like', f.territoryPath + '%');
+    if (f.replyDueFrom) q = q.where('reply_due', '>=', f.replyDueFrom);
+    if (f.replyDueTo) q = q.where('reply_due', '<', f.replyDueTo);
+    if (f.atRiskAt) {
+      const at = f.atRiskAt;
+      q = q.where((eb) => this.atRisk(eb, at));
+    }
     if (f.dueBefore) {
       const before = f.dueBefore;
       q = q.where((eb) =>
@@ -84,9 +117,55 @@ export class WorkOrdersRepository {
     return q;
   }
 
-  async listWorkOrders(f: WorkOrderListFilter, offset: number, limit: number) {
+  /**
+   * `riskOf` in SQL: some running clock is past its deadline, or past its reminder (the ladder's
+   * at-risk step for that deadline), or — without a reminder — in the last quarter of its time.
+   */
+  private atRisk(eb: ExpressionBuilder<DB, 'work_orders'>, at: string) {
+    const mysql = this.db.getExecutor().adapter instanceof MysqlAdapter;
+    // Seconds from one timestamp to another; both dialects keep DB time as UTC text/datetime.
+    const seconds = (from: ReturnType<typeof sql.ref> | ReturnType<typeof sql.val>, to: ReturnType<typeof sql.ref>) =>
+      mysql ? sql`(TIMESTAMPDIFF(MICROSECOND, ${from}, ${to}) / 1000000.0)` : sql`((julianday(${to}) - julianday(${from})) * 86400.0)`;
+    const now = sql.val(at);
+    return eb.and([
+      eb('status', 'in', ['dispatched', 'acknowledged', 'extension_requested']),
+      eb.or(CLOCK_COLUMNS.map(({ clock, due, met }) => {
+        // The reminder step of this clock's current deadline (an extension's new deadline has its own).
+        const reminder = (dueBy?: string) => {
+          let m = eb.selectFrom('work_order_milestones as m').select('m.id')
+            .whereRef('m.work_order_id', '=', 'work_orders.id')
+            .where('m.clock', '=', clock).where('m.step', '=', 'reminder').where('m.status', '!=', 'cancelled')
+            .whereRef('m.deadline_at', '=', `work_orders.${due}`);
+          if (dueBy) m = m.where('m.due_at', '<=', dueBy);
+          return m;
+        };
+        return eb.and([
+          eb(met, 'is', null),
+          eb(due, 'is not', null),
+          eb.or([
+            eb(due, '<=', at),
+            eb.exists(reminder(at)),
+            eb.and([
+              eb.not(eb.exists(reminder())),
+              eb(sql`${seconds(now, sql.ref(`work_orders.${due}`))} * 4`, '<=', seconds(sql.ref('work_orders.dispatched_at'), sql.ref(`work_orders.${due}`))),
+            ]),
+          ]),
+        ]);
+      })),
+    ]);
+  }
+
+  async listWorkOrders(f: WorkOrderListFilter, offset: number, limit: number, sort: WorkOrderSort = 'deadline', order: 'asc' | 'desc' = 'asc') {
+    let page = this.filtered(f).selectAll();
+    if (sort === 'urgency') {
+      // 特急 first, then 紧急, then the rest; within each the nearest reply deadline first.
+      const rank = sql<number>`CASE urgency WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END`;
+      page = page.orderBy(rank, order).orderBy('reply_due', 'asc');
+    } else page = page.orderBy(sort === 'created' ? 'created_at' : 'reply_due', order);
+    // The ticket next: a ticket's work orders (主办 and 协办) stay side by side when the key ties.
+    page = page.orderBy('ticket_id').orderBy('role', 'desc').orderBy('id');
     const [items, total] = await Promise.all([
-      this.filtered(f).selectAll().orderBy('reply_due').orderBy('id').offset(offset).limit(limit).execute(),
+      page.offset(offset).limit(limit).execute(),
       this.filtered(f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
     ]);
     return { items, total: Number(total.n) };

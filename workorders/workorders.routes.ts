@@ -3,8 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
-import { badRequest } from '../core';
+import { badRequest, parseIsoWithZone, Urgency } from '../core';
 import { actorOf, commandContext, ErrorBody, errorResponses, IsoDateTime, PageQuery } from '../core/http';
+import { WORK_ORDER_SORTS } from './workorders.repository';
 import { attachmentTooLarge, QUEUES, type WorkOrderService } from './workorders.service';
 
 export interface WorkOrderRoutesOptions {
@@ -20,8 +21,27 @@ const Reason = z.string().max(2000);
 const Satisfaction = z.enum(['satisfied', 'basically_satisfied', 'unsatisfied']);
 
 const Deadlines = z.object({ acknowledge: z.string().nullable(), onSite: z.string().nullable(), reply: z.string().nullable(), citizenReply: z.string().nullable() });
+/** A comma-separated list, e.g. `urgency=emergency,urgent` (as GET /tickets takes `status`). */
+const csvOf = (values: readonly string[]) =>
+  z.string().max(200).transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.enum(values as [string, ...string[]])));
+
+const WorkOrderListQuery = z.strictObject({
+  ...PageQuery.shape,
+  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+  queue: z.enum(QUEUES).default('open'),
+  ticketId: z.string().max(64).optional(),
+  unitId: z.string().max(64).optional(),
+  urgency: csvOf(Object.values(Urgency)).optional(),
+  categoryId: z.string().max(64).optional(),
+  territoryId: z.string().max(64).optional(),
+  deadlineFrom: IsoDateTime.optional(),
+  deadlineTo: IsoDateTime.optional(),
+  sort: z.enum(WORK_ORDER_SORTS).default('deadline'),
+  order: z.enum(['asc', 'desc']).default('asc'),
+});
+
 const WorkOrder = z.object({
-  id: z.string(), ticketId: z.string(), ticketNumber: z.string(), ticketTitle: z.string().nullable(), unitId: z.string(), unitName: z.string().nullable().optional(),
+  id: z.string(), ticketId: z.string(), ticketNumber: z.string(), ticketTitle: z.string().nullable(), urgency: z.string(), unitId: z.string(), unitName: z.string().nullable().optional(),
   role: z.enum(['lead', 'co']), status: z.string(), statusZh: z.string(), round: z.number(), version: z.number(), policyCode: z.string().nullable(),
   dispatchedAt: z.string(), deadlines: Deadlines, reminders: z.record(z.string(), z.string()), acknowledgedAt: z.string().nullable(), onSiteAt: z.string().nullable(), repliedAt: z.string().nullable(),
   result: z.string().nullable(), risk: z.enum(['ok', 'at_risk', 'overdue']),
@@ -45,13 +65,17 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
 
   r.get('/work-orders', {
     schema: {
-      tags, summary: 'Work orders by queue (a unit sees its own only)',
-      querystring: z.strictObject({ ...PageQuery.shape, queue: z.enum(QUEUES).default('open'), ticketId: z.string().max(64).optional(), unitId: z.string().max(64).optional(), pageSize: z.coerce.number().int().min(1).max(200).default(50) }),
+      tags, summary: 'Work orders by queue, one page, filtered and sorted (a unit sees its own only); total counts the whole queue',
+      querystring: WorkOrderListQuery,
       response: { 200: z.object({ items: z.array(WorkOrder), total: z.number(), page: z.number(), pageSize: z.number() }), ...errorResponses },
     },
   }, async (request) => {
     const q = request.query;
-    return workOrders.list(actorOf(request), { queue: q.queue, ticketId: q.ticketId, unitId: q.unitId }, q.page, q.pageSize);
+    const at = (s: string | undefined) => (s ? parseIsoWithZone(s)! : undefined);
+    return workOrders.list(actorOf(request), {
+      queue: q.queue, ticketId: q.ticketId, unitId: q.unitId, urgency: q.urgency, categoryId: q.categoryId, territoryId: q.territoryId,
+      deadlineFrom: at(q.deadlineFrom), deadlineTo: at(q.deadlineTo), sort: q.sort, order: q.order,
+    }, q.page, q.pageSize);
   });
 
   r.get('/work-orders/:id', {

@@ -26,7 +26,7 @@ import {
   WORK_ORDER_STATUS_ZH, OPEN_STATUSES, FINAL_WORK_ORDER_STATUSES, riskOf, runningClocks,
   type Deadlines, type WorkOrderStatus, type WorkOrderRole, type Risk,
 } from './domain/work-order';
-import { WorkOrdersRepository, type WorkOrderRow, type CallbackRow, type MilestoneRow, type OutboxRow, type Recipient, type TicketMilestoneRow } from './workorders.repository';
+import { WorkOrdersRepository, type WorkOrderSort, type WorkOrderRow, type CallbackRow, type MilestoneRow, type OutboxRow, type Recipient, type TicketMilestoneRow } from './workorders.repository';
 import type { AttachmentStorage, CityRules, Notification, NotificationSink, TicketPort, WorkOrderLookups } from './ports';
 
 export interface WorkOrderView {
@@ -34,6 +34,8 @@ export interface WorkOrderView {
   ticketId: string;
   ticketNumber: string;
   ticketTitle: string | null;
+  /** The ticket's urgency at dispatch (一般/紧急/特急). */
+  urgency: string;
   unitId: string;
   role: WorkOrderRole;
   status: WorkOrderStatus;
@@ -86,6 +88,21 @@ export interface WorkOrderDeps {
 export const attachmentTooLarge = (maxBytes: number) =>
   new AppError('ATTACHMENT_TOO_LARGE', 413, `files up to ${maxBytes} bytes`, `附件不能超过 ${maxBytes >= 1048576 ? `${Math.round(maxBytes / 1048576)} MB` : `${Math.ceil(maxBytes / 1024)} KB`}`, { field: 'file', maxBytes });
 
+/** What a work-order queue may be narrowed and ordered by (GET /work-orders). */
+export interface WorkOrderListQuery {
+  queue?: Queue;
+  ticketId?: string;
+  unitId?: string;
+  urgency?: string[];
+  categoryId?: string;
+  territoryId?: string;
+  /** The reply deadline (办结时限) within [deadlineFrom, deadlineTo). */
+  deadlineFrom?: Date;
+  deadlineTo?: Date;
+  sort?: WorkOrderSort;
+  order?: 'asc' | 'desc';
+}
+
 export const QUEUES = ['to_acknowledge', 'returned', 'extension_requested', 'to_review', 'overdue', 'at_risk', 'open', 'all'] as const;
 export type Queue = (typeof QUEUES)[number];
 
@@ -128,6 +145,7 @@ export function toWorkOrderView(w: WorkOrderRow, now: Date, reminders?: Partial<
     ticketId: w.ticket_id,
     ticketNumber: w.ticket_number,
     ticketTitle: w.ticket_title,
+    urgency: w.urgency ?? 'normal',
     unitId: w.unit_id,
     role: w.role as WorkOrderRole,
     status,
@@ -238,6 +256,8 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       citizen_reply_due: db(plan.deadlines.citizenReply), acknowledged_at: null, on_site_at: null, replied_at: null, result: null,
       extension_reason: null, extension_proposed_due: null, extension_count: 0, return_reason: null, returned_at: null, closed_at: null,
       created_at: toDbTime(now), updated_at: toDbTime(now),
+      // What the queues filter by, as the ticket stands at dispatch (see migration 0008).
+      urgency: t.urgency, category_id: t.category_id, territory_path: t.territory_path,
     };
     await repo(trx).insertWorkOrder(row);
     await insertSteps(trx, row, plan.steps);
@@ -666,8 +686,11 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       };
     },
 
-    /** Lists work orders by queue; a unit sees its own only. */
-    async list(actor: Actor, q: { queue?: Queue; ticketId?: string; unitId?: string }, page = 1, pageSize = 50) {
+    /**
+     * Lists work orders by queue, one page, with filters and a sort; a unit sees its own only.
+     * Every filter is applied in SQL, so `total` counts the whole queue, not the page.
+     */
+    async list(actor: Actor, q: WorkOrderListQuery, page = 1, pageSize = 50) {
       const now = clock.now();
       let unitId: string | null = q.unitId ?? null;
       if (!isCenter(actor)) {
@@ -680,16 +703,26 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         overdue: ['dispatched', 'acknowledged', 'extension_requested'], at_risk: ['dispatched', 'acknowledged', 'extension_requested'],
         open: [...OPEN_STATUSES, 'replied'], all: undefined,
       };
-      const dueBefore = queue === 'overdue' ? toDbTime(now) : queue === 'at_risk' ? toDbTime(new Date(now.getTime() + 24 * 3_600_000)) : undefined;
+      let territoryPath: string | undefined;
+      if (q.territoryId) {
+        const t = await deps.lookups.territory?.(q.territoryId);
+        if (!t || t.cityId !== actor.cityId) throw badRequest('TERRITORY_NOT_FOUND', `territory ${q.territoryId} does not exist`, `区域 ${q.territoryId} 不存在`, { field: 'territoryId' });
+        territoryPath = t.path;
+      }
       const r = await repo().listWorkOrders(
-        { cityId: actor.cityId, unitId, statuses: statuses[queue], dueBefore, ticketId: q.ticketId, role: queue === 'to_review' ? 'lead' : undefined },
-        (page - 1) * pageSize, pageSize,
+        {
+          cityId: actor.cityId, unitId, statuses: statuses[queue], ticketId: q.ticketId, role: queue === 'to_review' ? 'lead' : undefined,
+          dueBefore: queue === 'overdue' ? toDbTime(now) : undefined,
+          atRiskAt: queue === 'at_risk' ? toDbTime(now) : undefined,
+          urgencies: q.urgency, categoryId: q.categoryId, territoryPath,
+          replyDueFrom: q.deadlineFrom ? toDbTime(q.deadlineFrom) : undefined, replyDueTo: q.deadlineTo ? toDbTime(q.deadlineTo) : undefined,
+        },
+        (page - 1) * pageSize, pageSize, q.sort, q.order,
       );
       const reminders = await remindersOf(r.items.map((w) => w.id));
-      let items = r.items.map((w) => toWorkOrderView(w, now, reminders.get(w.id)));
-      if (queue === 'at_risk') items = items.filter((w) => w.risk !== 'ok');
+      const items = r.items.map((w) => toWorkOrderView(w, now, reminders.get(w.id)));
       const names = await unitNamesOf(r.items);
-      return { items: items.map((w) => ({ ...w, unitName: names.get(w.unitId) ?? null })), total: queue === 'at_risk' ? items.length : r.total, page, pageSize };
+      return { items: items.map((w) => ({ ...w, unitName: names.get(w.unitId) ?? null })), total: r.total, page, pageSize };
     },
 
     /** 签收 acknowledge. The lead's acknowledgement acknowledges the ticket. A late one is accepted and recorded as late. */

@@ -145,6 +145,32 @@ describe('live connection', () => {
     expect(c.state.value).toBe('disconnected');
     c.stop();
   });
+  it('says 重连中 as soon as the browser goes offline, and probes a silent link instead of waiting for two 25 s heartbeats', async () => {
+    const { c } = await connection();
+    c.start();
+    const a = FakeSocket.all[0];
+    a.open();
+    a.hear({ type: 'hello', lastSeq: 0, heartbeatMs: 25_000 });
+    expect(c.state.value).toBe('connected');
+    // Offline: at once, without waiting for a close that a dead network never delivers.
+    (globalThis as any).window.dispatchEvent(new Event('offline'));
+    expect(c.state.value).toBe('reconnecting');
+    // Back online: redialled at once, and connected on the hub's hello.
+    (globalThis as any).window.dispatchEvent(new Event('online'));
+    const b = FakeSocket.all.at(-1)!;
+    expect(b).not.toBe(a);
+    b.open();
+    b.hear({ type: 'hello', lastSeq: 0, heartbeatMs: 25_000 });
+    expect(c.state.value).toBe('connected');
+    // Silence: a ping after ~5 s, and the link given up (and redialled) after ~11 s, not 52 s.
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(b.sent).toContainEqual({ type: 'ping' });
+    const before = FakeSocket.all.length;
+    await vi.advanceTimersByTimeAsync(6000);
+    expect(FakeSocket.all.length).toBeGreaterThan(before);
+    expect(c.state.value).toBe('reconnecting');
+    c.stop();
+  });
 });
 
 describe('record store', () => {

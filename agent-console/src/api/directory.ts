@@ -5,6 +5,8 @@ import type { HotlineLine, Page, Territory, Unit } from './types';
 export const directoryApi = {
   units: (q: { q?: string; kind?: string; page?: number; pageSize?: number } = {}) => http.get<Page<Unit>>('/units', { ...q }),
   unit: (id: string) => http.get<Unit>(`/units/${encodeURIComponent(id)}`),
+  /** The city's districts (区县), for the queues' area filter. */
+  districts: () => http.get<{ items: Territory[] }>('/territories'),
   territory: (id: string) => http.get<Territory>(`/territories/${encodeURIComponent(id)}`),
   hotlineLines: () => http.get<{ items: HotlineLine[] }>('/hotline-lines'),
   city: () => http.get<{ id: string; name: string; isDemo: boolean }>('/cities/current'),

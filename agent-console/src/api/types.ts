@@ -82,7 +82,7 @@ export interface TicketQuery {
   status?: TicketStatus[];
   channel?: Channel;
   type?: TicketType;
-  urgency?: Urgency;
+  urgency?: Urgency | Urgency[];
   categoryId?: string;
   territoryId?: string;
   handlingUnitId?: string;
@@ -91,6 +91,8 @@ export interface TicketQuery {
   q?: string;
   createdFrom?: string;
   createdTo?: string;
+  sort?: 'created' | 'urgency';
+  order?: 'asc' | 'desc';
 }
 
 /** The editable fields of a ticket (登记/修改). */
@@ -308,11 +310,26 @@ export type WorkOrderStatus =
 export type Risk = 'ok' | 'at_risk' | 'overdue';
 export type WorkOrderQueue = 'to_acknowledge' | 'returned' | 'extension_requested' | 'to_review' | 'overdue' | 'at_risk' | 'open' | 'all';
 
+/** How a work-order queue is narrowed and ordered (GET /work-orders). */
+export interface WorkOrderFilters {
+  unitId?: string;
+  urgency?: Urgency[];
+  categoryId?: string;
+  territoryId?: string;
+  /** The reply deadline (办结时限) within [deadlineFrom, deadlineTo), ISO with zone. */
+  deadlineFrom?: string;
+  deadlineTo?: string;
+  sort?: 'deadline' | 'created' | 'urgency';
+  order?: 'asc' | 'desc';
+}
+
 export interface WorkOrder {
   id: string;
   ticketId: string;
   ticketNumber: string;
   ticketTitle: string | null;
+  /** The ticket's urgency at dispatch. */
+  urgency?: Urgency;
   unitId: string;
   unitName?: string | null;
   role: 'lead' | 'co';

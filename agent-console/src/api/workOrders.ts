@@ -6,7 +6,8 @@
  *
  * The contract:
  *  GET  /work-orders?queue=to_acknowledge|returned|extension_requested|overdue|at_risk|open|all&page=&pageSize=
- *       → {items: WorkOrder[], total}
+ *       &unitId=&urgency=a,b&categoryId=&territoryId=&deadlineFrom=&deadlineTo=&sort=deadline|created|urgency&order=asc|desc
+ *       → {items: WorkOrder[], total} (total: the whole queue under the filters)
  *  GET  /work-orders/:id → WorkOrder + notes[], attachments[], history[]
  *  unit:   POST /work-orders/:id/acknowledge {version}; /on-site {version, note?}; /notes {text};
  *          /attachments (multipart); /reply {version, result}; /extension-request {version, reason, proposedDeadline};
@@ -23,7 +24,7 @@
 import { http, idempotencyKey } from './http';
 import type {
   CallbackItem, CallbackStatus, ClaimPoolItem, Page, Satisfaction, SupervisionOrder, Ticket, WorkOrder, WorkOrderAttachment, WorkOrderDetail,
-  WorkOrderNote, WorkOrderQueue,
+  WorkOrderFilters, WorkOrderNote, WorkOrderQueue,
 } from './types';
 
 const wo = (id: string, action = '') => `/work-orders/${encodeURIComponent(id)}${action}`;
@@ -70,7 +71,10 @@ function detailOf(r: WorkOrderDetail, id: string): WorkOrderDetail {
 }
 
 export const workOrdersApi = {
-  list: async (queue: WorkOrderQueue, page = 1, pageSize = 50) => pageOf(await http.get<Page<WorkOrder>>('/work-orders', { queue, page, pageSize })),
+  list: async (queue: WorkOrderQueue, page = 1, pageSize = 50, filters: WorkOrderFilters = {}) => {
+    const { urgency, ...rest } = filters;
+    return pageOf(await http.get<Page<WorkOrder>>('/work-orders', { queue, page, pageSize, ...rest, ...(urgency?.length ? { urgency: urgency.join(',') } : {}) }));
+  },
   get: async (id: string) => detailOf(await http.get<WorkOrderDetail>(wo(id)), id),
 
   // 承办单位 (unit) actions

@@ -12,6 +12,20 @@ export interface Shortcut {
   run: (e: KeyboardEvent) => void;
   /** Also while a dialog is open (default: only when none is). */
   inDialogs?: boolean;
+  /** Only while this holds (e.g. the tab the shortcut belongs to is the one on screen). */
+  when?: () => boolean;
+}
+
+/**
+ * A key without Alt/Ctrl (j, k, a, ↓, Enter) belongs to whatever has the focus when that is a field
+ * or a control: typing "j" in a filter moves no row, Enter on a button presses the button.
+ */
+function belongsToFocus(spec: string, e: KeyboardEvent): boolean {
+  if (/\b(alt|ctrl)\+/i.test(spec) || /^(esc|f\d+)$/i.test(spec)) return false;
+  const el = e.target as HTMLElement | null;
+  if (!el || !el.closest) return false;
+  if (el.closest('input, textarea, select, [contenteditable="true"], .el-select, .el-date-editor')) return true;
+  return spec.toLowerCase() === 'enter' && !!el.closest('button, a, [role="button"], [role="tab"], .el-checkbox');
 }
 
 function matches(spec: string, e: KeyboardEvent): boolean {
@@ -38,6 +52,8 @@ export function useShortcuts(list: Shortcut[]) {
     if (e.defaultPrevented || e.isComposing) return;
     for (const s of list) {
       if (!matches(s.keys, e)) continue;
+      if (s.when && !s.when()) continue;
+      if (belongsToFocus(s.keys, e)) continue;
       if (!s.inDialogs && dialogOpen()) return;
       e.preventDefault();
       e.stopPropagation();

@@ -1,18 +1,34 @@
 /**
- * A queue of work orders (GET /work-orders?queue=…), live: a work order that changes on screen is
- * replaced in place from the store; one that may have joined or left the queue triggers a refetch.
+ * A queue of work orders (GET /work-orders?queue=…), one page at a time, live: a work order that
+ * changes on screen is replaced in place from the store; one that may have joined or left the queue
+ * triggers a refetch. Paging, filters and sort are the server's, so the total is the whole queue and
+ * nothing beyond the first page is hidden (a busy day holds hundreds).
  */
-import { computed, onBeforeUnmount } from 'vue';
+import { computed, onBeforeUnmount, ref, watch } from 'vue';
 import { workOrdersApi } from '../api/workOrders';
-import type { WorkOrder, WorkOrderQueue } from '../api/types';
+import type { WorkOrder, WorkOrderFilters, WorkOrderQueue } from '../api/types';
 import { workOrdersStore } from '../stores/workOrders';
 import { useLiveList } from './useLiveList';
 
-export function useWorkOrderQueue(queue: () => WorkOrderQueue, pageSize = 100) {
+export const PAGE_SIZES = [20, 50, 100, 200];
+
+export function useWorkOrderQueue(queue: () => WorkOrderQueue, options: number | { pageSize?: number; filters?: WorkOrderFilters } = {}) {
+  const opts = typeof options === 'number' ? { pageSize: options } : options;
+  const page = ref(1);
+  const pageSize = ref(opts.pageSize ?? 50);
+  // A ref, replaced whole by the filter bar (v-model): its watcher compares the JSON.
+  const filters = ref<WorkOrderFilters>({ sort: 'deadline', order: 'asc', ...opts.filters });
   const list = useLiveList(async () => {
-    const r = await workOrdersApi.list(queue(), 1, pageSize);
+    const r = await workOrdersApi.list(queue(), page.value, pageSize.value, filters.value);
     return { items: workOrdersStore.rememberAll(r.items), total: r.total };
   }, ['workOrders', 'tickets']);
+
+  // Another filter or page size starts from the first page; another page just loads it.
+  watch([() => JSON.stringify(filters.value), pageSize], () => {
+    if (page.value !== 1) page.value = 1;
+    else list.refetch();
+  });
+  watch(page, () => list.refetch());
 
   const off = workOrdersStore.onChange((w) => {
     const data = list.data.value;
@@ -27,7 +43,12 @@ export function useWorkOrderQueue(queue: () => WorkOrderQueue, pageSize = 100) {
 
   const items = computed<WorkOrder[]>(() => list.data.value?.items ?? []);
   const total = computed(() => list.data.value?.total ?? 0);
-  return { ...list, items, total };
+  // The last rows of the last page were handled: show the page that now is the last.
+  watch(total, (n) => {
+    const last = Math.max(1, Math.ceil(n / pageSize.value));
+    if (list.data.value && page.value > last) page.value = last;
+  });
+  return { ...list, items, total, page, pageSize, filters };
 }
 
 /** The deadline that matters now for a work order: acknowledge until signed, then on-site, then reply. */
@@ -45,3 +66,21 @@ export const byDeadline = (a: WorkOrder, b: WorkOrder) => {
   const y = currentDeadline(b)?.at;
   return (x ? Date.parse(x) : Infinity) - (y ? Date.parse(y) : Infinity);
 };
+
+/** Runs `fn` on each item, a few at a time, and reports each one's outcome: one failure hides no success. */
+export async function eachSettled<T, R>(items: T[], fn: (item: T) => Promise<R>, concurrency = 4): Promise<PromiseSettledResult<R>[]> {
+  const out: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      try {
+        out[i] = { status: 'fulfilled', value: await fn(items[i]) };
+      } catch (reason) {
+        out[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}

@@ -7,7 +7,11 @@
  * - The last seq seen is kept; a reconnect asks for `?after=<lastSeq>` so the hub replays what was
  *   missed, and seqs at or below it are ignored (a replay may overlap what already arrived).
  * - Reconnects back off (1 s, 2 s, 4 s … 30 s, with jitter) and restart at once when the browser
- *   comes back online. No frame for two heartbeats means a dead link: it is dropped and redialled.
+ *   comes back online. The browser going offline drops the link at once (重连中 in the header within
+ *   a second, not after the heartbeat): a socket over a dead network is not closed by the browser.
+ * - A silent link is probed: after `probeMs` (the hub's heartbeat, at most 5 s) without a frame the
+ *   client pings, and with no frame for two probe periods the link is taken as dead and redialled —
+ *   ~11 s, where waiting for two of the hub's 25 s heartbeats took almost a minute.
  * - After every reconnect `onResync` runs so that views refetch (Chatwoot's ReconnectService):
  *   nothing is lost even if the hub could not replay (`gap`).
  * - Close 4401 (session ended) asks `onAuthLost`; 4403 (origin refused) stops retrying.
@@ -40,6 +44,8 @@ export interface LiveConnectionOptions {
 const BACKOFF_MS = [1000, 2000, 4000, 8000, 15000, 30000];
 const CLOSE_AUTH = 4401;
 const CLOSE_ORIGIN = 4403;
+/** The longest silence before the client pings the hub itself (its pong is a frame). */
+const PROBE_MS = 5000;
 /** After this many failed attempts in a row the header says 已断开 (still retrying). */
 const FAILURES_BEFORE_DISCONNECTED = 4;
 
@@ -61,9 +67,18 @@ export class LiveConnection {
   private outbox: string[] = [];
   private heartbeatMs = 0;
   private lastFrameAt = 0;
+  private probedAt = 0;
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private readonly online = () => {
     if (this.wanted && this.state.value !== 'connected') this.connectNow();
+  };
+  private readonly offline = () => {
+    if (!this.wanted) return;
+    // No network: whatever the socket says, nothing will arrive. Say so now and wait for `online`
+    // (the retries keep running, in case the browser's idea of the network is wrong).
+    this.dropSocket();
+    this.stopWatchdog();
+    this.scheduleRetry();
   };
 
   constructor(private readonly opts: LiveConnectionOptions) {}
@@ -73,12 +88,14 @@ export class LiveConnection {
     this.wanted = true;
     this.failures = 0;
     window.addEventListener('online', this.online);
+    window.addEventListener('offline', this.offline);
     this.open();
   }
 
   stop() {
     this.wanted = false;
     window.removeEventListener('online', this.online);
+    window.removeEventListener('offline', this.offline);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const ws = this.ws;
@@ -109,17 +126,21 @@ export class LiveConnection {
   connectNow() {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    if (this.ws) {
-      const ws = this.ws;
-      this.ws = null;
-      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
-      try {
-        ws.close();
-      } catch {
-        /* ignore */
-      }
-    }
+    this.dropSocket();
     this.open();
+  }
+
+  private dropSocket() {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    this.greeted = false;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    try {
+      ws.close();
+    } catch {
+      /* ignore */
+    }
   }
 
   private open() {
@@ -170,12 +191,21 @@ export class LiveConnection {
   private startWatchdog() {
     this.stopWatchdog();
     if (!this.heartbeatMs) return;
+    const probeMs = Math.min(this.heartbeatMs, PROBE_MS);
     this.watchdog = setInterval(() => {
-      if (this.ws && Date.now() - this.lastFrameAt > 2 * this.heartbeatMs + 2000) {
-        // The link died without a close (a sleeping laptop, a dropped NAT entry): redial.
+      if (!this.ws) return;
+      const silence = Date.now() - this.lastFrameAt;
+      if (silence > 2 * probeMs + 1000) {
+        // The link died without a close (a sleeping laptop, a dropped NAT entry, a pulled cable): redial.
         this.connectNow();
+        return;
       }
-    }, Math.max(1000, Math.floor(this.heartbeatMs / 2)));
+      if (silence > probeMs && this.probedAt < this.lastFrameAt && this.ws.readyState === WebSocket.OPEN) {
+        // Ask for a frame (the hub answers a ping with a pong) rather than wait for its heartbeat.
+        this.probedAt = Date.now();
+        this.ws.send(JSON.stringify({ type: 'ping' }));
+      }
+    }, Math.max(250, Math.min(1000, Math.floor(probeMs / 2))));
   }
 
   private stopWatchdog() {

@@ -3,7 +3,9 @@
  * sent to the hub as `{type:'presence', status}` (and again after each reconnect).
  */
 import type { PresenceStatus } from '../api/types';
+import { watch } from 'vue';
 import { bump } from '../stores/changes';
+import { clearStale, markStale, resync } from '../stores/freshness';
 import { onMyPresence, presence, presenceActions } from '../stores/presence';
 import { loadSession, onSessionChange, session } from '../stores/session';
 import { LiveConnection } from './connection';
@@ -17,7 +19,7 @@ export const live = new LiveConnection({
     // Only agents take calls; their status is re-announced on every (re)connect.
     if (session.user?.role === 'agent') live.send({ type: 'presence', status: presence.mine });
   },
-  onResync: () => bump('resync'),
+  onResync: () => void resync(() => bump('resync')),
   onAuthLost: () => void loadSession().catch(() => undefined),
   onRepeatedFailure: () => {
     // A session that ended makes every upgrade fail: find out, and go to the login page if so.
@@ -29,7 +31,19 @@ let wired = false;
 export function wireLive() {
   if (wired) return;
   wired = true;
-  onSessionChange((user) => (user ? live.start() : live.stop()));
+  // Connected once and then not: the lists on screen may be missing changes until the resync.
+  let wasConnected = false;
+  onSessionChange((user) => {
+    if (user) return live.start();
+    // Logging out is not a lost link: the next session starts fresh.
+    wasConnected = false;
+    clearStale();
+    live.stop();
+  });
+  watch(live.state, (s) => {
+    if (s === 'connected') wasConnected = true;
+    else if (wasConnected && s !== 'connecting') markStale();
+  });
   onMyPresence((status) => live.send({ type: 'presence', status }));
 }
 
