@@ -58,6 +58,15 @@ city
     }).catch(fail);
   });
 
+/** The unit and territory a `--unit` / `--territory` code names in the city (an unknown code stops the command). */
+async function unitAndTerritoryOf(ctx: AppContext, cityId: string, o: { unit?: string; territory?: string }) {
+  const unit = o.unit ? await ctx.directory.findUnitByCode(cityId, o.unit) : null;
+  if (o.unit && !unit) throw new Error(`unit ${o.unit} not found in city ${cityId}`);
+  const territory = o.territory ? await ctx.directory.findTerritoryByCode(cityId, o.territory) : null;
+  if (o.territory && !territory) throw new Error(`territory ${o.territory} not found in city ${cityId}`);
+  return { unit, territory };
+}
+
 const user = program.command('user').description('users (用户)');
 user
   .command('add')
@@ -74,10 +83,7 @@ user
     await withContext(async (ctx) => {
       const cmd = await cliCommandContext(ctx, o.city);
       const cityId = cmd.actor.cityId;
-      const unit = o.unit ? await ctx.directory.findUnitByCode(cityId, o.unit) : null;
-      if (o.unit && !unit) throw new Error(`unit ${o.unit} not found in city ${cityId}`);
-      const territory = o.territory ? await ctx.directory.findTerritoryByCode(cityId, o.territory) : null;
-      if (o.territory && !territory) throw new Error(`territory ${o.territory} not found in city ${cityId}`);
+      const { unit, territory } = await unitAndTerritoryOf(ctx, cityId, o);
       const created = await ctx.identity.createUser(cmd, {
         cityId, username: o.username, displayName: o.name, role: o.role, password: o.password,
         unitId: unit?.id ?? null, territoryId: territory?.id ?? null, phone: o.phone ?? null,
@@ -101,10 +107,7 @@ apikey
     await withContext(async (ctx) => {
       const cmd = await cliCommandContext(ctx, o.city);
       const cityId = cmd.actor.cityId;
-      const unit = o.unit ? await ctx.directory.findUnitByCode(cityId, o.unit) : null;
-      if (o.unit && !unit) throw new Error(`unit ${o.unit} not found in city ${cityId}`);
-      const territory = o.territory ? await ctx.directory.findTerritoryByCode(cityId, o.territory) : null;
-      if (o.territory && !territory) throw new Error(`territory ${o.territory} not found in city ${cityId}`);
+      const { unit, territory } = await unitAndTerritoryOf(ctx, cityId, o);
       const expiresAt = o.expires ? parseIsoWithZone(o.expires) : null;
       if (o.expires && !expiresAt) throw new Error(`--expires ${o.expires}: not an ISO 8601 time with a zone`);
       const created = await ctx.identity.createApiKey(cmd, {

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Clock } from '../../core';
 import { CONSOLE_DIST } from '../../app/landing';
@@ -149,4 +150,28 @@ export async function screenshot(page: Page, name: string) {
 export async function unresolvedElements(page: Page): Promise<string[]> {
   // (Page scripts are strings here: the server's tsconfig has no DOM types.)
   return page.evaluate<string[]>(`[...new Set([...document.querySelectorAll('*')].map((e) => e.tagName.toLowerCase()).filter((n) => n.startsWith('el-')))]`);
+}
+
+/**
+ * A browser-test suite: skipped (saying why) without chromium outside CI; the real server with the
+ * built console and one browser for the file, started before its tests (after `seed`, if given,
+ * has filled the database) and closed after them. `env()` gives both to the tests.
+ */
+export function describeConsole(name: string, body: (env: () => { s: ConsoleServer; browser: Browser }) => void, seed?: (s: ConsoleServer) => Promise<void>) {
+  const skip = browserSkipReason();
+  if (skip) console.log(`[agent-console] ${skip}`);
+  describe.skipIf(!!skip)(name, () => {
+    let s: ConsoleServer;
+    let browser: Browser;
+    beforeAll(async () => {
+      s = await startConsoleServer();
+      await seed?.(s);
+      browser = await launchBrowser();
+    }, 180_000);
+    afterAll(async () => {
+      await browser?.close();
+      await s?.close();
+    }, 120_000);
+    body(() => ({ s, browser }));
+  });
 }

@@ -3,24 +3,14 @@
  * in from history; the history reads whole (summary on two lines, then unit and result), and counts
  * the ticket just dispatched for the caller; the line reads 12345 once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { browserSkipReason, launchBrowser, login, openConsole, screenshot, startConsoleServer, type ConsoleServer } from './browser';
+import { describeConsole, login, openConsole, screenshot, type ConsoleServer } from './browser';
 
-const skip = browserSkipReason();
-if (skip) console.log(`[agent-console] ${skip}`);
-
-describe.skipIf(!!skip)('caller context (browser)', () => {
+describeConsole('caller context (browser)', (env) => {
   let s: ConsoleServer;
   let browser: Browser;
-  beforeAll(async () => {
-    s = await startConsoleServer();
-    browser = await launchBrowser();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  }, 120_000);
+  beforeAll(() => ({ s, browser } = env()));
 
   it('greets a known caller by name, shows readable history with unit and result, and counts the new ticket', async () => {
     const phone = '13866667777';

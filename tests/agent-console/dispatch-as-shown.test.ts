@@ -7,28 +7,17 @@
  *   the same place) is not dispatched: the new plan is shown, and the next dispatch confirms it.
  * - The category the ticket was routed by is saved on it (问题分类 no longer empty).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { browserSkipReason, launchBrowser, login, openConsole, screenshot, startConsoleServer, type ConsoleServer } from './browser';
-
-const skip = browserSkipReason();
-if (skip) console.log(`[agent-console] ${skip}`);
+import { describeConsole, login, openConsole, screenshot, type ConsoleServer } from './browser';
 
 const SITUATION = '路边垃圾桶满了没人清理';
 const PLACE = '白龙南路88号';
 
-describe.skipIf(!!skip)('dispatch as shown (browser)', () => {
+describeConsole('dispatch as shown (browser)', (env) => {
   let s: ConsoleServer;
   let browser: Browser;
-
-  beforeAll(async () => {
-    s = await startConsoleServer();
-    browser = await launchBrowser();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  }, 120_000);
+  beforeAll(() => ({ s, browser } = env()));
 
   /** Types a ticket (by default about the overflowing bin) and waits for its plan. */
   async function fillTicket(page: Page, phone: string, situation = SITUATION, demand = '请尽快处理') {

@@ -4,33 +4,25 @@
  * ticket of the day again (16 requests and 3.1 MB at 3,000 tickets) and the count stopped at 5,000.
  * The seat board lists seats only, and shows 通话中 for an agent on a call.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { Browser, Response } from 'playwright-core';
-import { browserSkipReason, launchBrowser, login, openConsole, screenshot, START, startConsoleServer, type ConsoleServer } from './browser';
+import { describeConsole, login, openConsole, screenshot, START, type ConsoleServer } from './browser';
 import { insertTickets } from '../helpers/ticket-rows';
-
-const skip = browserSkipReason();
-if (skip) console.log(`[agent-console] ${skip}`);
 
 const BUSY_DAY = 3000;
 
-describe.skipIf(!!skip)('supervisor dashboard at scale (browser)', () => {
+/** 3,000 tickets registered today (China) before 10:00, when the server's day starts. */
+async function busyMorning(s: ConsoleServer) {
+  const midnight = START.getTime() - 10 * 3_600_000;
+  await insertTickets(s.t.ctx.database.db, 'demo', Array.from({ length: BUSY_DAY }, (_, i) => ({
+    at: new Date(midnight + Math.floor((i / BUSY_DAY) * 10 * 3_600_000)), channel: i % 3 === 0 ? 'sms' : 'phone',
+  })));
+}
+
+describeConsole('supervisor dashboard at scale (browser)', (env) => {
   let s: ConsoleServer;
   let browser: Browser;
-
-  beforeAll(async () => {
-    s = await startConsoleServer();
-    // 3,000 tickets registered today (China) before 10:00, when the server's day starts.
-    const midnight = START.getTime() - 10 * 3_600_000;
-    await insertTickets(s.t.ctx.database.db, 'demo', Array.from({ length: BUSY_DAY }, (_, i) => ({
-      at: new Date(midnight + Math.floor((i / BUSY_DAY) * 10 * 3_600_000)), channel: i % 3 === 0 ? 'sms' : 'phone',
-    })));
-    browser = await launchBrowser();
-  }, 180_000);
-  afterAll(async () => {
-    await browser?.close();
-    await s?.close();
-  }, 120_000);
+  beforeAll(() => ({ s, browser } = env()));
 
   it('updates today\'s figures with one small answer when a ticket comes in', async () => {
     const { context, page, errors } = await openConsole(browser, s.baseUrl);
@@ -93,4 +85,4 @@ describe.skipIf(!!skip)('supervisor dashboard at scale (browser)', () => {
     await agent.context.close();
     await sup.context.close();
   }, 120_000);
-});
+}, busyMorning);
