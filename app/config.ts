@@ -1,6 +1,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
+import type { GatewayConfig } from '../sms';
 
 /**
  * The whole configuration, read from the environment once at start and validated: a bad value stops
@@ -56,9 +57,57 @@ const Env = z.object({
     .optional()
     .refine((s) => !s || s.split(',').map((x) => x.trim()).filter(Boolean).every((o) => { try { const u = new URL(o); return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o.replace(/\/$/, ''); } catch { return false; } }),
       'a comma-separated list of origins like https://hotline.example.cn or http://10.0.0.5:3000 (no path)'),
+  /**
+   * SMS (短信). The gateways in the order they are tried (the first that takes a text wins; a
+   * retryable failure moves to the next): `log` (a file, the embedded default), `smpp`, `kannel`, `webhook`.
+   */
+  SMS_GATEWAYS: z.string().regex(/^(log|smpp|kannel|webhook)(,(log|smpp|kannel|webhook))*$/, 'a comma-separated list of log, smpp, kannel, webhook').default('log'),
+  /** The number citizens see as the sender and text to (the hotline's long number). */
+  SMS_SENDER: z.string().regex(/^\d{3,21}$/).default('12345'),
+  /** Texts to citizens that can wait (results, surveys) are held during these hours, city time (HH:MM-HH:MM; empty: never). */
+  SMS_QUIET_HOURS: z.string().regex(/^(|([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d)$/, 'HH:MM-HH:MM, e.g. 21:00-08:00, or empty').default('21:00-08:00'),
+  SMS_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  /** A text not accepted by any gateway within this many hours is given up as expired (shown in the failed queue). */
+  SMS_EXPIRE_HOURS: z.coerce.number().min(0.1).max(24 * 14).default(24),
+  /** Where Kannel and providers call back (dlr-url, get-url): this server's address as they reach it. */
+  SMS_CALLBACK_BASE_URL: z.string().url().optional(),
+  SMS_LOG_FILE: z.string().optional(),
+  SMS_LOG_RATE: z.coerce.number().min(0.1).max(100_000).default(1000),
+  /** smpp://system_id:password@host:2775 */
+  SMS_SMPP_URL: z.string().regex(/^smpps?:\/\//, 'smpp://system_id:password@host:port').optional(),
+  SMS_SMPP_SYSTEM_TYPE: z.string().max(12).default(''),
+  SMS_SMPP_WINDOW: z.coerce.number().int().min(1).max(1000).default(10),
+  SMS_SMPP_ENQUIRE_LINK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  SMS_SMPP_SUBMIT_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SMS_SMPP_RATE: z.coerce.number().min(0.1).max(100_000).default(50),
+  /** Kannel smsbox's sendsms, e.g. http://kannel:13013/cgi-bin/sendsms */
+  SMS_KANNEL_SENDSMS_URL: z.string().url().optional(),
+  SMS_KANNEL_USERNAME: z.string().default(''),
+  SMS_KANNEL_PASSWORD: z.string().default(''),
+  SMS_KANNEL_SMSC: z.string().optional(),
+  SMS_KANNEL_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SMS_KANNEL_RATE: z.coerce.number().min(0.1).max(100_000).default(50),
+  /** A token Kannel's get-url and dlr-url carry (`?token=`); unset: callbacks to this gateway are refused. */
+  SMS_KANNEL_CALLBACK_TOKEN: z.string().min(16).optional(),
+  /** A cloud provider's JSON API (the generic shape: see sms/gateways/webhook.ts). */
+  SMS_WEBHOOK_URL: z.string().url().optional(),
+  SMS_WEBHOOK_SECRET: z.string().default(''),
+  SMS_WEBHOOK_SIGN_NAME: z.string().optional(),
+  SMS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  SMS_WEBHOOK_RATE: z.coerce.number().min(0.1).max(100_000).default(50),
+  SMS_WEBHOOK_CALLBACK_TOKEN: z.string().min(16).optional(),
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   message: 'HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
+}).superRefine((e, ctx) => {
+  const need: Record<string, [keyof typeof e, string][]> = {
+    smpp: [['SMS_SMPP_URL', 'smpp://system_id:password@host:port']],
+    kannel: [['SMS_KANNEL_SENDSMS_URL', 'http://kannel:13013/cgi-bin/sendsms']],
+    webhook: [['SMS_WEBHOOK_URL', 'https://sms.example.cn/send']],
+  };
+  for (const g of e.SMS_GATEWAYS.split(',')) {
+    for (const [key, example] of need[g] ?? []) if (!e[key]) ctx.addIssue({ code: 'custom', path: [key], message: `SMS_GATEWAYS names ${g}: set ${key} (e.g. ${example})` });
+  }
 });
 
 export interface AppConfig {
@@ -84,6 +133,18 @@ export interface AppConfig {
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
   /** Origins allowed to open the live feed; empty: the server's own. */
   allowedOrigins: string[];
+  sms: SmsConfig;
+}
+
+export interface SmsConfig {
+  /** Tried in this order. */
+  gateways: GatewayConfig[];
+  sender: string;
+  /** [start, end) in minutes after midnight, city time; null: no quiet hours. */
+  quietHours: { startMinute: number; endMinute: number } | null;
+  maxAttempts: number;
+  expireHours: number;
+  callbackBaseUrl: string | null;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -122,7 +183,43 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
+    sms: smsConfigOf(e),
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
+  };
+}
+
+function smsConfigOf(e: z.infer<typeof Env>): SmsConfig {
+  const base = e.SMS_CALLBACK_BASE_URL?.replace(/\/$/, '') ?? null;
+  const gateways = e.SMS_GATEWAYS.split(',').map((kind): GatewayConfig => {
+    switch (kind) {
+      case 'smpp': {
+        const u = new URL(e.SMS_SMPP_URL!);
+        return {
+          kind, name: kind, url: `${u.protocol}//${u.host}`, systemId: decodeURIComponent(u.username), password: decodeURIComponent(u.password),
+          systemType: e.SMS_SMPP_SYSTEM_TYPE, sourceAddr: e.SMS_SENDER, windowSize: e.SMS_SMPP_WINDOW, enquireLinkMs: e.SMS_SMPP_ENQUIRE_LINK_MS,
+          submitTimeoutMs: e.SMS_SMPP_SUBMIT_TIMEOUT_MS, ratePerSecond: e.SMS_SMPP_RATE,
+        };
+      }
+      case 'kannel':
+        return {
+          kind, name: kind, sendsmsUrl: e.SMS_KANNEL_SENDSMS_URL!, username: e.SMS_KANNEL_USERNAME, password: e.SMS_KANNEL_PASSWORD,
+          dlrUrl: base && e.SMS_KANNEL_CALLBACK_TOKEN ? `${base}/api/v1/sms/gateways/kannel/receipt?token=${encodeURIComponent(e.SMS_KANNEL_CALLBACK_TOKEN)}` : null,
+          smsc: e.SMS_KANNEL_SMSC ?? null, timeoutMs: e.SMS_KANNEL_TIMEOUT_MS, ratePerSecond: e.SMS_KANNEL_RATE, callbackToken: e.SMS_KANNEL_CALLBACK_TOKEN ?? null,
+        };
+      case 'webhook':
+        return {
+          kind, name: kind, url: e.SMS_WEBHOOK_URL!, secret: e.SMS_WEBHOOK_SECRET, signName: e.SMS_WEBHOOK_SIGN_NAME ?? null,
+          timeoutMs: e.SMS_WEBHOOK_TIMEOUT_MS, ratePerSecond: e.SMS_WEBHOOK_RATE, callbackToken: e.SMS_WEBHOOK_CALLBACK_TOKEN ?? null,
+        };
+      default:
+        return { kind: 'log', name: 'log', file: e.SMS_LOG_FILE ?? null, ratePerSecond: e.SMS_LOG_RATE };
+    }
+  });
+  const minute = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+  const [qs, qe] = e.SMS_QUIET_HOURS ? e.SMS_QUIET_HOURS.split('-') : [];
+  return {
+    gateways, sender: e.SMS_SENDER, quietHours: qs && qe ? { startMinute: minute(qs), endMinute: minute(qe) } : null,
+    maxAttempts: e.SMS_MAX_ATTEMPTS, expireHours: e.SMS_EXPIRE_HOURS, callbackBaseUrl: base,
   };
 }
 

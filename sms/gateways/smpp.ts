@@ -1,0 +1,7 @@
+/** Placeholder: the smpp gateway is being built (issue #10). */
+import type { GatewayConfig, SmsGateway } from '../ports';
+import type { GatewayLogger } from './index';
+
+export function createSmppGateway(cfg: Extract<GatewayConfig, { kind: 'smpp' }>, _opts: { logger?: GatewayLogger } = {}): SmsGateway {
+  throw new Error(`the ${cfg.kind} gateway is not built yet`);
+}

@@ -1,0 +1,105 @@
+/**
+ * The SMS part's ports. A gateway (短信网关) carries texts to and from the operators: an SMPP 3.4
+ * link to an SMSC, Kannel's HTTP interface, a cloud provider's JSON webhook, or a log file for the
+ * embedded default. Everything above the port (message rows, retries, templates, inbound commands)
+ * is shared.
+ */
+
+/** One text to send, as the SMS service hands it to a gateway. */
+export interface OutboundSms {
+  /**
+   * Our message id (ULID). A gateway that honours a client reference (a cloud provider's `outId`)
+   * sends it, so that a second submit of the same id after a crash sends nothing new.
+   */
+  id: string;
+  /** Digits only, mainland mobile (e.g. `13800138000`) or a fixed line with its area code. */
+  to: string;
+  /** The sender number (the hotline's long number, e.g. `12345`); null: the gateway's default. */
+  from: string | null;
+  /** The whole text, signature included. UCS2 when it holds anything outside GSM 7-bit. */
+  text: string;
+  /** Ask for a delivery receipt (default true). */
+  wantReceipt?: boolean;
+}
+
+export interface SubmitResult {
+  /** The provider's ids, one per submitted part (SMPP answers each submit_sm); receipts name one of them. */
+  providerMessageIds: string[];
+  /** How many parts went out (1 for a single text; several for a long one joined by UDH). */
+  parts: number;
+  /** The gateway that took it (set by the failover wrapper; a single gateway leaves it out or gives its own name). */
+  gateway?: string;
+}
+
+export type ReceiptState = 'delivered' | 'failed' | 'expired';
+
+/** A delivery receipt (状态报告): what happened to a submitted message at the handset. */
+export interface DeliveryReceipt {
+  gateway: string;
+  /** As returned by submit (SMPP message_id, Kannel's dlr reference, the provider's BizId). */
+  providerMessageId: string;
+  state: ReceiptState;
+  /** The SMSC's error or status text (`stat:UNDELIV err:001`), for the console and the audit. */
+  detail?: string | null;
+  at: Date;
+}
+
+/** A text a citizen or a unit sent to the hotline (上行短信). */
+export interface InboundSms {
+  gateway: string;
+  /** The provider's id of this text; the same id twice is the same text (dropped the second time). */
+  providerMessageId: string;
+  from: string;
+  to: string;
+  text: string;
+  receivedAt: Date;
+}
+
+/**
+ * Why a submit failed. `retryable`: a timeout, a throttle, a lost link (try again, maybe on the
+ * next gateway); not retryable: the operator refused this message (invalid number, blacklisted,
+ * content refused) and another attempt would fail the same way.
+ */
+export class GatewayError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly retryable: boolean,
+  ) {
+    super(message);
+    this.name = 'GatewayError';
+  }
+}
+
+export interface SmsGateway {
+  /** The configured name (`smpp`, `kannel`, `webhook`, `log`, or a custom one), stored on each message. */
+  readonly name: string;
+  /** Submitting the same `OutboundSms.id` twice sends one text (the provider de-duplicates by it). */
+  readonly idempotent: boolean;
+  /** Connects (SMPP bind) where there is a link to keep; HTTP and log gateways resolve at once. */
+  start(): Promise<void>;
+  /** Throws a {@link GatewayError}; resolves once the gateway accepted every part. */
+  submit(msg: OutboundSms): Promise<SubmitResult>;
+  /** Receipts and inbound texts that arrive on the gateway's own link (SMPP deliver_sm). */
+  onReceipt(handler: (r: DeliveryReceipt) => Promise<void>): void;
+  onInbound(handler: (m: InboundSms) => Promise<void>): void;
+  /**
+   * For gateways that call back over HTTP (Kannel's get-url and dlr-url, a provider's webhook): turns
+   * one request into a receipt or an inbound text, or null when the request is not one (ignored with
+   * a 200 so the provider does not retry for ever). Throws a {@link GatewayError} `SMS_CALLBACK_MALFORMED`.
+   */
+  parseCallback?(kind: 'inbound' | 'receipt', req: { query: Record<string, unknown>; body: unknown; headers: Record<string, unknown> }): DeliveryReceipt | InboundSms | null;
+  /** The link's state for /healthz and the console. */
+  health(): { up: boolean; detail?: string };
+  close(): Promise<void>;
+}
+
+/** One gateway's configuration, as app/config.ts reads it from the environment (`SMS_*`). */
+export type GatewayConfig =
+  | { kind: 'log'; name: string; file: string | null; ratePerSecond: number }
+  | {
+      kind: 'smpp'; name: string; url: string; systemId: string; password: string; systemType: string;
+      sourceAddr: string | null; windowSize: number; enquireLinkMs: number; submitTimeoutMs: number; ratePerSecond: number;
+    }
+  | { kind: 'kannel'; name: string; sendsmsUrl: string; username: string; password: string; dlrUrl: string | null; smsc: string | null; timeoutMs: number; ratePerSecond: number; callbackToken: string | null }
+  | { kind: 'webhook'; name: string; url: string; secret: string; signName: string | null; timeoutMs: number; ratePerSecond: number; callbackToken: string | null };
