@@ -569,6 +569,87 @@ export interface CallTranscriptSegmentsTable {
   at: string;
 }
 
+/** One SMS text out (see migration 0011). */
+export interface SmsMessagesTable {
+  id: string;
+  city_id: string;
+  kind: string;
+  recipient_kind: string;
+  unit_id: string | null;
+  phone: string;
+  body: string | null;
+  context: string | null;
+  parts: number;
+  state: string;
+  source_key: string;
+  ticket_id: string | null;
+  work_order_id: string | null;
+  confidential: number;
+  gateway: string | null;
+  provider_message_id: string | null;
+  attempts: number;
+  next_attempt_at: string;
+  lease_until: string | null;
+  claim_token: string | null;
+  last_error: string | null;
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+  submitted_at: string | null;
+  delivered_at: string | null;
+}
+
+export interface SmsProviderIdsTable {
+  gateway: string;
+  provider_message_id: string;
+  message_id: string;
+  part: number;
+}
+
+export interface SmsReceiptsTable {
+  id: string;
+  gateway: string;
+  provider_message_id: string;
+  state: string;
+  detail: string | null;
+  message_id: string | null;
+  received_at: string;
+}
+
+export interface SmsInboundTable {
+  id: string;
+  city_id: string;
+  gateway: string;
+  provider_message_id: string;
+  from_phone: string;
+  to_number: string;
+  body: string;
+  outcome: string;
+  status: string;
+  ticket_id: string | null;
+  work_order_id: string | null;
+  unit_id: string | null;
+  detail: string | null;
+  handled_by: string | null;
+  handled_at: string | null;
+  received_at: string;
+}
+
+export interface SmsActionCodesTable {
+  work_order_id: string;
+  city_id: string;
+  code: string;
+  unit_id: string;
+  created_at: string;
+}
+
+export interface SmsOptOutsTable {
+  city_id: string;
+  phone: string;
+  created_at: string;
+  inbound_id: string | null;
+}
+
 export interface DB {
   classifier_models: ClassifierModelsTable;
   classifier_feedback: ClassifierFeedbackTable;
@@ -610,4 +691,10 @@ export interface DB {
   live_outbox: LiveOutboxTable;
   calls: CallsTable;
   call_transcript_segments: CallTranscriptSegmentsTable;
+  sms_messages: SmsMessagesTable;
+  sms_provider_ids: SmsProviderIdsTable;
+  sms_receipts: SmsReceiptsTable;
+  sms_inbound: SmsInboundTable;
+  sms_action_codes: SmsActionCodesTable;
+  sms_opt_outs: SmsOptOutsTable;
 }

@@ -6,3 +6,18 @@ export type { OutboundSms, SubmitResult, DeliveryReceipt, InboundSms, ReceiptSta
 export { GatewayError } from './ports';
 export { planSegments, splitText, encodingOf, type SegmentPlan, type SmsEncoding } from './domain/segments';
 export { createGateway, createLogGateway, createSmppGateway, createKannelGateway, createWebhookGateway, withRateLimit, createFailoverGateway, type GatewayLogger } from './gateways';
+export { DEFAULT_TEMPLATES, TEMPLATE_KINDS, renderText, invalidTemplates, type TemplateContext } from './domain/templates';
+export { readInboundText, type InboundIntent } from './domain/inbound-text';
+export { notBeforeQuietEnd, DEFERRABLE_KINDS, type QuietHours } from './domain/quiet-hours';
+/**
+ * The SMS service: `createSmsService(deps)`; app/ gives it the gateways (failover + rate limits),
+ * lookups over the directory and intake, the work-order and intake commands a text may carry, and the
+ * live feed. `deliverNotice` is the notification outbox's SMS sink; `queueWithin` queues a text inside
+ * another part's transaction; `deliverDue` is the delivery run (a job); `receive`/`applyReceipt` take
+ * what the gateways bring.
+ */
+export {
+  createSmsService, toMessageView, toInboundView, retryDelayMs, MESSAGE_STATE_ZH,
+  type SmsService, type SmsDeps, type SmsLookups, type SmsCommandPort, type SmsLiveEvent, type CitySms, type QueueInput, type SmsMessageView, type SmsInboundView,
+} from './sms.service';
+export { smsRoutes, type SmsRoutesOptions } from './sms.routes';
