@@ -5,4 +5,4 @@
 export type { OutboundSms, SubmitResult, DeliveryReceipt, InboundSms, ReceiptState, SmsGateway, GatewayConfig } from './ports';
 export { GatewayError } from './ports';
 export { planSegments, splitText, encodingOf, type SegmentPlan, type SmsEncoding } from './domain/segments';
-export { createGateway, createLogGateway, createSmppGateway, createKannelGateway, createWebhookGateway, withRateLimit, createFailoverGateway, type GatewayLogger } from './gateways';
+export { createGateway, createLogGateway, createSmppGateway, createKannelGateway, createWebhookGateway, withRateLimit, createFailoverGateway, createGatewaysFromConfig, type FailoverGateway, type GatewayLogger } from './gateways';
