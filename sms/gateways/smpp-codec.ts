@@ -114,16 +114,6 @@ export function parseReceipt(text: string, tlv: { receiptedMessageId?: string | 
   return { id, stat, err: field('err'), state, doneAt };
 }
 
-/** The receipt text an SMSC sends (used by the test SMSC; dates in China time). */
-export function formatReceipt(r: { id: string; stat: string; err?: string; submitted: Date; done: Date; text?: string }): string {
-  const fmt = (d: Date) => {
-    const cst = new Date(d.getTime() + 8 * 3600_000).toISOString();
-    return cst.slice(2, 4) + cst.slice(5, 7) + cst.slice(8, 10) + cst.slice(11, 13) + cst.slice(14, 16);
-  };
-  const dlvrd = r.stat === 'DELIVRD' ? '001' : '000';
-  return `id:${r.id} sub:001 dlvrd:${dlvrd} submit date:${fmt(r.submitted)} done date:${fmt(r.done)} stat:${r.stat} err:${r.err ?? '000'} text:${(r.text ?? '').slice(0, 20)}`;
-}
-
 export const ESME = {
   ROK: 0x00, RINVMSGLEN: 0x01, RINVCMDID: 0x03, RINVBNDSTS: 0x04, RSYSERR: 0x08, RINVSRCADR: 0x0a, RINVDSTADR: 0x0b,
   RBINDFAIL: 0x0d, RINVPASWD: 0x0e, RMSGQFUL: 0x14, RSUBMITFAIL: 0x45, RTHROTTLED: 0x58, RX_T_APPN: 0x64, RX_P_APPN: 0x65, RX_R_APPN: 0x66,

@@ -86,7 +86,7 @@ export interface SmscSimulator {
   setMode(patch: Partial<SmscMode>): void;
   boundSessions(): number;
   /** An inbound text (上行短信) from `from` to `to`; resolves once the ESME answered ESME_ROK (redelivering meanwhile). */
-  sendMo(from: string, to: string, text: string): Promise<DeliveryAttempt[]>;
+  sendMo(from: string, to: string, text: string, opts?: { skipParts?: number[] }): Promise<DeliveryAttempt[]>;
   /** The SMSC unbinds every bound session itself. */
   unbindAll(): void;
   /** Cuts every connection without a word. */
@@ -298,13 +298,14 @@ export async function startSmscSimulator(opts: { systemId?: string; password?: s
     port, url: `smpp://127.0.0.1:${port}`, systemId, password, messages, parts, deliveries, stats, mode,
     setMode(patch) { Object.assign(mode, patch); },
     boundSessions() { return [...bound.keys()].filter((s) => !s.socket.destroyed).length; },
-    async sendMo(from, to, text) {
+    async sendMo(from, to, text, moOpts = {}) {
       // The smpp package encodes: data_coding 8 as UCS2, 0 with the GSM table; `udh` includes its length byte.
       const ucs2 = encodingOf(text) === 'ucs2';
       const pieces = splitText(text);
       const ref = (moRef = (moRef + 1) & 0xff);
       const all: DeliveryAttempt[] = [];
       for (let i = 0; i < pieces.length; i++) {
+        if (moOpts.skipParts?.includes(i + 1)) continue; // a part lost on the way
         const message = pieces.length === 1 ? pieces[i]! : { udh: Buffer.from([0x05, 0x00, 0x03, ref, pieces.length, i + 1]), message: pieces[i]! };
         all.push(...(await deliver('mo', { source_addr: from, destination_addr: to, esm_class: 0, data_coding: ucs2 ? 8 : 0, short_message: message })));
       }
