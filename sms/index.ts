@@ -5,7 +5,7 @@
 export type { OutboundSms, SubmitResult, DeliveryReceipt, InboundSms, ReceiptState, SmsGateway, GatewayConfig } from './ports';
 export { GatewayError } from './ports';
 export { planSegments, splitText, encodingOf, type SegmentPlan, type SmsEncoding } from './domain/segments';
-export { createGateway, createLogGateway, createSmppGateway, createKannelGateway, createWebhookGateway, withRateLimit, createFailoverGateway, type GatewayLogger } from './gateways';
+export { createGateway, createLogGateway, createSmppGateway, createKannelGateway, createWebhookGateway, withRateLimit, createFailoverGateway, createGatewaysFromConfig, type FailoverGateway, type GatewayLogger } from './gateways';
 export { DEFAULT_TEMPLATES, TEMPLATE_KINDS, renderText, invalidTemplates, type TemplateContext } from './domain/templates';
 export { readInboundText, type InboundIntent } from './domain/inbound-text';
 export { notBeforeQuietEnd, DEFERRABLE_KINDS, type QuietHours } from './domain/quiet-hours';

@@ -3,6 +3,7 @@
  * gateway and failover down the configured list.
  */
 import type { GatewayConfig, SmsGateway } from '../ports';
+import { createFailoverGateway, withRateLimit, type FailoverGateway } from './failover';
 import { createLogGateway } from './log';
 import { createSmppGateway } from './smpp';
 import { createKannelGateway } from './kannel';
@@ -12,7 +13,7 @@ export { createLogGateway } from './log';
 export { createSmppGateway } from './smpp';
 export { createKannelGateway } from './kannel';
 export { createWebhookGateway } from './webhook';
-export { withRateLimit, createFailoverGateway } from './failover';
+export { withRateLimit, createFailoverGateway, type FailoverGateway } from './failover';
 
 export interface GatewayLogger {
   info(obj: object, msg?: string): void;
@@ -28,4 +29,12 @@ export function createGateway(cfg: GatewayConfig, opts: { logger?: GatewayLogger
     case 'kannel': return createKannelGateway(cfg, opts);
     case 'webhook': return createWebhookGateway(cfg, opts);
   }
+}
+
+/**
+ * The configured gateways (SMS_GATEWAYS, in order), each under its own rate limit, behind one
+ * failover wrapper (also with a single gateway: the result then names it). Not yet started.
+ */
+export function createGatewaysFromConfig(configs: GatewayConfig[], opts: { logger?: GatewayLogger } = {}): FailoverGateway {
+  return createFailoverGateway(configs.map((cfg) => withRateLimit(createGateway(cfg, opts), cfg.ratePerSecond)));
 }
