@@ -85,10 +85,12 @@ export interface SmsGateway {
   onInbound(handler: (m: InboundSms) => Promise<void>): void;
   /**
    * For gateways that call back over HTTP (Kannel's get-url and dlr-url, a provider's webhook): turns
-   * one request into a receipt or an inbound text (or several: providers batch them), or null when the request is not one (ignored with
-   * a 200 so the provider does not retry for ever). Throws a {@link GatewayError} `SMS_CALLBACK_MALFORMED`.
+   * one request into the receipts or inbound texts it carries. A provider may push a batch in one
+   * request (a JSON array of reports), so the answer is a list; an empty list when the request holds
+   * nothing for us (an intermediate state: answered 200 so the provider does not retry for ever).
+   * Throws a {@link GatewayError} `SMS_CALLBACK_MALFORMED`.
    */
-  parseCallback?(kind: 'inbound' | 'receipt', req: { query: Record<string, unknown>; body: unknown; headers: Record<string, unknown> }): DeliveryReceipt | InboundSms | (DeliveryReceipt | InboundSms)[] | null;
+  parseCallback?(kind: 'inbound' | 'receipt', req: { query: Record<string, unknown>; body: unknown; headers: Record<string, unknown> }): Array<DeliveryReceipt | InboundSms>;
   /** The link's state for /healthz and the console. */
   health(): { up: boolean; detail?: string };
   close(): Promise<void>;

@@ -120,14 +120,14 @@ export async function smsRoutes(app: FastifyInstance, opts: SmsRoutesOptions) {
     if (!entry) throw notFound('SMS_GATEWAY_NOT_FOUND', `no gateway ${request.params.gateway} takes callbacks here`, `未配置短信网关 ${request.params.gateway} 的回调`);
     const query = (request.query ?? {}) as Record<string, unknown>;
     if (!sameToken(query.token ?? request.headers['x-callback-token'], entry.token)) throw unauthorized('SMS_CALLBACK_TOKEN', 'wrong or missing callback token', '回调凭证错误或缺失');
-    let parsed;
+    let parsed: ReturnType<NonNullable<SmsGateway['parseCallback']>>;
     try {
       parsed = entry.gateway.parseCallback!(request.params.kind, { query, body: request.body, headers: request.headers });
     } catch (err) {
       if (err instanceof GatewayError) throw badRequest(err.code, err.message, '短信网关回调格式错误', { gateway: entry.gateway.name });
       throw err;
     }
-    const items = parsed === null ? [] : Array.isArray(parsed) ? parsed : [parsed];
+    const items = parsed;
     for (const item of items) {
       if ('state' in item) await sms.applyReceipt(item);
       else await sms.receive(item);
