@@ -16,6 +16,8 @@ import { createWorkOrderService, createDiskAttachmentStorage, createS3Attachment
 import { createWorkOrderLookups } from './workorder-ports';
 import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, publishTicketEvents, publishWorkOrderEvents, createLiveNotificationSink } from '../live';
 import { createCallService } from '../calls';
+import { createSmsService, createGatewaysFromConfig } from '../sms';
+import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
@@ -26,8 +28,12 @@ type HotlineJobs = {
   'workorders.sweep': Record<string, never>;
   /** Live-feed events past their retention are deleted hourly. */
   'live.prune': Record<string, never>;
+  /** SMS: a delivery run (asked for after a text is queued, and at each retry's time). */
+  'sms.deliver': Record<string, never>;
+  /** SMS: texts due or left behind by a crash, and inbound texts whose handling was cut short (every node). */
+  'sms.sweep': Record<string, never>;
 };
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true };
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
@@ -182,6 +188,42 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   workOrders.addSink(createLiveNotificationSink(live));
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
 
+  // 短信: gateways in the configured order (failover, a rate limit each); texts from the outbox and ticket events.
+  const smsGateway = createGatewaysFromConfig(config.sms.gateways, { logger: opts.logger });
+  const smsPorts = createSmsPorts({ db, directory, intake, workOrders });
+  let smsRunning: Promise<unknown> | null = null;
+  let smsAgain = false;
+  /** One delivery run at a time per node; a kick during a run asks for one more. */
+  const runSmsNow = () => {
+    if (smsRunning) { smsAgain = true; return; }
+    smsRunning = sms.deliverDue().catch((err) => opts.logger?.error({ err }, 'sms delivery run failed')).finally(() => {
+      smsRunning = null;
+      if (smsAgain) { smsAgain = false; runSmsNow(); }
+    });
+  };
+  const sms = createSmsService({
+    db, dialect, clock, gateway: smsGateway, lookups: smsPorts.lookups, commands: smsPorts.commands,
+    publish: async (e) => { await live.publish(e); },
+    kick: (at) => {
+      if (!at || at.getTime() <= clock.now().getTime()) return setImmediate(runSmsNow);
+      void jobs.enqueue('sms.deliver', {}, { jobId: `sms.deliver:${Math.ceil(at.getTime() / 1000)}`, runAt: at }).catch((err) => opts.logger?.error({ err }, 'sms: scheduling a retry failed'));
+    },
+    sender: config.sms.sender, quietHours: config.sms.quietHours, maxAttempts: config.sms.maxAttempts, expireHours: config.sms.expireHours,
+    logger: opts.logger,
+  });
+  workOrders.addSink({ deliver: (n) => sms.deliverNotice(n) });
+  queueCitizenTextsOnTicketEvents(intakeEvents, sms);
+  jobs.register('sms.deliver', async () => {
+    await sms.deliverDue();
+  });
+  jobs.register('sms.sweep', async () => {
+    await sms.deliverDue();
+    await sms.resumeInbound();
+  });
+  await jobs.schedule('sms.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});
+  // An SMSC that does not answer yet does not stop the hotline: the gateway binds in the background.
+  await smsGateway.start().catch((err) => opts.logger?.error({ err }, 'sms: gateway start failed; retrying in the background'));
+
   jobs.register('sessions.sweep', () => identity.sweepExpiredSessions());
   jobs.register('live.prune', async () => {
     await live.prune();
@@ -220,10 +262,14 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     workOrders,
     live,
     calls,
+    sms,
+    smsGateway,
     jobs,
     async close() {
       await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing
+      await smsRunning;
+      await smsGateway.close();
       await identity.close();
       await database!.close();
     },

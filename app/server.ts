@@ -6,7 +6,8 @@ import swaggerUi from '@fastify/swagger-ui';
 import { serializerCompiler, validatorCompiler, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { randomUUID } from 'node:crypto';
 import { identityRoutes } from '../identity';
-import { intakeRoutes, TicketViewSchema } from '../intake';
+import { intakeRoutes, TicketViewSchema, TicketCreateBodySchema } from '../intake';
+import { smsRoutes } from '../sms';
 import { directoryRoutes } from '../directory';
 import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } from '../routing';
 import { calendarRoutes } from '../calendar';
@@ -105,6 +106,15 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       allowedOrigins: config.allowedOrigins,
     });
     await api.register(callRoutes, { calls: ctx.calls });
+    await api.register(smsRoutes, {
+      sms: ctx.sms,
+      ticketCreateBody: TicketCreateBodySchema,
+      // Each gateway's HTTP callbacks carry its own token (SMS_KANNEL_CALLBACK_TOKEN, SMS_WEBHOOK_CALLBACK_TOKEN).
+      callbacks: ctx.smsGateway.members.map((gateway) => {
+        const cfg = config.sms.gateways.find((g) => g.name === gateway.name);
+        return { gateway, token: cfg && (cfg.kind === 'kannel' || cfg.kind === 'webhook') ? cfg.callbackToken : null };
+      }),
+    });
     await api.register(ticketStoryRoutes, { intake: ctx.intake, workOrders: ctx.workOrders, calls: ctx.calls, identity: ctx.identity });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });

@@ -91,6 +91,12 @@ export class DirectoryRepository {
     return this.db.selectFrom('units').selectAll().where('id', '=', id).executeTakeFirst();
   }
 
+  /** Active units whose SMS or duty phone is this number (a duty phone may serve several units). */
+  unitsWithPhone(phone: string) {
+    return this.db.selectFrom('units').selectAll().where('active', '=', 1)
+      .where((eb) => eb.or([eb('sms_phone', '=', phone), eb('duty_phone', '=', phone)])).orderBy('code').limit(20).execute();
+  }
+
   findUnitByCode(cityId: string, code: string) {
     return this.db.selectFrom('units').selectAll().where('city_id', '=', cityId).where('code', '=', code).executeTakeFirst();
   }

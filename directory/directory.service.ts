@@ -317,6 +317,11 @@ export function createDirectoryService(deps: DirectoryDeps) {
       return toUnit(row);
     },
 
+    /** Units registered with this SMS or duty phone (短信指令: who is texting). */
+    async unitsWithPhone(phone: string): Promise<Unit[]> {
+      return (await repo.unitsWithPhone(phone)).map(toUnit);
+    },
+
     async findUnitByCode(cityId: string, code: string): Promise<Unit | null> {
       const row = await repo.findUnitByCode(cityId, code);
       return row ? toUnit(row) : null;

@@ -11,4 +11,4 @@ export {
 export { ticketNumber } from './domain/ticket-number';
 export type { IntakeLookups, TerritoryRef, UnitRef, CategoryRef } from './ports';
 export type { TicketRow } from './intake.repository';
-export { TicketView as TicketViewSchema } from './intake.schemas';
+export { TicketView as TicketViewSchema, TicketCreateBody as TicketCreateBodySchema } from './intake.schemas';

@@ -40,7 +40,7 @@ export interface SmsLookups {
   unit(unitId: string): Promise<{ id: string; cityId: string; name: string; smsPhone: string | null; dutyPhone: string | null } | null>;
   /** Units whose registered SMS or duty phone this is, and the user of a unit with this phone (who acts). */
   unitsByPhone(phone: string): Promise<{ unitId: string; cityId: string; unitName: string; user: { id: string; name: string; role: string } | null }[]>;
-  ticket(ticketId: string): Promise<{ id: string; cityId: string; number: string; title: string | null; place: string | null; category: string | null; confidential: boolean } | null>;
+  ticket(cityId: string, ticketId: string): Promise<{ id: string; cityId: string; number: string; title: string | null; place: string | null; category: string | null; confidential: boolean } | null>;
   /** Whether this viewer may see the ticket (intake's scope). */
   canSeeTicket(actor: Actor, ticketId: string): Promise<boolean>;
 }
@@ -240,7 +240,11 @@ export function createSmsService(deps: SmsDeps) {
     let text = m.body;
     if (text === null) {
       const city = await deps.lookups.citySms(m.city_id);
-      text = renderText(m.kind, m.context ? (JSON.parse(m.context) as TemplateContext) : {}, city);
+      try {
+        text = renderText(m.kind, m.context ? (JSON.parse(m.context) as TemplateContext) : {}, city);
+      } catch (err) {
+        return giveUp('failed', `SMS_TEMPLATE_INVALID: the city's template ${m.kind} does not render / 短信模板有误: ${(err as Error).message}`);
+      }
       if (!text) return giveUp('suppressed', 'the city turned this text off / 本市未启用此类短信');
       await hold({ body: text, parts: planSegments(text).parts });
     }
@@ -387,7 +391,7 @@ export function createSmsService(deps: SmsDeps) {
           if (isAppError(err) && ['CALLBACK_NOT_OPEN', 'TICKET_NOT_FOUND'].includes(err.code)) continue;
           throw err;
         }
-        const t = await deps.lookups.ticket(s.ticket_id!);
+        const t = await deps.lookups.ticket(s.city_id, s.ticket_id!);
         const done = await settleInbound(inbound, { outcome: 'survey', status: 'handled', ticket_id: s.ticket_id, detail: intent.satisfaction });
         await reply(inbound.city_id, done, 'reply.survey_thanks', { ticketNumber: t?.number ?? '', detail: SATISFACTION_ZH[intent.satisfaction] });
         return done;
@@ -421,6 +425,11 @@ export function createSmsService(deps: SmsDeps) {
 
     queueWithin,
 
+    /** Asks for a delivery run soon (after a commit that queued texts inside another part's transaction). */
+    kickSoon() {
+      deps.kick?.();
+    },
+
     /**
      * The notification outbox's SMS sink: a notice to a unit becomes a text to its phone, a survey
      * notice a text to the citizen. Delivered at least once: the notice id is the source key.
@@ -440,7 +449,7 @@ export function createSmsService(deps: SmsDeps) {
       const unit = await deps.lookups.unit(n.recipient.id);
       if (!unit) return;
       const phone = n.recipient.kind === 'unit_manager' ? unit.dutyPhone ?? unit.smsPhone : unit.smsPhone ?? unit.dutyPhone;
-      const t = n.ticketId ? await deps.lookups.ticket(n.ticketId) : null;
+      const t = n.ticketId ? await deps.lookups.ticket(n.cityId, n.ticketId) : null;
       await transaction(async (trx) => {
         const code = n.workOrderId ? await codeFor(trx, n.cityId, n.workOrderId, unit.id, now) : null;
         await queueWithin(trx, {

@@ -119,9 +119,14 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addColumn('inbound_id', t.key(26))
     .addPrimaryKeyConstraint('sms_opt_outs_pk', ['city_id', 'phone'])
     .execute();
+  // Who is texting: a unit's registered SMS or duty phone.
+  await db.schema.createIndex('units_sms_phone').on('units').columns(['sms_phone']).execute();
+  await db.schema.createIndex('units_duty_phone').on('units').columns(['duty_phone']).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex('units_duty_phone').on('units').execute();
+  await db.schema.dropIndex('units_sms_phone').on('units').execute();
   for (const table of ['sms_opt_outs', 'sms_action_codes', 'sms_inbound', 'sms_receipts', 'sms_provider_ids', 'sms_messages']) {
     await db.schema.dropTable(table).ifExists().execute();
   }

@@ -23,5 +23,13 @@ export const CitySettings = z.looseObject({
   callbackAttempts: z.number().int().min(1).max(10).optional(),
   /** 回访: hours between two attempts (default 24). */
   callbackIntervalHours: z.number().positive().max(24 * 7).optional(),
+  /**
+   * 短信: the operator's registered signature (e.g. 【诸城12345】; default 【<city>12345】) and templates
+   * overriding the product's (handlebars; an empty string turns that text off). See sms/domain/templates.ts.
+   */
+  sms: z.strictObject({
+    signature: z.string().regex(/^【[^【】]{2,16}】$/, 'the signature in 【】, 2–16 characters, e.g. 【诸城12345】').optional(),
+    templates: z.record(z.string().regex(/^[a-z_]+\.[a-z_]+$/), z.string().max(500)).optional(),
+  }).optional(),
 });
 export type CitySettings = z.infer<typeof CitySettings>;
