@@ -218,6 +218,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   });
   jobs.register('sms.sweep', async () => {
     await sms.deliverDue();
+    await sms.reconcileReceipts();
     await sms.resumeInbound();
   });
   await jobs.schedule('sms.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});

@@ -52,7 +52,8 @@ export interface InboundSms {
   from: string;
   to: string;
   text: string;
-  receivedAt: Date;
+  /** When the operator took it; unset: when it reached us. */
+  receivedAt?: Date;
 }
 
 /**

@@ -98,6 +98,13 @@ export class SmsRepository {
     return this.db.updateTable('sms_receipts').set({ message_id: messageId }).where('id', '=', id).execute();
   }
 
+  /** Unmatched receipts whose provider id is known now, oldest first. */
+  unmatchedWithOwner(limit: number) {
+    return this.db.selectFrom('sms_receipts as r')
+      .innerJoin('sms_provider_ids as p', (j) => j.onRef('p.gateway', '=', 'r.gateway').onRef('p.provider_message_id', '=', 'r.provider_message_id'))
+      .select(['r.id', 'r.state', 'r.detail', 'p.message_id']).where('r.message_id', 'is', null).orderBy('r.received_at').limit(limit).execute();
+  }
+
   countUnmatchedReceipts() {
     return this.db.selectFrom('sms_receipts').select((eb) => eb.fn.countAll<number>().as('n')).where('message_id', 'is', null).executeTakeFirstOrThrow();
   }

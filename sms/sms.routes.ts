@@ -103,7 +103,7 @@ export async function smsRoutes(app: FastifyInstance, opts: SmsRoutesOptions) {
     const actor = actorOf(request);
     if (actor.kind !== 'api_key' && actor.role !== 'admin') throw unauthorized('AUTH_REQUIRED', 'a gateway\'s API key (sms:callback) or an admin', '需要短信网关的 API 密钥或管理员');
     const b = request.body;
-    return sms.receive({ gateway: b.gateway, providerMessageId: b.providerMessageId, from: b.from, to: b.to, text: b.text, receivedAt: b.receivedAt ? new Date(b.receivedAt) : new Date() });
+    return sms.receive({ gateway: b.gateway, providerMessageId: b.providerMessageId, from: b.from, to: b.to, text: b.text, receivedAt: b.receivedAt ? new Date(b.receivedAt) : undefined });
   });
 
   r.get('/sms/health', {

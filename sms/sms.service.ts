@@ -323,7 +323,7 @@ export function createSmsService(deps: SmsDeps) {
       await repo(trx).updateInbound(inbound.id, { ...patch, handled_at: patch.status === 'awaiting_agent' ? null : ms(now) });
       await recordAudit(trx, { actor: smsActor(inbound.city_id) }, { entityType: 'sms_inbound', entityId: inbound.id, action: `sms.inbound.${patch.outcome ?? inbound.outcome}`, after: { from: maskPhone(inbound.from_phone), ...patch, detail: undefined }, cityId: inbound.city_id }, now);
     });
-    return { ...inbound, ...patch };
+    return { ...inbound, ...patch, handled_at: patch.status === 'awaiting_agent' ? null : ms(now) };
   }
 
   /** Works out what a text says and acts on it; safe to run again for the same text (a redelivery, a crash). */
@@ -495,11 +495,14 @@ export function createSmsService(deps: SmsDeps) {
       const id = newId();
       const inserted = await repo().insertReceiptOnce({ id, gateway: r.gateway, provider_message_id: r.providerMessageId.slice(0, 128), state: r.state, detail: r.detail?.slice(0, 500) ?? null, message_id: null, received_at: ms(r.at) });
       if (!inserted) return { matched: !!found, duplicate: true };
-      if (!found) {
+      // Looked up again after the receipt is stored: a submit recorded in between checked for receipts
+      // before this one existed. What still slips between the two is matched by the sweep (reconcileReceipts).
+      const owner = found ?? (await repo().messageOfProviderId(r.gateway, r.providerMessageId));
+      if (!owner) {
         log?.warn({ gateway: r.gateway, providerMessageId: r.providerMessageId, state: r.state }, 'sms: receipt for a message not known (yet); kept');
         return { matched: false, duplicate: false };
       }
-      await applyReceiptRow(id, found.message_id, r.state, r.detail ?? null);
+      await applyReceiptRow(id, owner.message_id, r.state, r.detail ?? null);
       return { matched: true, duplicate: false };
     },
 
@@ -537,6 +540,13 @@ export function createSmsService(deps: SmsDeps) {
       if (row.status !== 'processing') return toInboundView(row);
       if (!row.body) return toInboundView(await settleInbound(row, { outcome: 'command_malformed', status: 'handled' }));
       return toInboundView(await handle(row));
+    },
+
+    /** Receipts kept unmatched whose message is known by now (a receipt that overtook its submit's commit). */
+    async reconcileReceipts() {
+      const rows = await repo().unmatchedWithOwner(200);
+      for (const r of rows) await applyReceiptRow(r.id, r.message_id, r.state as DeliveryReceipt['state'], r.detail);
+      return rows.length;
     },
 
     /** Texts whose handling a crash cut short (any node, from the sweep). */
