@@ -211,7 +211,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     sender: config.sms.sender, quietHours: config.sms.quietHours, maxAttempts: config.sms.maxAttempts, expireHours: config.sms.expireHours,
     logger: opts.logger,
   });
-  workOrders.addSink({ deliver: (n) => sms.deliverNotice(n) });
+  workOrders.addSink({ deliver: (n) => sms.deliverNotice(n), deliverBatch: (ns) => sms.deliverNotices(ns) });
   queueCitizenTextsOnTicketEvents(intakeEvents, sms);
   jobs.register('sms.deliver', async () => {
     await sms.deliverDue();

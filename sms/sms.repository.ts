@@ -24,9 +24,17 @@ export class SmsRepository {
     private readonly dialect: DialectName,
   ) {}
 
-  /** Queues a message once per source key; false when that source already has its message. */
-  insertMessageOnce(row: DB['sms_messages']): Promise<boolean> {
-    return insertIgnore(this.db, this.dialect, 'sms_messages', row as unknown as Record<string, unknown>);
+  /** Queues messages, each once per source key; returns the ids of those inserted (the others' sources had one). */
+  async insertMessagesOnce(rows: DB['sms_messages'][]): Promise<string[]> {
+    const inserted: string[] = [];
+    for (let i = 0; i < rows.length; i += 200) {
+      const chunk = rows.slice(i, i + 200);
+      const q = this.db.insertInto('sms_messages').values(chunk);
+      await (this.dialect === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.doNothing())).execute();
+      const got = await this.db.selectFrom('sms_messages').select('id').where('id', 'in', chunk.map((r) => r.id)).execute();
+      inserted.push(...got.map((r) => r.id));
+    }
+    return inserted;
   }
 
   findMessage(id: string) {
@@ -73,9 +81,10 @@ export class SmsRepository {
     return Number(r.numUpdatedRows) > 0;
   }
 
-  async insertProviderIds(gateway: string, messageId: string, providerIds: string[]) {
-    for (const [i, pid] of providerIds.entries()) {
-      await insertIgnore(this.db, this.dialect, 'sms_provider_ids', { gateway, provider_message_id: pid, message_id: messageId, part: i + 1 });
+  async insertProviderIdsMany(rows: DB['sms_provider_ids'][]) {
+    for (let i = 0; i < rows.length; i += 500) {
+      const q = this.db.insertInto('sms_provider_ids').values(rows.slice(i, i + 500));
+      await (this.dialect === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.doNothing())).execute();
     }
   }
 
@@ -164,6 +173,11 @@ export class SmsRepository {
   }
 
   // --- action codes and opt-outs ---------------------------------------------------------------
+
+  codesOfWorkOrders(workOrderIds: string[]) {
+    if (!workOrderIds.length) return Promise.resolve([]);
+    return this.db.selectFrom('sms_action_codes').selectAll().where('work_order_id', 'in', workOrderIds).execute();
+  }
 
   codeOfWorkOrder(workOrderId: string) {
     return newestCommitted(this.db.selectFrom('sms_action_codes').selectAll().where('work_order_id', '=', workOrderId), this.dialect).executeTakeFirst();

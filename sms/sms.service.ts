@@ -12,7 +12,7 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB, DialectName } from '../db';
-import { recordAudit } from '../audit';
+import { recordAudit, recordAuditMany } from '../audit';
 import {
   AppError, badRequest, conflict, forbidden, notFound, isAppError, isCenter, newId, toDbTime, fromDbTime, dbTimeToIso, maskPhone, normalizePhone,
   systemClock, Role, UNIT_ROLES, type Actor, type Clock, type CommandContext, systemActor,
@@ -89,6 +89,11 @@ export interface SmsDeps {
   logger?: { info(o: object, m?: string): void; warn(o: object, m?: string): void; error(o: object, m?: string): void };
 }
 
+/** A notice of the work-order outbox, as its sinks get it. */
+interface NotificationSinkLike {
+  deliver(n: { id: string; cityId: string; event: string; recipient: { kind: string; id: string }; ticketId: string | null; workOrderId: string | null; actBy: string | null; payload: Record<string, unknown> }): Promise<void>;
+}
+
 /** A text to queue (the service renders it from `kind` + `context`, or takes `text` as written). */
 export interface QueueInput {
   cityId: string;
@@ -161,6 +166,24 @@ const UNIT_NOTICE_KINDS: ReadonlySet<string> = new Set([
 const URGENCY_ZH: Record<string, string> = { emergency: '特急', urgent: '紧急' };
 
 const ms = (d: Date) => toDbTime(d);
+/** Submits recorded per commit in a delivery run. */
+const RECORD_BATCH = 32;
+
+/** A text a gateway took, waiting to be recorded. */
+interface Submitted {
+  m: SmsMessageRow;
+  gateway: string;
+  providerMessageIds: string[];
+  parts: number;
+  at: Date;
+  resubmit: boolean;
+}
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const t of items) m.set(key(t), [...(m.get(key(t)) ?? []), t]);
+  return m;
+}
 const RETRY_DELAYS_S = [30, 60, 120, 300, 600, 1800, 3600];
 export const retryDelayMs = (attempt: number) => RETRY_DELAYS_S[Math.min(Math.max(attempt - 1, 0), RETRY_DELAYS_S.length - 1)]! * 1000;
 
@@ -178,36 +201,117 @@ export function createSmsService(deps: SmsDeps) {
 
   /** Queues a text in the caller's transaction (a ticket event's), or on its own. Returns false when its source already has one. */
   async function queueWithin(trx: Kysely<DB>, m: QueueInput, now: Date): Promise<boolean> {
-    const phone = m.phone ? normalizePhone(m.phone) : null;
-    const notBefore = DEFERRABLE_KINDS.has(m.kind) ? notBeforeQuietEnd(now, deps.quietHours) : now;
-    const plan = m.text ? planSegments(m.text) : null;
-    // A text that cannot go (no or bad number) is kept as failed, visible in the failed queue, never dropped.
-    const state: MessageState = phone ? 'queued' : 'failed';
-    const id = newId();
-    const inserted = await repo(trx).insertMessageOnce({
-      id, city_id: m.cityId, kind: m.kind, recipient_kind: m.recipientKind, unit_id: m.unitId ?? null, phone: phone ?? (m.phone ?? '').slice(0, 32),
-      body: m.text ?? null, context: m.context ? JSON.stringify(m.context) : null, parts: plan?.parts ?? 0, state, source_key: m.sourceKey.slice(0, 191),
-      ticket_id: m.ticketId ?? null, work_order_id: m.workOrderId ?? null, confidential: m.confidential ? 1 : 0, gateway: null, provider_message_id: null,
-      attempts: 0, next_attempt_at: ms(notBefore), lease_until: null, claim_token: null,
-      last_error: phone ? null : `invalid or missing number / 号码无效或缺失: ${maskPhone(m.phone) ?? '—'}`,
-      expires_at: ms(new Date(notBefore.getTime() + deps.expireHours * 3_600_000)), created_at: ms(now), updated_at: ms(now), submitted_at: null, delivered_at: null,
-    });
-    if (inserted) {
-      await recordAudit(trx, { actor: smsActor(m.cityId) }, { entityType: 'sms', entityId: id, action: phone ? 'sms.queued' : 'sms.failed', after: { kind: m.kind, to: maskPhone(phone), state, sourceKey: m.sourceKey, notBefore: notBefore > now ? dbTimeToIso(ms(notBefore)) : undefined }, cityId: m.cityId }, now);
-    }
-    return inserted;
+    return (await queueManyWithin(trx, [m], now)) === 1;
   }
 
-  /** The 6-digit code a unit replies with for this work order (made once, kept). */
-  async function codeFor(trx: Kysely<DB>, cityId: string, workOrderId: string, unitId: string, now: Date): Promise<string> {
-    for (let i = 0; i < 20; i++) {
-      const existing = await repo(trx).codeOfWorkOrder(workOrderId);
-      if (existing) return existing.code;
-      const code = String(randomInt(100000, 1000000));
-      const ok = await repo(trx).insertCodeOnce({ work_order_id: workOrderId, city_id: cityId, code, unit_id: unitId, created_at: ms(now) });
-      if (ok) return code;
+  /**
+   * Queues texts in the caller's transaction, each once per source key (a source that already has
+   * its text is skipped); one insert and one audit insert for the lot. Returns how many were queued.
+   */
+  async function queueManyWithin(trx: Kysely<DB>, inputs: QueueInput[], now: Date): Promise<number> {
+    if (!inputs.length) return 0;
+    const rows = inputs.map((m): DB['sms_messages'] => {
+      const phone = m.phone ? normalizePhone(m.phone) : null;
+      const notBefore = DEFERRABLE_KINDS.has(m.kind) ? notBeforeQuietEnd(now, deps.quietHours) : now;
+      // A text that cannot go (no or bad number) is kept as failed, visible in the failed queue, never dropped.
+      return {
+        id: newId(), city_id: m.cityId, kind: m.kind, recipient_kind: m.recipientKind, unit_id: m.unitId ?? null, phone: phone ?? (m.phone ?? '').slice(0, 32),
+        body: m.text ?? null, context: m.context ? JSON.stringify(m.context) : null, parts: m.text ? planSegments(m.text).parts : 0, state: phone ? 'queued' : 'failed',
+        source_key: m.sourceKey.slice(0, 191), ticket_id: m.ticketId ?? null, work_order_id: m.workOrderId ?? null, confidential: m.confidential ? 1 : 0,
+        gateway: null, provider_message_id: null, attempts: 0, next_attempt_at: ms(notBefore), lease_until: null, claim_token: null,
+        last_error: phone ? null : `invalid or missing number / 号码无效或缺失: ${maskPhone(m.phone) ?? '—'}`,
+        expires_at: ms(new Date(notBefore.getTime() + deps.expireHours * 3_600_000)), created_at: ms(now), updated_at: ms(now), submitted_at: null, delivered_at: null,
+      };
+    });
+    const inserted = await repo(trx).insertMessagesOnce(rows);
+    if (!inserted.length) return 0;
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const entries = inserted.map((id) => {
+      const r = byId.get(id)!;
+      return {
+        entityType: 'sms', entityId: id, action: r.state === 'queued' ? 'sms.queued' : 'sms.failed', cityId: r.city_id,
+        after: { kind: r.kind, to: maskPhone(r.phone), state: r.state, sourceKey: r.source_key, notBefore: r.next_attempt_at > ms(now) ? dbTimeToIso(r.next_attempt_at) : undefined },
+      };
+    });
+    await recordAuditMany(trx, { actor: smsActor(rows[0]!.city_id) }, entries, now);
+    return inserted.length;
+  }
+
+  /** The 6-digit codes units reply with for these work orders (made once each, kept; unique within the unit). */
+  async function codesFor(trx: Kysely<DB>, cityId: string, wanted: { workOrderId: string; unitId: string }[], now: Date): Promise<Map<string, string>> {
+    const codes = new Map((await repo(trx).codesOfWorkOrders(wanted.map((w) => w.workOrderId))).map((c) => [c.work_order_id, c.code]));
+    for (const w of wanted) {
+      for (let i = 0; !codes.has(w.workOrderId); i++) {
+        if (i >= 20) throw new AppError('SMS_CODE_EXHAUSTED', 500, 'no free action code for this unit', '无法为该单位生成短信处理码');
+        const code = String(randomInt(100000, 1000000));
+        if (await repo(trx).insertCodeOnce({ work_order_id: w.workOrderId, city_id: cityId, code, unit_id: w.unitId, created_at: ms(now) })) codes.set(w.workOrderId, code);
+        else {
+          const existing = await repo(trx).codeOfWorkOrder(w.workOrderId); // made meanwhile by another run
+          if (existing) codes.set(w.workOrderId, existing.code);
+        }
+      }
     }
-    throw new AppError('SMS_CODE_EXHAUSTED', 500, 'no free action code for this unit', '无法为该单位生成短信处理码');
+    return codes;
+  }
+
+  type NoticeIn = Parameters<NotificationSinkLike['deliver']>[0];
+
+  /**
+   * What the notices become: texts to units' phones (with the work order's code) and survey texts to
+   * citizens, rendered now with the city's templates (a template that fails to render is left to the
+   * delivery run, which marks the text failed and says why). One transaction for the lot.
+   */
+  async function queueNotices(ns: NoticeIn[]) {
+    const now = clock.now();
+    const units = new Map<string, Awaited<ReturnType<SmsLookups['unit']>>>();
+    const tickets = new Map<string, Awaited<ReturnType<SmsLookups['ticket']>>>();
+    const cities = new Map<string, CitySms>();
+    const planned: { n: NoticeIn; input: QueueInput; unitId: string | null }[] = [];
+    for (const n of ns) {
+      if (n.event === 'callback.survey' && n.recipient.kind === 'citizen') {
+        const phone = typeof n.payload.callerPhone === 'string' ? n.payload.callerPhone : null;
+        planned.push({ n, unitId: null, input: {
+          cityId: n.cityId, kind: 'callback.survey', recipientKind: 'citizen', phone, sourceKey: `notice:${n.id}`, ticketId: n.ticketId,
+          context: { ticketNumber: String(n.payload.ticketNumber ?? ''), result: typeof n.payload.result === 'string' ? n.payload.result : null }, confidential: n.payload.confidential === true,
+        } });
+        continue;
+      }
+      if (!UNIT_NOTICE_KINDS.has(n.event) || (n.recipient.kind !== 'unit' && n.recipient.kind !== 'unit_manager')) continue;
+      if (!units.has(n.recipient.id)) units.set(n.recipient.id, await deps.lookups.unit(n.recipient.id));
+      const unit = units.get(n.recipient.id);
+      if (!unit) continue;
+      if (n.ticketId && !tickets.has(n.ticketId)) tickets.set(n.ticketId, await deps.lookups.ticket(n.cityId, n.ticketId));
+      const t = n.ticketId ? tickets.get(n.ticketId) : null;
+      planned.push({ n, unitId: unit.id, input: {
+        cityId: n.cityId, kind: n.event, recipientKind: 'unit', unitId: unit.id, sourceKey: `notice:${n.id}`, ticketId: n.ticketId, workOrderId: n.workOrderId,
+        phone: n.recipient.kind === 'unit_manager' ? unit.dutyPhone ?? unit.smsPhone : unit.smsPhone ?? unit.dutyPhone,
+        context: {
+          ticketNumber: String(n.payload.ticketNumber ?? t?.number ?? ''), title: (n.payload.title as string | null) ?? t?.title ?? null, place: t?.place ?? null,
+          category: t?.category ?? null, unitName: unit.name, actBy: n.actBy, reason: typeof n.payload.reason === 'string' ? n.payload.reason : null,
+          urgencyZh: URGENCY_ZH[String(n.payload.urgency ?? '')] ?? null,
+        },
+      } });
+    }
+    if (!planned.length) return;
+    for (const p of planned) if (!cities.has(p.input.cityId)) cities.set(p.input.cityId, await deps.lookups.citySms(p.input.cityId));
+    const byCity = new Map<string, typeof planned>();
+    for (const p of planned) byCity.set(p.input.cityId, [...(byCity.get(p.input.cityId) ?? []), p]);
+    await transaction(async (trx) => {
+      for (const [cityId, list] of byCity) {
+        const wanted = list.filter((p) => p.unitId && p.n.workOrderId).map((p) => ({ workOrderId: p.n.workOrderId!, unitId: p.unitId! }));
+        const codes = await codesFor(trx, cityId, [...new Map(wanted.map((w) => [w.workOrderId, w])).values()], now);
+        for (const p of list) {
+          if (p.unitId && p.n.workOrderId) p.input.context!.code = codes.get(p.n.workOrderId) ?? null;
+          try {
+            p.input.text = renderText(p.input.kind, p.input.context ?? {}, cities.get(cityId)!);
+          } catch {
+            p.input.text = null;
+          }
+        }
+        await queueManyWithin(trx, list.map((p) => p.input), now);
+      }
+    });
+    deps.kick?.();
   }
 
   async function transaction<T>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
@@ -225,8 +329,11 @@ export function createSmsService(deps: SmsDeps) {
     });
   }
 
-  /** Settles one leased message: sends it, or puts it back with a backoff, or gives it up. */
-  async function send(m: SmsMessageRow, token: string, now: Date) {
+  /**
+   * Settles one leased message: submits it (the caller records the submit, batched with others), or
+   * puts it back with a backoff, or gives it up.
+   */
+  async function send(m: SmsMessageRow, token: string, now: Date): Promise<Submitted | void> {
     const hold = (patch: Partial<DB['sms_messages']>) => repo().updateHeld(m.id, token, { ...patch, updated_at: ms(clock.now()) });
     const giveUp = async (state: 'failed' | 'expired' | 'suppressed', error: string) => {
       await transaction(async (trx) => {
@@ -260,19 +367,7 @@ export function createSmsService(deps: SmsDeps) {
     const resubmit = Number(m.attempts) > 1 && !!m.lease_until && m.last_error === null;
     try {
       const r = await deps.gateway.submit({ id: m.id, to: m.phone, from: deps.sender, text, wantReceipt: true });
-      const gateway = r.gateway ?? deps.gateway.name;
-      const at = clock.now();
-      const pending = await transaction(async (trx) => {
-        const held = await repo(trx).updateHeld(m.id, token, {
-          state: 'submitted', gateway, provider_message_id: r.providerMessageIds[0] ?? null, parts: r.parts, submitted_at: ms(at),
-          lease_until: null, claim_token: null, last_error: null, updated_at: ms(at),
-        });
-        // A run that lost its lease still records the ids: a receipt must find its message.
-        await repo(trx).insertProviderIds(gateway, m.id, r.providerMessageIds);
-        if (held) await audit(trx, m, resubmit ? 'sms.resubmitted' : 'sms.submitted', { gateway, providerMessageIds: r.providerMessageIds, parts: r.parts, attempt: Number(m.attempts), idempotentGateway: deps.gateway.idempotent }, at);
-        return repo(trx).unmatchedReceiptsFor(gateway, r.providerMessageIds);
-      });
-      for (const rc of pending) await applyReceiptRow(rc.id, m.id, rc.state as DeliveryReceipt['state'], rc.detail);
+      return { m, gateway: r.gateway ?? deps.gateway.name, providerMessageIds: r.providerMessageIds, parts: r.parts, at: clock.now(), resubmit };
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       const retryable = err instanceof GatewayError ? err.retryable : true;
@@ -288,6 +383,39 @@ export function createSmsService(deps: SmsDeps) {
       });
       deps.kick?.(next);
     }
+  }
+
+  /**
+   * Records what the gateways took (one transaction for a batch): the message submitted, its provider
+   * ids, the audit; then the receipts that arrived before this commit. A run that lost its lease still
+   * records the ids: a receipt must find its message.
+   */
+  async function recordSubmitted(batch: Submitted[], token: string) {
+    if (!batch.length) return;
+    const pending = await transaction(async (trx) => {
+      const entries = [];
+      for (const b of batch) {
+        const held = await repo(trx).updateHeld(b.m.id, token, {
+          state: 'submitted', gateway: b.gateway, provider_message_id: b.providerMessageIds[0] ?? null, parts: b.parts, submitted_at: ms(b.at),
+          lease_until: null, claim_token: null, last_error: null, updated_at: ms(b.at),
+        });
+        if (held) {
+          entries.push({
+            entityType: 'sms', entityId: b.m.id, action: b.resubmit ? 'sms.resubmitted' : 'sms.submitted', cityId: b.m.city_id,
+            after: { gateway: b.gateway, providerMessageIds: b.providerMessageIds, parts: b.parts, attempt: Number(b.m.attempts), idempotentGateway: deps.gateway.idempotent },
+          });
+        }
+      }
+      await repo(trx).insertProviderIdsMany(batch.flatMap((b) => b.providerMessageIds.map((pid, i) => ({ gateway: b.gateway, provider_message_id: pid.slice(0, 128), message_id: b.m.id, part: i + 1 }))));
+      await recordAuditMany(trx, { actor: smsActor(batch[0]!.m.city_id) }, entries, clock.now());
+      const found = [];
+      for (const [gateway, list] of groupBy(batch, (b) => b.gateway)) {
+        const owner = new Map(list.flatMap((b) => b.providerMessageIds.map((pid) => [pid, b.m.id] as const)));
+        for (const rc of await repo(trx).unmatchedReceiptsFor(gateway, [...owner.keys()])) found.push({ rc, messageId: owner.get(rc.provider_message_id)! });
+      }
+      return found;
+    });
+    for (const { rc, messageId } of pending) await applyReceiptRow(rc.id, messageId, rc.state as DeliveryReceipt['state'], rc.detail);
   }
 
   async function applyReceiptRow(receiptId: string, messageId: string, state: DeliveryReceipt['state'], detail: string | null) {
@@ -434,34 +562,13 @@ export function createSmsService(deps: SmsDeps) {
      * The notification outbox's SMS sink: a notice to a unit becomes a text to its phone, a survey
      * notice a text to the citizen. Delivered at least once: the notice id is the source key.
      */
-    async deliverNotice(n: { id: string; cityId: string; event: string; recipient: { kind: string; id: string }; ticketId: string | null; workOrderId: string | null; actBy: string | null; payload: Record<string, unknown> }) {
-      const now = clock.now();
-      if (n.event === 'callback.survey' && n.recipient.kind === 'citizen') {
-        const phone = typeof n.payload.callerPhone === 'string' ? n.payload.callerPhone : null;
-        await transaction((trx) => queueWithin(trx, {
-          cityId: n.cityId, kind: 'callback.survey', recipientKind: 'citizen', phone, sourceKey: `notice:${n.id}`, ticketId: n.ticketId,
-          context: { ticketNumber: String(n.payload.ticketNumber ?? ''), result: typeof n.payload.result === 'string' ? n.payload.result : null }, confidential: n.payload.confidential === true,
-        }, now));
-        deps.kick?.();
-        return;
-      }
-      if (!UNIT_NOTICE_KINDS.has(n.event) || (n.recipient.kind !== 'unit' && n.recipient.kind !== 'unit_manager')) return;
-      const unit = await deps.lookups.unit(n.recipient.id);
-      if (!unit) return;
-      const phone = n.recipient.kind === 'unit_manager' ? unit.dutyPhone ?? unit.smsPhone : unit.smsPhone ?? unit.dutyPhone;
-      const t = n.ticketId ? await deps.lookups.ticket(n.cityId, n.ticketId) : null;
-      await transaction(async (trx) => {
-        const code = n.workOrderId ? await codeFor(trx, n.cityId, n.workOrderId, unit.id, now) : null;
-        await queueWithin(trx, {
-          cityId: n.cityId, kind: n.event, recipientKind: 'unit', unitId: unit.id, phone, sourceKey: `notice:${n.id}`, ticketId: n.ticketId, workOrderId: n.workOrderId,
-          context: {
-            ticketNumber: String(n.payload.ticketNumber ?? t?.number ?? ''), title: (n.payload.title as string | null) ?? t?.title ?? null, place: t?.place ?? null,
-            category: t?.category ?? null, unitName: unit.name, actBy: n.actBy, code, reason: typeof n.payload.reason === 'string' ? n.payload.reason : null,
-            urgencyZh: URGENCY_ZH[String(n.payload.urgency ?? '')] ?? null,
-          },
-        }, now);
-      });
-      deps.kick?.();
+    async deliverNotice(n: NoticeIn) {
+      await queueNotices([n]);
+    },
+
+    /** The same for a whole outbox run, in one transaction. */
+    async deliverNotices(ns: NoticeIn[]) {
+      await queueNotices(ns);
     },
 
     /**
@@ -474,11 +581,24 @@ export function createSmsService(deps: SmsDeps) {
       const ids = await repo().dueIds(ms(now), opts.limit ?? 500);
       const rows = await repo().claim(ids, ms(now), token, ms(new Date(now.getTime() + leaseMs)));
       let next = 0;
+      // Submits are recorded in batches (one commit for up to RECORD_BATCH of them), one batch at a time.
+      const submitted: Submitted[] = [];
+      let recording: Promise<void> = Promise.resolve();
+      const record = () => {
+        const batch = submitted.splice(0);
+        recording = recording.then(() => recordSubmitted(batch, token)).catch((err) => {
+          // Left leased: once the lease has run out the texts are submitted again (at least once).
+          log?.error({ err, sms: batch.map((b) => b.m.id) }, 'sms: recording submitted texts failed');
+        });
+        return recording;
+      };
       const worker = async () => {
         while (next < rows.length) {
           const m = rows[next++]!;
           try {
-            await send(m, token, now);
+            const done = await send(m, token, now);
+            if (done) submitted.push(done);
+            if (submitted.length >= RECORD_BATCH) await record();
           } catch (err) {
             // A database error: the lease runs out and a later run takes the message again.
             log?.error({ err, sms: { id: m.id } }, 'sms: delivery run failed for a message');
@@ -486,6 +606,7 @@ export function createSmsService(deps: SmsDeps) {
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, rows.length) }, worker));
+      await record();
       return rows.length;
     },
 

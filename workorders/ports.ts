@@ -60,6 +60,8 @@ export interface AttachmentStorage {
  */
 export interface NotificationSink {
   deliver(n: Notification): Promise<void> | void;
+  /** Optional: a whole delivery run at once (one transaction instead of one per notice); on an error each notice goes to `deliver`. */
+  deliverBatch?(ns: Notification[]): Promise<void>;
 }
 
 /** Someone must act, by when (the outbox row as the sinks see it). */

@@ -1114,18 +1114,33 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         const candidates = await repo().deliverableOutbox(toDbTime(now), limit);
         const token = `${node}:${newId()}`;
         const rows = await repo().claimOutbox(candidates.map((r) => r.id), toDbTime(now), token, toDbTime(new Date(now.getTime() + outboxLeaseMs)));
-        const done: string[] = [];
-        for (const row of rows) {
-          const n = toNotification(row);
-          try {
-            for (const s of sinks) await s.deliver(n);
-            done.push(row.id);
-          } catch (err) {
-            // Tried again after a backoff (30 s, 1 min, 2 min … at most an hour); the other sinks get it again too.
-            const backoffMs = Math.min(30_000 * 2 ** Math.max(0, Number(row.attempts) - 1), 3_600_000);
-            await repo().postponeOutbox(row.id, token, toDbTime(new Date(clock.now().getTime() + backoffMs)), err instanceof Error ? err.message : String(err));
+        const notices = rows.map(toNotification);
+        const failed = new Map<string, unknown>();
+        for (const sink of sinks) {
+          const pending = notices.filter((n) => !failed.has(n.id));
+          // A sink that takes the run at once (SMS: one transaction for the batch); on an error, one by one to find the notice that fails.
+          if (sink.deliverBatch && pending.length) {
+            try {
+              await sink.deliverBatch(pending);
+              continue;
+            } catch { /* below */ }
+          }
+          for (const n of pending) {
+            try {
+              await sink.deliver(n);
+            } catch (err) {
+              failed.set(n.id, err);
+            }
           }
         }
+        for (const row of rows) {
+          const err = failed.get(row.id);
+          if (err === undefined) continue;
+          // Tried again after a backoff (30 s, 1 min, 2 min … at most an hour); the other sinks get it again too.
+          const backoffMs = Math.min(30_000 * 2 ** Math.max(0, Number(row.attempts) - 1), 3_600_000);
+          await repo().postponeOutbox(row.id, token, toDbTime(new Date(clock.now().getTime() + backoffMs)), err instanceof Error ? err.message : String(err));
+        }
+        const done = rows.filter((r) => !failed.has(r.id)).map((r) => r.id);
         await repo().markOutboxDelivered(done, token, toDbTime(clock.now()));
         delivered += done.length;
         if (candidates.length < limit) return delivered;
