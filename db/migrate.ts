@@ -10,6 +10,7 @@ import * as m0007 from './migrations/0007-durable-delivery';
 import * as m0008 from './migrations/0008-api-key-scopes';
 import * as m0009 from './migrations/0009-notification-reads';
 import * as m0010 from './migrations/0010-work-order-queues';
+import * as m0012 from './migrations/0012-own-policy-names';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0008-api-key-scopes': m0008,
   '0009-notification-reads': m0009,
   '0010-work-order-queues': m0010,
+  '0012-own-policy-names': m0012,
 };
 
 class StaticProvider implements MigrationProvider {
