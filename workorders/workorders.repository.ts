@@ -61,6 +61,16 @@ async function pageWithTotal<T>(rows: Promise<T[]>, count: Promise<{ n: number |
   return { items, total: Number(total.n) };
 }
 
+/**
+ * The tickets on which a unit holds work orders, for intake's unit scope (its `UnitWorkOrders` port):
+ * a co-handler (协办) reads the ticket it works on, and a unit the tickets of rounds it handled; not
+ * one whose work order the center took away by 改派.
+ */
+export function unitWorkOrdersOf(db: Kysely<DB>) {
+  const r = new WorkOrdersRepository(db);
+  return { holds: (unitId: string, ticketId: string) => r.unitHoldsTicket(unitId, ticketId), ticketIds: (unitId: string) => r.ticketIdsOfUnit(unitId) };
+}
+
 export class WorkOrdersRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -406,6 +416,19 @@ export class WorkOrdersRepository {
   /** Every callback of one ticket (one per round). */
   callbacksOfTicket(ticketId: string) {
     return this.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).orderBy('round').execute();
+  }
+
+  /**
+   * Whether a unit holds a work order on a ticket: lead or co-handler, in any round, open or done —
+   * but not one the center took away from it (改派, `reassigned`: the ticket was not its business).
+   */
+  async unitHoldsTicket(unitId: string, ticketId: string): Promise<boolean> {
+    return !!(await this.ticketIdsOfUnit(unitId).where('ticket_id', '=', ticketId).limit(1).executeTakeFirst());
+  }
+
+  /** The tickets a unit holds work orders on (as {@link unitHoldsTicket}), as a subquery (ticket_id). */
+  ticketIdsOfUnit(unitId: string) {
+    return this.db.selectFrom('work_orders').select('ticket_id').where('unit_id', '=', unitId).where('status', '!=', 'reassigned');
   }
 
   findPoolEntry(ticketId: string) {
