@@ -12,7 +12,7 @@ import { createRoutingPorts } from './routing-ports';
 import { createJobQueue, type JobNames } from '../jobs';
 import { createCalendarService } from '../calendar';
 import { createIntakeService, toTicketView, type IntakeEvents } from '../intake';
-import { createWorkOrderService, createDiskAttachmentStorage, createS3AttachmentStorage, createLogNotificationSink, type WorkOrderEvents } from '../workorders';
+import { createWorkOrderService, createDiskAttachmentStorage, createS3AttachmentStorage, createLogNotificationSink, unitWorkOrdersOf, type WorkOrderEvents } from '../workorders';
 import { createWorkOrderLookups } from './workorder-ports';
 import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, publishTicketEvents, publishWorkOrderEvents, createLiveNotificationSink } from '../live';
 import { createCallService } from '../calls';
@@ -101,6 +101,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
         return c ? { id: c.id, cityId: c.cityId, code: c.code, name: c.name } : null;
       },
       userNames: (cityId, ids) => userNamesOf(cityId, ids),
+      // A unit reads the tickets it co-handles (协办) or handled in an earlier round.
+      unitWorkOrders: unitWorkOrdersOf(db),
     },
   });
 

@@ -82,6 +82,9 @@ export const PageQuery = z.object({
   pageSize: z.coerce.number().int().min(1).max(200).default(20),
 });
 
+/** One page of a list and the count of the whole list (under the same filters): what paged list endpoints answer. */
+export const PageOf = <T extends z.ZodTypeAny>(item: T) => z.object({ items: z.array(item), total: z.number(), page: z.number(), pageSize: z.number() });
+
 export const IsoDateTime = z
   .string()
   .refine((s) => parseIsoWithZone(s) !== null, 'a real date and time between 2000 and 2100 in ISO 8601 with a time zone, e.g. 2025-10-01T09:00:00+08:00');

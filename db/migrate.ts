@@ -11,6 +11,7 @@ import * as m0008 from './migrations/0008-api-key-scopes';
 import * as m0009 from './migrations/0009-notification-reads';
 import * as m0010 from './migrations/0010-work-order-queues';
 import * as m0011 from './migrations/0011-sms';
+import * as m0012 from './migrations/0012-own-policy-names';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -30,6 +31,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0009-notification-reads': m0009,
   '0010-work-order-queues': m0010,
   '0011-sms': m0011,
+  '0012-own-policy-names': m0012,
 };
 
 class StaticProvider implements MigrationProvider {

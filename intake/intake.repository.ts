@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { DB, TicketsTable, DialectName } from '../db';
 import { insertIgnore, likeContains, newestCommitted } from '../db';
 
@@ -26,8 +26,15 @@ export interface TicketListFilter {
   q?: string;
   createdFrom?: string;
   createdTo?: string;
-  /** Data scope (数据权限), applied on top of the filters. */
-  scope: { kind: 'city' } | { kind: 'unit'; unitId: string } | { kind: 'territory'; path: string; userId: string | null } | { kind: 'none' };
+  /**
+   * Data scope (数据权限), applied on top of the filters. A unit's: the tickets it handles, and with
+   * `held` those on which it holds a work order (协办 included).
+   */
+  scope:
+    | { kind: 'city' }
+    | { kind: 'unit'; unitId: string; held?: SelectQueryBuilder<DB, 'work_orders', { ticket_id: string }> }
+    | { kind: 'territory'; path: string; userId: string | null }
+    | { kind: 'none' };
 }
 
 /** Tickets, citizens, links and the number sequence. */
@@ -123,7 +130,10 @@ export class IntakeRepository {
     }
     const s = f.scope;
     if (s.kind === 'none') return { rows: [], total: 0 };
-    if (s.kind === 'unit') q = q.where('handling_unit_id', '=', s.unitId);
+    if (s.kind === 'unit') {
+      const held = s.held;
+      q = q.where((eb) => (held ? eb.or([eb('handling_unit_id', '=', s.unitId), eb('id', 'in', held)]) : eb('handling_unit_id', '=', s.unitId)));
+    }
     if (s.kind === 'territory') {
       q = q.where((eb) => {
         const inArea = eb('territory_path', 'like', s.path + '%');

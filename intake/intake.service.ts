@@ -177,6 +177,12 @@ export function ticketScopeOf(actor: Actor): TicketListFilter['scope'] {
   return { kind: 'none' };
 }
 
+/**
+ * What the ticket row alone lets a viewer see: the center everything of its city, a unit the tickets
+ * it handles, grid staff their territory and what they registered. A unit also reads the tickets on
+ * which it holds a work order (协办, or a round it handled): {@link createIntakeService}'s reads add
+ * those (they need the work-order part), and its commands keep to this.
+ */
 export function canSee(actor: Actor, t: TicketRow): boolean {
   if (t.city_id !== actor.cityId) return false;
   const s = ticketScopeOf(actor);
@@ -309,6 +315,26 @@ export function createIntakeService(deps: IntakeDeps) {
     const t = await repo(db).findTicket(id);
     // Out of scope looks the same as missing: a unit cannot probe other units' ticket ids.
     if (!t || !canSee(actor, t)) throw notFound('TICKET_NOT_FOUND', `ticket ${id} not found`, `工单 ${id} 不存在`);
+    return t;
+  }
+
+  /**
+   * Whether a viewer may read a ticket: what {@link canSee} allows, and for a unit also a ticket on
+   * which it holds a work order — as co-handler (协办), or from a round it handled — but not one that
+   * 改派 took away from it (see the `UnitWorkOrders` port). Reading only: commands keep to the
+   * handling unit. What the viewer sees of it is {@link toTicketView}'s as ever (phone masked, a
+   * confidential ticket's citizen hidden).
+   */
+  async function mayRead(actor: Actor, t: TicketRow): Promise<boolean> {
+    if (canSee(actor, t)) return true;
+    const s = ticketScopeOf(actor);
+    return s.kind === 'unit' && t.city_id === actor.cityId && !!deps.lookups.unitWorkOrders && (await deps.lookups.unitWorkOrders.holds(s.unitId, t.id));
+  }
+
+  /** As {@link loadVisible}, for reading (see {@link mayRead}). */
+  async function loadReadable(actor: Actor, id: string): Promise<TicketRow> {
+    const t = await repo().findTicket(id);
+    if (!t || !(await mayRead(actor, t))) throw notFound('TICKET_NOT_FOUND', `ticket ${id} not found`, `工单 ${id} 不存在`);
     return t;
   }
 
@@ -482,11 +508,12 @@ export function createIntakeService(deps: IntakeDeps) {
     },
 
     async getTicket(actor: Actor, id: string): Promise<TicketView> {
-      return toTicketView(await loadVisible(deps.db, actor, id), actor);
+      return toTicketView(await loadReadable(actor, id), actor);
     },
 
+    /** The ticket's row, if the actor may read it (404 otherwise): for other parts' reads and checks. */
     async getTicketRow(actor: Actor, id: string): Promise<TicketRow> {
-      return loadVisible(deps.db, actor, id);
+      return loadReadable(actor, id);
     },
 
     /**
@@ -522,13 +549,16 @@ export function createIntakeService(deps: IntakeDeps) {
     /** A ticket by its number (工单编号), as shared in links and read out on the phone; out of scope is 404 like missing. */
     async getTicketByNumber(actor: Actor, number: string): Promise<TicketView> {
       const t = await repo().findTicketByNumber(actor.cityId, number.trim());
-      if (!t || !canSee(actor, t)) throw notFound('TICKET_NOT_FOUND', `ticket ${number} not found`, `工单 ${number} 不存在`);
+      if (!t || !(await mayRead(actor, t))) throw notFound('TICKET_NOT_FOUND', `ticket ${number} not found`, `工单 ${number} 不存在`);
       return toTicketView(t, actor);
     },
 
     async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope' | 'territoryPath'> & { territoryId?: string }, page = 1, pageSize = 20, order: TicketListOrder = {}) {
       const { territoryId, ...rest } = filter;
-      const f: TicketListFilter = { ...rest, cityId: actor.cityId, scope: ticketScopeOf(actor) };
+      let scope = ticketScopeOf(actor);
+      // A unit's list holds the tickets it co-handles (协办) or handled in an earlier round, as its reads do.
+      if (scope.kind === 'unit' && deps.lookups.unitWorkOrders) scope = { ...scope, held: deps.lookups.unitWorkOrders.ticketIds(scope.unitId) };
+      const f: TicketListFilter = { ...rest, cityId: actor.cityId, scope };
       if (territoryId) f.territoryPath = (await checkReferences(actor.cityId, { territoryId }))!;
       // Outside the center, searching by phone would reveal whose number it is.
       if (!isCenter(actor) && (f.callerPhone || f.citizenId)) {
@@ -718,7 +748,7 @@ export function createIntakeService(deps: IntakeDeps) {
     },
 
     async linksOf(actor: Actor, id: string) {
-      await loadVisible(deps.db, actor, id);
+      await loadReadable(actor, id);
       const links = await repo().linksOf(id);
       return links.map((l) => ({
         ticketId: l.ticket_id === id ? l.linked_ticket_id : l.ticket_id,
@@ -729,7 +759,7 @@ export function createIntakeService(deps: IntakeDeps) {
     },
 
     async auditOf(actor: Actor, id: string) {
-      const ticket = await loadVisible(deps.db, actor, id);
+      const ticket = await loadReadable(actor, id);
       const trail = await withActorNames(ticket.city_id, await listAudit(deps.db, 'ticket', id));
       if (isCenter(actor)) return trail;
       // Outside the center the trail keeps its steps but not the citizen's details; once a ticket is

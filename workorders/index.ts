@@ -16,6 +16,7 @@ export { WorkOrderStatus, WORK_ORDER_STATUS_ZH, OPEN_STATUSES, riskOf, runningCl
  */
 export { createWorkOrderService, toWorkOrderView, QUEUES, type WorkOrderService, type WorkOrderDeps, type WorkOrderEvents, type WorkOrderView, type Queue } from './workorders.service';
 export { workOrderRoutes, type WorkOrderRoutesOptions } from './workorders.routes';
+export { unitWorkOrdersOf } from './workorders.repository';
 export type { WorkOrderLookups, CityClock, CityRules, TicketPort, AttachmentStorage, NotificationSink, Notification } from './ports';
 export { createDiskAttachmentStorage, createS3AttachmentStorage, type S3StorageOptions } from './adapters/attachment-storage';
 export { createLogNotificationSink } from './adapters/log-sink';

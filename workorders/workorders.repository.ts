@@ -52,6 +52,25 @@ const CLOCK_COLUMNS = [
   { clock: 'citizenReply', due: 'citizen_reply_due', met: 'replied_at' },
 ] as const;
 
+/**
+ * One page of a list and the count of the whole list under the same filters: what every list here
+ * answers (`{ items, total }`, the API adding `page` and `pageSize`), so nothing beyond a page is hidden.
+ */
+async function pageWithTotal<T>(rows: Promise<T[]>, count: Promise<{ n: number | string | bigint }>): Promise<{ items: T[]; total: number }> {
+  const [items, total] = await Promise.all([rows, count]);
+  return { items, total: Number(total.n) };
+}
+
+/**
+ * The tickets on which a unit holds work orders, for intake's unit scope (its `UnitWorkOrders` port):
+ * a co-handler (协办) reads the ticket it works on, and a unit the tickets of rounds it handled; not
+ * one whose work order the center took away by 改派.
+ */
+export function unitWorkOrdersOf(db: Kysely<DB>) {
+  const r = new WorkOrdersRepository(db);
+  return { holds: (unitId: string, ticketId: string) => r.unitHoldsTicket(unitId, ticketId), ticketIds: (unitId: string) => r.ticketIdsOfUnit(unitId) };
+}
+
 export class WorkOrdersRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
@@ -164,11 +183,7 @@ export class WorkOrdersRepository {
     } else page = page.orderBy(sort === 'created' ? 'created_at' : 'reply_due', order);
     // The ticket next: a ticket's work orders (主办 and 协办) stay side by side when the key ties.
     page = page.orderBy('ticket_id').orderBy('role', 'desc').orderBy('id');
-    const [items, total] = await Promise.all([
-      page.offset(offset).limit(limit).execute(),
-      this.filtered(f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
-    ]);
-    return { items, total: Number(total.n) };
+    return pageWithTotal(page.offset(offset).limit(limit).execute(), this.filtered(f).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow());
   }
 
   insertMilestones(rows: DB['work_order_milestones'][]) {
@@ -327,12 +342,28 @@ export class WorkOrdersRepository {
     return Number(r.numUpdatedRows) === 1;
   }
 
-  listSupervisionOrders(f: { cityId: string; unitId?: string | null; status?: string; workOrderId?: string }) {
-    let q = this.db.selectFrom('supervision_orders').selectAll().where('city_id', '=', f.cityId);
-    if (f.unitId) q = q.where('unit_id', '=', f.unitId);
-    if (f.status) q = q.where('status', '=', f.status);
-    if (f.workOrderId) q = q.where('work_order_id', '=', f.workOrderId);
-    return q.orderBy('created_at', 'desc').limit(500).execute();
+  /**
+   * One page of the city's supervision orders (a unit's own when `unitId`), the newest first, each
+   * with its work order's ticket number and title; `total` counts them all.
+   */
+  listSupervisionOrders(f: { cityId: string; unitId?: string | null; status?: string }, offset: number, limit: number) {
+    let q = this.db.selectFrom('supervision_orders as so').where('so.city_id', '=', f.cityId);
+    if (f.unitId) q = q.where('so.unit_id', '=', f.unitId);
+    if (f.status) q = q.where('so.status', '=', f.status);
+    const rows = q
+      .innerJoin('work_orders as w', 'w.id', 'so.work_order_id')
+      .selectAll('so')
+      .select(['w.ticket_number', 'w.ticket_title'])
+      .orderBy('so.created_at', 'desc')
+      .orderBy('so.id', 'desc')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+    return pageWithTotal(rows, q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow());
+  }
+
+  supervisionOrdersOf(workOrderId: string) {
+    return this.db.selectFrom('supervision_orders').selectAll().where('work_order_id', '=', workOrderId).orderBy('created_at', 'desc').orderBy('id', 'desc').execute();
   }
 
   insertCallback(row: DB['callbacks']) {
@@ -371,12 +402,33 @@ export class WorkOrdersRepository {
       .execute();
   }
 
-  listCallbacks(f: { cityId: string; statuses?: string[]; dueBefore?: string; ticketId?: string }) {
-    let q = this.db.selectFrom('callbacks').selectAll().where('city_id', '=', f.cityId);
-    if (f.ticketId) q = q.where('ticket_id', '=', f.ticketId);
+  /** One page of the city's callbacks, the next attempt first; `total` counts them all. */
+  listCallbacks(f: { cityId: string; statuses?: string[]; dueBefore?: string }, offset: number, limit: number) {
+    let q = this.db.selectFrom('callbacks').where('city_id', '=', f.cityId);
     if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
     if (f.dueBefore) q = q.where('next_attempt_at', '<=', f.dueBefore);
-    return q.orderBy('next_attempt_at').limit(500).execute();
+    return pageWithTotal(
+      q.selectAll().orderBy('next_attempt_at').orderBy('id').offset(offset).limit(limit).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    );
+  }
+
+  /** Every callback of one ticket (one per round). */
+  callbacksOfTicket(ticketId: string) {
+    return this.db.selectFrom('callbacks').selectAll().where('ticket_id', '=', ticketId).orderBy('round').execute();
+  }
+
+  /**
+   * Whether a unit holds a work order on a ticket: lead or co-handler, in any round, open or done —
+   * but not one the center took away from it (改派, `reassigned`: the ticket was not its business).
+   */
+  async unitHoldsTicket(unitId: string, ticketId: string): Promise<boolean> {
+    return !!(await this.ticketIdsOfUnit(unitId).where('ticket_id', '=', ticketId).limit(1).executeTakeFirst());
+  }
+
+  /** The tickets a unit holds work orders on (as {@link unitHoldsTicket}), as a subquery (ticket_id). */
+  ticketIdsOfUnit(unitId: string) {
+    return this.db.selectFrom('work_orders').select('ticket_id').where('unit_id', '=', unitId).where('status', '!=', 'reassigned');
   }
 
   findPoolEntry(ticketId: string) {
@@ -402,8 +454,13 @@ export class WorkOrdersRepository {
     return this.db.deleteFrom('claim_pool').where('ticket_id', '=', ticketId).where('claimed_at', 'is', null).execute();
   }
 
-  openPool(cityId: string) {
-    return this.db.selectFrom('claim_pool').selectAll().where('city_id', '=', cityId).where('claimed_at', 'is', null).orderBy('offered_at').execute();
+  /** One page of the open pool, the longest waiting first; `total` counts the whole pool. */
+  openPool(cityId: string, offset: number, limit: number) {
+    const q = this.db.selectFrom('claim_pool').where('city_id', '=', cityId).where('claimed_at', 'is', null);
+    return pageWithTotal(
+      q.selectAll().orderBy('offered_at').orderBy('ticket_id').offset(offset).limit(limit).execute(),
+      q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow(),
+    );
   }
 
   async outboxHas(dedupKey: string): Promise<boolean> {

@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import multipart from '@fastify/multipart';
 import { z } from 'zod';
 import { badRequest, parseIsoWithZone, Urgency } from '../core';
-import { actorOf, commandContext, ErrorBody, errorResponses, IsoDateTime, PageQuery } from '../core/http';
+import { actorOf, commandContext, ErrorBody, errorResponses, IsoDateTime, PageOf, PageQuery } from '../core/http';
 import { WORK_ORDER_SORTS } from './workorders.repository';
 import { attachmentTooLarge, QUEUES, type WorkOrderService } from './workorders.service';
 
@@ -25,9 +25,11 @@ const Deadlines = z.object({ acknowledge: z.string().nullable(), onSite: z.strin
 const csvOf = (values: readonly string[]) =>
   z.string().max(200).transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.enum(values as [string, ...string[]])));
 
+/** The paging of every list here (the console's queues show 50 a page). */
+const ListPage = { ...PageQuery.shape, pageSize: z.coerce.number().int().min(1).max(200).default(50) };
+
 const WorkOrderListQuery = z.strictObject({
-  ...PageQuery.shape,
-  pageSize: z.coerce.number().int().min(1).max(200).default(50),
+  ...ListPage,
   queue: z.enum(QUEUES).default('open'),
   ticketId: z.string().max(64).optional(),
   unitId: z.string().max(64).optional(),
@@ -67,7 +69,7 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
     schema: {
       tags, summary: 'Work orders by queue, one page, filtered and sorted (a unit sees its own only); total counts the whole queue',
       querystring: WorkOrderListQuery,
-      response: { 200: z.object({ items: z.array(WorkOrder), total: z.number(), page: z.number(), pageSize: z.number() }), ...errorResponses },
+      response: { 200: PageOf(WorkOrder), ...errorResponses },
     },
   }, async (request) => {
     const q = request.query;
@@ -167,8 +169,12 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
   }, async (request, reply) => reply.code(201).send(await workOrders.raiseSupervisionOrder(commandContext(request), request.params.id, request.body.reason)));
 
   r.get('/supervision-orders', {
-    schema: { tags, summary: 'Supervision orders (a unit sees its own)', querystring: z.strictObject({ status: z.enum(['open', 'answered']).optional() }), response: { 200: z.array(SupervisionOrder), ...errorResponses } },
-  }, async (request) => workOrders.listSupervisionOrders(actorOf(request), request.query.status));
+    schema: {
+      tags, summary: 'Supervision orders (a unit sees its own), one page, the newest first; total counts them all',
+      querystring: z.strictObject({ ...ListPage, status: z.enum(['open', 'answered']).optional() }),
+      response: { 200: PageOf(SupervisionOrder.extend({ ticketNumber: z.string(), ticketTitle: z.string().nullable() })), ...errorResponses },
+    },
+  }, async (request) => workOrders.listSupervisionOrders(actorOf(request), request.query.status, request.query.page, request.query.pageSize));
 
   r.post('/supervision-orders/:id/answer', {
     schema: { tags, summary: 'The unit answers a supervision order', params: IdParams, body: z.strictObject({ answer: z.string().max(5000) }), response: { 200: SupervisionOrder, ...errorResponses } },
@@ -179,20 +185,24 @@ export async function workOrderRoutes(app: FastifyInstance, opts: WorkOrderRoute
   }, async (request) => workOrders.reviewReply(commandContext(request), request.params.id, request.body));
 
   r.post('/tickets/:id/claim-pool', {
-    schema: { tags, summary: 'Offer a hard ticket for a unit to claim (认领)', params: IdParams, body: z.strictObject({ reason: Reason }), response: { 201: z.array(z.any()), ...errorResponses } },
+    schema: { tags, summary: 'Offer a hard ticket for a unit to claim (认领); answers with the entry made, in a list', params: IdParams, body: z.strictObject({ reason: Reason }), response: { 201: z.array(z.any()), ...errorResponses } },
   }, async (request, reply) => reply.code(201).send(await workOrders.offerForClaim(commandContext(request), request.params.id, request.body.reason)));
 
   r.get('/claim-pool', {
-    schema: { tags, summary: 'Tickets waiting to be claimed', response: { 200: z.array(z.any()), ...errorResponses } },
-  }, async (request) => workOrders.pool(actorOf(request)));
+    schema: { tags, summary: 'Tickets waiting to be claimed, one page, the longest waiting first; total counts the whole pool', querystring: z.strictObject(ListPage), response: { 200: PageOf(z.any()), ...errorResponses } },
+  }, async (request) => workOrders.pool(actorOf(request), request.query.page, request.query.pageSize));
 
   r.post('/claim-pool/:id/claim', {
     schema: { tags, summary: '认领: claim a ticket for your unit (the first claim wins)', params: IdParams, response: { 200: WorkOrder, ...errorResponses } },
   }, async (request) => workOrders.claim(commandContext(request), request.params.id));
 
   r.get('/callbacks', {
-    schema: { tags, summary: '回访 Callbacks (due, pending or all)', querystring: z.strictObject({ status: z.enum(['due', 'pending', 'all']).default('due') }), response: { 200: z.array(Callback.extend({ ticket: opts.ticketSchema })), ...errorResponses } },
-  }, async (request) => workOrders.listCallbacks(actorOf(request), request.query.status));
+    schema: {
+      tags, summary: '回访 Callbacks (due, pending or all), one page, the next attempt first; total counts them all',
+      querystring: z.strictObject({ ...ListPage, status: z.enum(['due', 'pending', 'all']).default('due') }),
+      response: { 200: PageOf(Callback.extend({ ticket: opts.ticketSchema })), ...errorResponses },
+    },
+  }, async (request) => workOrders.listCallbacks(actorOf(request), request.query.status, request.query.page, request.query.pageSize));
 
   r.post('/callbacks/:id/result', {
     schema: { tags, summary: 'The citizen rated the result (满意/基本满意/不满意)', params: IdParams, body: z.strictObject({ satisfaction: Satisfaction, comment: z.string().max(2000).nullish() }), response: { 200: Callback, ...errorResponses } },

@@ -26,7 +26,7 @@ import {
   WORK_ORDER_STATUS_ZH, OPEN_STATUSES, FINAL_WORK_ORDER_STATUSES, riskOf, runningClocks,
   type Deadlines, type WorkOrderStatus, type WorkOrderRole, type Risk,
 } from './domain/work-order';
-import { WorkOrdersRepository, type WorkOrderSort, type WorkOrderRow, type CallbackRow, type MilestoneRow, type OutboxRow, type Recipient, type TicketMilestoneRow } from './workorders.repository';
+import { WorkOrdersRepository, type WorkOrderSort, type WorkOrderRow, type CallbackRow, type ClaimPoolRow, type MilestoneRow, type OutboxRow, type Recipient, type TicketMilestoneRow } from './workorders.repository';
 import type { AttachmentStorage, CityRules, Notification, NotificationSink, TicketPort, WorkOrderLookups } from './ports';
 
 export interface WorkOrderView {
@@ -652,6 +652,12 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     return deps.tickets.getTicketRow(systemActor(w.city_id), w.ticket_id);
   }
 
+  /** A claim-pool entry as listed: the ticket's title, place and category, never its citizen. */
+  async function poolItemOf(e: ClaimPoolRow) {
+    const t = await deps.tickets.getTicketRow(systemActor(e.city_id), e.ticket_id);
+    return { ticketId: e.ticket_id, number: t.number, title: t.title, situation: t.situation, addressText: t.address_text, categoryId: t.category_id, reason: e.reason, offeredAt: iso(e.offered_at)! };
+  }
+
   const unitNamesOf = async (rows: WorkOrderRow[]) => {
     const names = new Map<string, string>();
     for (const w of rows) if (!names.has(w.unit_id)) names.set(w.unit_id, (await deps.lookups.unit(w.unit_id))?.name ?? w.unit_id);
@@ -670,7 +676,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         repo().attachmentsOf(id),
         listAudit(deps.db, 'work_order', id),
         ticketOfWorkOrder(w),
-        repo().listSupervisionOrders({ cityId: w.city_id, workOrderId: id }),
+        repo().supervisionOrdersOf(id),
         remindersOf([id]),
       ]);
       const unit = await deps.lookups.unit(w.unit_id);
@@ -950,19 +956,21 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
         );
         await recordAudit(trx, ctx, { entityType: 'ticket', entityId: ticketId, action: 'ticket.offered_for_claim', after: { reason: why }, reason: why, cityId: t.city_id }, now);
       });
-      return service.pool(ctx.actor);
+      // The entry just made (in a list, as this answer has always been): the pool itself is paged (GET /claim-pool).
+      const entry = await repo().findPoolEntry(ticketId);
+      return entry ? [await poolItemOf(entry)] : [];
     },
 
-    /** The open pool: tickets any unit of the city may claim (title and category only; no citizen). */
-    async pool(actor: Actor) {
+    /**
+     * The open pool, one page, the longest waiting first: tickets any unit of the city may claim
+     * (title and category only; no citizen); `total` counts the whole pool.
+     */
+    async pool(actor: Actor, page = 1, pageSize = 50) {
       if (!isCenter(actor) && !UNIT_ROLES.has(actor.role)) throw forbidden('ROLE_FORBIDDEN', 'the claim pool is for the center and the units', '仅热线中心和承办单位可查看认领池');
-      const rows = await repo().openPool(actor.cityId);
-      const out = [];
-      for (const r of rows) {
-        const t = await deps.tickets.getTicketRow(systemActor(actor.cityId), r.ticket_id);
-        out.push({ ticketId: r.ticket_id, number: t.number, title: t.title, situation: t.situation, addressText: t.address_text, categoryId: t.category_id, reason: r.reason, offeredAt: iso(r.offered_at)! });
-      }
-      return out;
+      const r = await repo().openPool(actor.cityId, (page - 1) * pageSize, pageSize);
+      const items = [];
+      for (const e of r.items) items.push(await poolItemOf(e));
+      return { items, total: r.total, page, pageSize };
     },
 
     /** 认领: the first unit to claim gets the ticket, dispatched to it with fresh clocks. */
@@ -999,10 +1007,12 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       return toSupervisionView((await repo().findSupervisionOrder(value))!);
     },
 
-    async listSupervisionOrders(actor: Actor, status?: string) {
+    /** Supervision orders (督办单), one page, the newest first (a unit: its own); `total` counts them all. */
+    async listSupervisionOrders(actor: Actor, status?: string, page = 1, pageSize = 50) {
       if (!isCenter(actor) && !UNIT_ROLES.has(actor.role)) throw forbidden('ROLE_FORBIDDEN', 'supervision orders are for the center and the units', '仅热线中心和承办单位可查看督办单');
-      const rows = await repo().listSupervisionOrders({ cityId: actor.cityId, unitId: isCenter(actor) ? null : actor.unitId, status });
-      return rows.map(toSupervisionView);
+      const r = await repo().listSupervisionOrders({ cityId: actor.cityId, unitId: isCenter(actor) ? null : actor.unitId, status }, (page - 1) * pageSize, pageSize);
+      const items = r.items.map((so) => ({ ...toSupervisionView(so), ticketNumber: so.ticket_number, ticketTitle: so.ticket_title }));
+      return { items, total: r.total, page, pageSize };
     },
 
     async answerSupervisionOrder(ctx: CommandContext, id: string, answer: string) {
@@ -1023,14 +1033,16 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
 
     // --- callbacks (回访) ----------------------------------------------------------------------
 
-    async listCallbacks(actor: Actor, status: 'due' | 'pending' | 'all' = 'due') {
+    /** Callbacks (回访), one page, the next attempt first; `total` counts them all. */
+    async listCallbacks(actor: Actor, status: 'due' | 'pending' | 'all' = 'due', page = 1, pageSize = 50) {
       requireCenter(actor, '查看回访', [Role.agent, Role.dispatcher, Role.supervisor, Role.admin]);
-      const rows = await repo().listCallbacks({
+      const r = await repo().listCallbacks({
         cityId: actor.cityId,
         statuses: status === 'all' ? undefined : ['pending', 'surveying'],
         dueBefore: status === 'due' ? toDbTime(clock.now()) : undefined,
-      });
-      return Promise.all(rows.map(async (c) => ({ ...toCallbackView(c), ticket: deps.tickets.view(await deps.tickets.getTicketRow(actor, c.ticket_id), actor) })));
+      }, (page - 1) * pageSize, pageSize);
+      const items = await Promise.all(r.items.map(async (c) => ({ ...toCallbackView(c), ticket: deps.tickets.view(await deps.tickets.getTicketRow(actor, c.ticket_id), actor) })));
+      return { items, total: r.total, page, pageSize };
     },
 
     /** An agent reached the citizen (or the SMS survey was answered): the rating decides close or second handling. */
@@ -1172,7 +1184,7 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     async callbacksOfTicket(actor: Actor, ticketId: string) {
       requireCenter(actor, '查看回访', [Role.agent, Role.dispatcher, Role.supervisor, Role.admin]);
       await deps.tickets.getTicketRow(actor, ticketId);
-      return (await repo().listCallbacks({ cityId: actor.cityId, ticketId })).map(toCallbackView);
+      return (await repo().callbacksOfTicket(ticketId)).map(toCallbackView);
     },
 
     /**

@@ -149,3 +149,71 @@ export async function seedBusyDay(t: TestApp, opts: BusyDayOptions = {}): Promis
     ms: Date.now() - started,
   };
 }
+
+export interface LongListsOptions {
+  /** Callbacks due (待回访), on the day's finished tickets (default 520: above the old cap of 500). */
+  callbacks?: number;
+  /** Supervision orders (督办单) to the water company, two per work order at most (default 560). */
+  supervisionOrders?: number;
+  /** Tickets waiting for dispatch offered to the claim pool (认领池, default 120). */
+  pool?: number;
+  /** The water company's work orders past their acknowledge deadline (超期, default 120). */
+  overdue?: number;
+}
+
+export interface LongLists {
+  callbacks: number;
+  supervisionOrders: number;
+  pool: number;
+  overdue: number;
+}
+
+/**
+ * The lists beside the queues, on a busy day already seeded ({@link seedBusyDay}): callbacks due,
+ * supervision orders, the claim pool and overdue work orders, each longer than one page and the
+ * callbacks and supervision orders longer than the 500 rows the server used to stop at. Rows are
+ * written as the services write them (ticket, work order and unit ids from the busy day).
+ */
+export async function seedLongLists(t: TestApp, day: BusyDay, opts: LongListsOptions = {}): Promise<LongLists> {
+  const db = t.ctx.database.db;
+  const now = t.ctx.clock.now();
+  const at = (msAgo: number) => toDbTime(new Date(now.getTime() - msAgo));
+  const nCallbacks = opts.callbacks ?? 520;
+  const nSupervision = opts.supervisionOrders ?? 560;
+  const nPool = opts.pool ?? 120;
+  const nOverdue = opts.overdue ?? 120;
+
+  const closed = await db.selectFrom('tickets').select('id').where('status', '=', 'closed').orderBy('number').limit(nCallbacks).execute();
+  if (closed.length < nCallbacks) throw new Error(`only ${closed.length} finished tickets for ${nCallbacks} callbacks`);
+  const callbacks: DB['callbacks'][] = closed.map((tk, i) => ({
+    id: newId(), city_id: 'demo', ticket_id: tk.id, round: 1, status: 'pending', version: 1, attempts: 0, max_attempts: 3,
+    // All due now, the longest waiting first.
+    next_attempt_at: at((nCallbacks - i) * 60_000), satisfaction: null, comment: null, answered_via: null, answered_at: null,
+    created_at: at(2 * 86_400_000), updated_at: at(2 * 86_400_000),
+  }));
+
+  const water = await db.selectFrom('work_orders').select(['id', 'ticket_id']).where('unit_id', '=', day.waterUnitId).where('role', '=', 'lead').orderBy('ticket_number').execute();
+  if (water.length * 2 < nSupervision) throw new Error(`only ${water.length} water work orders for ${nSupervision} supervision orders`);
+  const supervision: DB['supervision_orders'][] = Array.from({ length: nSupervision }, (_, i) => {
+    const w = water[i % water.length];
+    return {
+      id: newId(), city_id: 'demo', work_order_id: w.id, ticket_id: w.ticket_id, unit_id: day.waterUnitId, origin: i % 3 ? 'auto' : 'manual',
+      reason: `请抓紧办理（督办 ${i + 1}）`, raised_by: null, status: 'open', answer: null, answered_by: null, answered_at: null, created_at: at((nSupervision - i) * 60_000),
+    };
+  });
+
+  const waiting = await db.selectFrom('tickets').select('id').where('status', '=', 'accepted').orderBy('number').limit(nPool).execute();
+  const pool: DB['claim_pool'][] = waiting.map((tk, i) => ({
+    ticket_id: tk.id, city_id: 'demo', reason: `职责不清的疑难事项（${i + 1}）`, offered_by: null, offered_at: at((nPool - i) * 60_000), claimed_by_unit_id: null, claimed_at: null,
+  }));
+
+  await db.transaction().execute(async (trx) => {
+    await insertChunks(trx, 'callbacks', callbacks);
+    await insertChunks(trx, 'supervision_orders', supervision);
+    await insertChunks(trx, 'claim_pool', pool);
+    // Past the acknowledge deadline: the overdue queue (超期) of the supervisor's dashboard.
+    const late = water.slice(0, nOverdue).map((w) => w.id);
+    await trx.updateTable('work_orders').set({ acknowledge_due: at(30 * 60_000) }).where('id', 'in', late).where('status', '=', 'dispatched').execute();
+  });
+  return { callbacks: callbacks.length, supervisionOrders: supervision.length, pool: pool.length, overdue: Math.min(nOverdue, water.length) };
+}

@@ -4,10 +4,13 @@
  *    supervisor the full phone and the callbacks, the handling unit the phone masked and no callbacks,
  *    another unit a "not found" page; the audit trail names the person who registered it;
  *  - the header's search opens the page from a ticket number, and from a phone number's results;
- *  - a work order dispatched to a unit lights its bell (+1), and the notice leads to the ticket page.
+ *  - a work order dispatched to a unit lights its bell (+1), and the notice leads to the ticket page;
+ *  - a co-handler (协办) unit opens the page of a ticket it co-handles: its own work order (and its
+ *    签收), not the lead's, the phone masked (before, intake's unit scope knew only the handling unit: 404).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { systemActor } from '../../core';
 import { browserSkipReason, launchBrowser, login, openConsole, screenshot, startConsoleServer, unresolvedElements, type ConsoleServer } from './browser';
 
 const skip = browserSkipReason();
@@ -29,6 +32,24 @@ async function dispatchWaterTicket(s: ConsoleServer, situation: string) {
   const unit = await s.api('agent1', 'GET', `/api/v1/units/${ticket.handlingUnitId}`);
   expect(unit.body.code, 'the plan sends it to the water company').toBe('util-water');
   return ticket;
+}
+
+/** A ticket dispatched to the water company with 城管局 co-handling (主办 + 协办), as a dispatcher would by a plan with co-units. */
+async function dispatchWithCoHandler(s: ConsoleServer, situation: string) {
+  const created = await s.api('agent1', 'POST', '/api/v1/tickets', {
+    channel: 'phone', type: 'help', callerPhone: PHONE, citizenName: '赵先生', occurredAt: '2025-10-09T09:50:00+08:00',
+    addressText: '白龙南路88号', parties: '来电人', situation, demand: '请尽快处理',
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const unit = async (code: string) => (await s.t.ctx.directory.findUnitByCode('demo', code))!.id;
+  const water = await unit('util-water');
+  const cgj = await unit('dept-cgj');
+  const dispatcher = { ...systemActor('demo'), kind: 'user' as const, id: 'co-handler-test', role: 'dispatcher' as const, name: 'test' };
+  await s.t.ctx.intake.transition({ actor: dispatcher }, created.body.id, created.body.version, {
+    action: 'dispatch', handlingUnitId: water, routing: { rule: 'function', responsibilityVersionId: null, plannedUnitId: water, coUnitIds: [cgj] },
+  });
+  const orders = (await s.api('dispatcher1', 'GET', `/api/v1/work-orders?queue=all&ticketId=${created.body.id}`)).body.items as { id: string; role: string }[];
+  return { ticket: created.body as { id: string; number: string }, lead: orders.find((w) => w.role === 'lead')!, co: orders.find((w) => w.role === 'co')! };
 }
 
 async function openAs(browser: Browser, s: ConsoleServer, user: string) {
@@ -111,6 +132,26 @@ describe.skipIf(!!skip)('the ticket page, the header search and the bell (browse
     expect([...agent.errors, ...unit.errors, ...other.errors]).toEqual([]);
     for (const c of [agent, unit, other]) await c.context.close();
   }, 180_000);
+
+  it('opens the ticket page for a co-handler (协办) unit: its own work order, the phone masked', async () => {
+    const { ticket: shared, lead, co } = await dispatchWithCoHandler(s, '白龙南路88号井盖破损，路面塌陷');
+    const c = await openAs(browser, s, 'chengguan1');
+    await c.page.goto(`/tickets/${shared.number}`);
+    await c.page.getByTestId('ticket-page-number').waitFor({ timeout: 15_000 });
+    expect(await c.page.getByTestId('ticket-not-found').count()).toBe(0);
+    expect(await text(c.page, 'ticket-page-number')).toBe(shared.number);
+    expect(await text(c.page, 'ticket-page-phone')).toBe(MASKED);
+    expect(await c.page.content()).not.toContain(PHONE);
+    expect(await text(c.page, 'ticket-page-situation')).toContain('井盖破损');
+    // Its own work order, with its own action; the lead's is the water company's and not shown.
+    await c.page.getByTestId(`story-wo-${co.id}`).waitFor({ timeout: 10_000 });
+    expect(await c.page.getByTestId(`story-wo-${lead.id}`).count()).toBe(0);
+    expect(await c.page.getByTestId('ticket-page-callbacks').count()).toBe(0);
+    await c.page.getByTestId(`story-wo-${co.id}`).getByTestId('wo-action-acknowledge').waitFor({ timeout: 5_000 });
+    await screenshot(c.page, 'ticket-page-co-handler');
+    expect(c.errors).toEqual([]);
+    await c.context.close();
+  }, 120_000);
 
   it('opens the page from the header search: by number, and by the caller phone (center)', async () => {
     const c = await openAs(browser, s, 'agent1');

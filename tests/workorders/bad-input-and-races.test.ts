@@ -171,7 +171,7 @@ async function beingCalledBack(unit = 'dept-cgj') {
   await s.ok(HANDLER[unit], 'POST', `/work-orders/${wo.id}/reply`, { version: wo.version, result: '已处理完毕' });
   await s.ok('dispatcher1', 'POST', `/tickets/${ticket.id}/reply-review`, { decision: 'accept' });
   await settle();
-  const cb = (await s.ok('agent1', 'GET', '/callbacks?status=all')).find((c: any) => c.ticketId === ticket.id);
+  const cb = (await s.ok('agent1', 'GET', '/callbacks?status=all')).items.find((c: any) => c.ticketId === ticket.id);
   expect(cb).toMatchObject({ status: 'surveying', attempts: 1 });
   return { ticket, wo, callback: cb };
 }
@@ -527,7 +527,7 @@ describe(`callbacks and ratings on ${testDialect}`, () => {
     await expectRefused({ as: 'agent1', req: post(`/callbacks/${callback.id}/result`, { satisfaction: 'unsatisfied', comment: '改主意了' }), workOrderId: wo.id, status: 409, code: 'CALLBACK_NOT_OPEN', details: (d) => expect(d).toEqual({ status: 'answered' }) });
     // The same through the ticket's rating.
     await expectRefused({ as: 'agent1', req: post(`/tickets/${ticket.id}/rating`, { satisfaction: 'unsatisfied' }), workOrderId: wo.id, status: 409, code: 'CALLBACK_NOT_OPEN' });
-    expect((await s.ok('agent1', 'GET', '/callbacks?status=all')).find((c: any) => c.id === callback.id)).toMatchObject({ status: 'answered', satisfaction: 'satisfied' });
+    expect((await s.ok('agent1', 'GET', '/callbacks?status=all')).items.find((c: any) => c.id === callback.id)).toMatchObject({ status: 'answered', satisfaction: 'satisfied' });
   });
 
   it('a satisfaction that does not exist, an attempt outcome that does not exist → 400 VALIDATION_FAILED', async () => {

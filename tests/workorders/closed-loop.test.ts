@@ -77,7 +77,7 @@ describe('the happy path', () => {
     expect((await s.ok('dispatcher1', 'GET', `/tickets/${ticket.id}`)).status).toBe('callback');
     const [survey] = await s.notices({ ticketId: ticket.id, event: 'callback.survey' });
     expect(survey).toMatchObject({ recipient: { kind: 'citizen' }, payload: { callerPhone: '13912345678', attempt: 1, of: 3 } });
-    const [cb] = await s.ok('agent1', 'GET', '/callbacks?status=pending');
+    const [cb] = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).items;
     const rated = await s.ok('agent1', 'POST', `/callbacks/${cb.id}/result`, { satisfaction: 'satisfied' });
     expect(rated).toMatchObject({ status: 'answered', satisfaction: 'satisfied' });
     tk = await s.ok('dispatcher1', 'GET', `/tickets/${ticket.id}`);
@@ -193,7 +193,7 @@ describe('the supervision ladder', () => {
       'workorder.reminder→unit', 'workorder.overdue→unit', 'workorder.overdue→role',
       'workorder.escalated→unit_manager', 'workorder.escalated→role', 'supervision.raised→unit', 'supervision.raised→unit_manager',
     ]);
-    const order = (await s.ok('chengguan1', 'GET', '/supervision-orders?status=open')).find((o: any) => o.workOrderId === lead.id);
+    const order = (await s.ok('chengguan1', 'GET', '/supervision-orders?status=open')).items.find((o: any) => o.workOrderId === lead.id);
     expect(order).toMatchObject({ workOrderId: lead.id, origin: 'auto', status: 'open' });
     const answered = await s.ok('chengguan1', 'POST', `/supervision-orders/${order.id}/answer`, { answer: '已加派人手，明日办结' });
     expect(answered.status).toBe('answered');
@@ -238,7 +238,7 @@ describe('callbacks and second handling', () => {
   it('unsatisfied → second handling by the same unit with new deadlines → satisfied; rounds recorded', async () => {
     reset();
     const { ticket, lead } = await repliedAndAccepted();
-    const cb = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).find((c: any) => c.ticketId === ticket.id);
+    const cb = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).items.find((c: any) => c.ticketId === ticket.id);
     await at('2025-10-10T01:00:00Z'); // Fri 09:00
     await s.ok('agent1', 'POST', `/callbacks/${cb.id}/result`, { satisfaction: 'unsatisfied', comment: '喇叭晚上又响了' });
     const tk = await s.ok('dispatcher1', 'GET', `/tickets/${ticket.id}`);
@@ -252,7 +252,7 @@ describe('callbacks and second handling', () => {
     const a = await s.ok('chengguan1', 'POST', `/work-orders/${second.id}/acknowledge`, { version: second.version });
     await s.ok('chengguan1', 'POST', `/work-orders/${second.id}/reply`, { version: a.version, result: '已没收喇叭' });
     await s.ok('dispatcher1', 'POST', `/tickets/${ticket.id}/reply-review`, { decision: 'accept' });
-    const cb2 = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).find((c: any) => c.ticketId === ticket.id);
+    const cb2 = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).items.find((c: any) => c.ticketId === ticket.id);
     expect(cb2.round).toBe(2);
     await s.ok('agent1', 'POST', `/callbacks/${cb2.id}/result`, { satisfaction: 'basically_satisfied' });
     expect(await s.ok('dispatcher1', 'GET', `/tickets/${ticket.id}`)).toMatchObject({ status: 'closed', round: 2, satisfaction: 'basically_satisfied' });
@@ -273,14 +273,14 @@ describe('callbacks and second handling', () => {
     expect(tk.status).toBe('closed');
     const audit = await s.ok('dispatcher1', 'GET', `/tickets/${ticket.id}/audit`);
     expect(audit.find((e: any) => e.action === 'ticket.close_without_answer').reason).toBe('回访 3 次未获答复，按未接通办结');
-    const [cb] = (await s.ok('agent1', 'GET', '/callbacks?status=all')).filter((c: any) => c.ticketId === ticket.id);
+    const [cb] = (await s.ok('agent1', 'GET', '/callbacks?status=all')).items.filter((c: any) => c.ticketId === ticket.id);
     expect(cb).toMatchObject({ status: 'no_answer', attempts: 3 });
   });
 
   it('an agent\'s unanswered calls count as attempts', async () => {
     reset();
     const { ticket } = await repliedAndAccepted();
-    const cb = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).find((c: any) => c.ticketId === ticket.id);
+    const cb = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).items.find((c: any) => c.ticketId === ticket.id);
     for (let i = 0; i < 3; i++) await s.ok('agent1', 'POST', `/callbacks/${cb.id}/attempts`, { outcome: 'no_answer' });
     expect((await s.ok('dispatcher1', 'GET', `/tickets/${ticket.id}`)).status).toBe('closed');
     expectError(await s.api('agent1', 'POST', `/callbacks/${cb.id}/result`, { satisfaction: 'satisfied' }), 409, 'CALLBACK_NOT_OPEN');
@@ -296,7 +296,7 @@ describe('callbacks and second handling', () => {
   it('a confidential ticket is called back without exposing the citizen to the unit', async () => {
     reset();
     const { ticket, lead } = await repliedAndAccepted('dept-cgj', 'chengguan1', { confidential: true, callerPhone: '13911112222', citizenName: '匿名' });
-    const cb = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).find((c: any) => c.ticketId === ticket.id);
+    const cb = (await s.ok('agent1', 'GET', '/callbacks?status=pending')).items.find((c: any) => c.ticketId === ticket.id);
     expect(cb.ticket.callerPhone).toBe('13911112222'); // the center sees it
     expectError(await s.api('chengguan1', 'GET', '/callbacks?status=all'), 403, 'ROLE_FORBIDDEN');
     await s.ok('agent1', 'POST', `/callbacks/${cb.id}/result`, { satisfaction: 'unsatisfied', comment: '没有解决' });
@@ -389,7 +389,7 @@ describe('claim pool (认领)', () => {
     const t = await s.newTicket();
     expectError(await s.api('chengguan1', 'POST', `/tickets/${t.id}/claim-pool`, { reason: '疑难' }), 403, 'ROLE_FORBIDDEN');
     await s.ok('dispatcher1', 'POST', `/tickets/${t.id}/claim-pool`, { reason: '职责不清的疑难事项' });
-    const pool = await s.ok('street1', 'GET', '/claim-pool');
+    const pool = (await s.ok('street1', 'GET', '/claim-pool')).items;
     expect(pool.find((p: any) => p.ticketId === t.id)).toMatchObject({ reason: '职责不清的疑难事项' });
     expect(JSON.stringify(pool)).not.toContain('13912345678');
     const results = await Promise.all([s.api('street1', 'POST', `/claim-pool/${t.id}/claim`), s.api('chengguan1', 'POST', `/claim-pool/${t.id}/claim`)]);
@@ -400,7 +400,7 @@ describe('claim pool (认领)', () => {
     expect(results.find((r) => r.status === 409)!.body.code).toBe('ALREADY_CLAIMED');
     const tk = await s.ok('dispatcher1', 'GET', `/tickets/${t.id}`);
     expect(tk).toMatchObject({ status: 'dispatched', handlingUnitId: winner.unitId, routingRule: 'claimed' });
-    expect((await s.ok('street1', 'GET', '/claim-pool')).find((p: any) => p.ticketId === t.id)).toBeUndefined();
+    expect((await s.ok('street1', 'GET', '/claim-pool')).items.find((p: any) => p.ticketId === t.id)).toBeUndefined();
   });
 });
 

@@ -162,7 +162,7 @@ async function build(kind: FixtureKind, p: Place): Promise<Fixture> {
   if (kind === 'replied') return fx(ticket.id, replied);
   await s.ok('dispatcher1', 'POST', `/tickets/${ticket.id}/reply-review`, { decision: 'accept' });
   await settle(); // the first callback attempt (the SMS survey) goes out now, not during a cell
-  const cb = (await s.ok('agent1', 'GET', '/callbacks?status=all')).find((c: any) => c.ticketId === ticket.id);
+  const cb = (await s.ok('agent1', 'GET', '/callbacks?status=all')).items.find((c: any) => c.ticketId === ticket.id);
   expect(cb).toMatchObject({ status: 'surveying', attempts: 1 });
   return fx(ticket.id, await s.ok('dispatcher1', 'GET', `/work-orders/${wo.id}`), { callbackId: cb.id });
 }
@@ -290,8 +290,11 @@ const OPS: Record<string, Op> = {
   },
   'GET /supervision-orders': {
     fixture: 'supervised', mutates: false,
-    request: () => ({ method: 'GET', url: '/supervision-orders?status=open' }),
-    lists: (body, fx) => body.some((so: any) => so.id === fx.supervisionOrderId),
+    request: () => ({ method: 'GET', url: '/supervision-orders?status=open&pageSize=200' }),
+    lists: (body, fx) => {
+      expect(body.total).toBe(body.items.length);
+      return body.items.some((so: any) => so.id === fx.supervisionOrderId);
+    },
   },
   'POST /supervision-orders/:id/answer': {
     fixture: 'supervised', mutates: true,
@@ -305,10 +308,11 @@ const OPS: Record<string, Op> = {
   },
   'GET /claim-pool': {
     fixture: 'offered', mutates: false,
-    request: () => ({ method: 'GET', url: '/claim-pool' }),
+    request: () => ({ method: 'GET', url: '/claim-pool?pageSize=200' }),
     lists: (body, fx) => {
       expect(JSON.stringify(body)).not.toContain(PLACES[fx.place].phone); // no citizen in the pool
-      return body.some((p: any) => p.ticketId === fx.ticketId);
+      expect(body.total).toBe(body.items.length);
+      return body.items.some((p: any) => p.ticketId === fx.ticketId);
     },
   },
   'POST /tickets/:id/claim-pool': {
@@ -325,9 +329,10 @@ const OPS: Record<string, Op> = {
   },
   'GET /callbacks': {
     fixture: 'called_back', mutates: false,
-    request: () => ({ method: 'GET', url: '/callbacks?status=all' }),
+    request: () => ({ method: 'GET', url: '/callbacks?status=all&pageSize=200' }),
     lists: (body, fx) => {
-      const cb = body.find((c: any) => c.id === fx.callbackId);
+      expect(body.total).toBe(body.items.length);
+      const cb = body.items.find((c: any) => c.id === fx.callbackId);
       if (cb) expect(cb.ticket.callerPhone).toBe(PLACES[fx.place].phone); // the center calls the citizen back
       return !!cb;
     },
@@ -480,7 +485,7 @@ describe(`work-order lists by unit on ${testDialect}`, () => {
     expect(new Set(center.items.map((w: any) => w.unitId))).toEqual(new Set([cgj]));
     // Nor does a supervision order of dept-cgj appear to water1.
     const so = await fixtureFor('supervised', 'C');
-    expect((await s.ok('water1', 'GET', '/supervision-orders')).map((x: any) => x.id)).not.toContain(so.supervisionOrderId);
+    expect((await s.ok('water1', 'GET', '/supervision-orders')).items.map((x: any) => x.id)).not.toContain(so.supervisionOrderId);
   });
 });
 

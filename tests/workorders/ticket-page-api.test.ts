@@ -70,6 +70,62 @@ describe('ticket page API', () => {
     expect(await s.ok('agent1', 'GET', `/tickets/${ticket.id}/callbacks`)).toEqual([]);
   });
 
+  it('lets a co-handler (协办) unit read the ticket its work order is on: its own work order, the phone masked, its notices; not the callbacks, no command', async () => {
+    const { ticket: shared, lead: waterLead, co } = await s.dispatched('util-water', { coUnitCodes: ['dept-cgj'] });
+    const [mine] = co;
+    const byNumber = await s.ok('chengguan1', 'GET', `/tickets/by-number/${shared.number}`);
+    expect(byNumber).toMatchObject({ id: shared.id, callerPhone: '139****5678', handlingUnitId: await s.unitId('util-water'), availableActions: [] });
+    const story = await s.ok('chengguan1', 'GET', `/tickets/${shared.id}/story`);
+    // Its own work order only (the lead's is the water company's), with its clocks.
+    expect(story.workOrders.map((w: any) => [w.id, w.role])).toEqual([[mine.id, 'co']]);
+    expect(story.workOrders[0].milestones.length).toBeGreaterThan(0);
+    expect(story.callbacks).toBeNull();
+    expect(story.centerMilestones).toBeNull();
+    const cgjId = await s.unitId('dept-cgj');
+    expect(story.notices.length).toBeGreaterThan(0);
+    for (const n of story.notices) expect(n.recipient).toEqual({ kind: 'unit', id: cgjId });
+    expect(JSON.stringify(story)).not.toContain('13912345678');
+    expect(JSON.stringify(story)).not.toContain(waterLead.id);
+    expect((await s.ok('chengguan1', 'GET', `/tickets/${shared.id}/audit`)).length).toBeGreaterThan(0);
+    // Its ticket list and the header's word search find it too.
+    const listed = await s.ok('chengguan1', 'GET', `/tickets?number=${shared.number}`);
+    expect(listed.items.map((x: any) => x.id)).toEqual([shared.id]);
+    expect(listed.items[0].callerPhone).toBe('139****5678');
+    // Reading, not acting on the ticket: its commands stay the handling unit's (the work order's are its own).
+    expectError(await s.api('chengguan1', 'POST', `/tickets/${shared.id}/transitions`, { action: 'acknowledge', version: shared.version }), 404, 'TICKET_NOT_FOUND');
+    expectError(await s.api('chengguan1', 'GET', `/tickets/${shared.id}/callbacks`), 403, 'ROLE_FORBIDDEN');
+    // A unit with no work order on it still gets 404.
+    expectError(await s.api('power1', 'GET', `/tickets/by-number/${shared.number}`), 404, 'TICKET_NOT_FOUND');
+    expectError(await s.api('power1', 'GET', `/tickets/${shared.id}/story`), 404, 'TICKET_NOT_FOUND');
+    expect((await s.ok('power1', 'GET', `/tickets?number=${shared.number}`)).total).toBe(0);
+  });
+
+  it('keeps the ticket readable for a co-handler once its round is done, not for a unit 改派 took it from; a confidential citizen stays hidden', async () => {
+    const { ticket: done, lead, co } = await s.dispatched('util-water', { coUnitCodes: ['dept-cgj'] });
+    for (const [user, w] of [['water1', lead], ['chengguan1', co[0]]] as const) {
+      const acked = await s.ok(user, 'POST', `/work-orders/${w.id}/acknowledge`, { version: w.version });
+      await s.ok(user, 'POST', `/work-orders/${w.id}/reply`, { version: acked.version, result: `${user} 已处理完毕` });
+    }
+    expect((await s.ok('dispatcher1', 'POST', `/tickets/${done.id}/reply-review`, { decision: 'accept' })).status).toBe('reviewed');
+    const after = await s.ok('chengguan1', 'GET', `/tickets/${done.id}/story`);
+    expect(after.workOrders.map((w: any) => [w.id, w.status])).toEqual([[co[0].id, 'completed']]);
+
+    // 改派: the unit that returned it as not its business no longer reads it (nor lists it).
+    const { ticket: moved, lead: wrong } = await s.dispatched('util-water');
+    const returned = await s.ok('water1', 'POST', `/work-orders/${wrong.id}/return`, { version: wrong.version, reason: '不属于本单位职责' });
+    await s.ok('dispatcher1', 'POST', `/work-orders/${wrong.id}/return-ruling`, { version: returned.version, decision: 'redispatch', handlingUnitId: await s.unitId('dept-cgj'), reason: '改派城管' });
+    expectError(await s.api('water1', 'GET', `/tickets/${moved.id}/story`), 404, 'TICKET_NOT_FOUND');
+    expectError(await s.api('water1', 'GET', `/tickets/by-number/${moved.number}`), 404, 'TICKET_NOT_FOUND');
+    expect((await s.ok('water1', 'GET', `/tickets?number=${moved.number}`)).total).toBe(0);
+    expect((await s.ok('chengguan1', 'GET', `/tickets/${moved.id}/story`)).ticket.callerPhone).toBe('139****5678');
+
+    const { ticket: secret } = await s.dispatched('util-water', { coUnitCodes: ['dept-cgj'], extra: { confidential: true, callerPhone: '13700002222', citizenName: '王女士' } });
+    const hidden = await s.ok('chengguan1', 'GET', `/tickets/${secret.id}/story`);
+    expect(hidden.ticket).toMatchObject({ citizenHidden: true, callerPhone: null, citizenName: null });
+    expect(JSON.stringify(hidden)).not.toMatch(/13700002222|王女士|1370/);
+    expect(JSON.stringify(await s.ok('chengguan1', 'GET', `/tickets/${secret.id}/audit`))).not.toMatch(/13700002222|王女士/);
+  });
+
   it('hides a confidential ticket\'s citizen from the unit in the story', async () => {
     const { ticket: secret } = await s.dispatched('util-water', { extra: { confidential: true, callerPhone: '13700001111', citizenName: '李女士' } });
     const story = await s.ok('water1', 'GET', `/tickets/${secret.id}/story`);

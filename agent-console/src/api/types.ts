@@ -422,11 +422,17 @@ export interface SupervisionOrder {
   workOrderId: string;
   ticketId?: string;
   ticketNumber?: string;
+  ticketTitle?: string | null;
+  unitId?: string;
   unitName?: string;
+  /** auto: raised by the ladder (超时自动督办); manual: by a supervisor or dispatcher. */
+  origin?: string;
   reason: string;
   createdAt: string;
   createdByName?: string | null;
   status?: string;
+  answer?: string | null;
+  answeredAt?: string | null;
 }
 
 // --- live ------------------------------------------------------------------------------------

@@ -14,11 +14,12 @@
  *          /return {version, reason}
  *  center: POST /work-orders/:id/return-ruling {version, decision, handlingUnitId?, reason};
  *          /extension-ruling {version, decision, newDeadline?, reason?}; POST /tickets/:id/reply-review {decision, reason?}
- *  claim pool: GET /claim-pool → [{ticketId, number, title, situation, addressText, categoryId, reason, offeredAt}];
+ *  claim pool: GET /claim-pool?page=&pageSize= → {items: [{ticketId, number, title, situation, addressText, categoryId, reason, offeredAt}], total};
  *              POST /claim-pool/:ticketId/claim
- *  callbacks:  GET /callbacks?status=due|pending|all → [{id, ticketId, status, attempts, nextAttemptAt, …, ticket}];
+ *  callbacks:  GET /callbacks?status=due|pending|all&page=&pageSize= → {items: [{id, ticketId, status, attempts, nextAttemptAt, …, ticket}], total};
  *              POST /callbacks/:id/result {satisfaction, comment?}; POST /callbacks/:id/attempts {outcome:'no_answer'}
- *  supervision: GET /supervision-orders; POST /work-orders/:id/supervision-orders {reason}
+ *  supervision: GET /supervision-orders?status=open|answered&page=&pageSize= → {items, total}; POST /supervision-orders/:id/answer {answer};
+ *               POST /work-orders/:id/supervision-orders {reason}
  *  attachments: GET /work-orders/:id/attachments/:attachmentId (download)
  */
 import { http, idempotencyKey } from './http';
@@ -100,15 +101,15 @@ export const workOrdersApi = {
     http.post<Ticket>(`/tickets/${encodeURIComponent(ticketId)}/reply-review`, body, key()),
 
   // 认领池 (claim pool)
-  claimPool: async () => {
-    const r = pageOf(await http.get<Page<Raw>>('/claim-pool'));
+  claimPool: async (page = 1, pageSize = 50) => {
+    const r = pageOf(await http.get<Page<Raw>>('/claim-pool', { page, pageSize }));
     return { items: r.items.map(claimItemOf), total: r.total };
   },
   claim: (ticketId: string) => http.post<WorkOrder>(`/claim-pool/${encodeURIComponent(ticketId)}/claim`, {}, key()),
 
   // 回访 (callbacks)
-  callbacks: async (status: CallbackStatus = 'due') => {
-    const r = pageOf(await http.get<Page<Raw>>('/callbacks', { status }));
+  callbacks: async (status: CallbackStatus = 'due', page = 1, pageSize = 50) => {
+    const r = pageOf(await http.get<Page<Raw>>('/callbacks', { status, page, pageSize }));
     return { items: r.items.map(callbackOf), total: r.total };
   },
   callbackResult: (id: string, satisfaction: Satisfaction, comment?: string) =>
@@ -116,6 +117,8 @@ export const workOrdersApi = {
   callbackNoAnswer: (id: string) => http.post<CallbackItem>(`/callbacks/${encodeURIComponent(id)}/attempts`, { outcome: 'no_answer' }, key()),
 
   // 督办 (supervision)
-  supervisionOrders: async () => pageOf(await http.get<Page<SupervisionOrder>>('/supervision-orders')),
+  supervisionOrders: async (status: 'open' | 'answered' | undefined, page = 1, pageSize = 50) =>
+    pageOf(await http.get<Page<SupervisionOrder>>('/supervision-orders', { page, pageSize, ...(status ? { status } : {}) })),
+  answerSupervision: (id: string, answer: string) => http.post<SupervisionOrder>(`/supervision-orders/${encodeURIComponent(id)}/answer`, { answer }, key()),
   supervise: (workOrderId: string, reason: string) => http.post<SupervisionOrder>(wo(workOrderId, '/supervision-orders'), { reason }, key()),
 };

@@ -4,31 +4,25 @@
  * triggers a refetch. Paging, filters and sort are the server's, so the total is the whole queue and
  * nothing beyond the first page is hidden (a busy day holds hundreds).
  */
-import { computed, onBeforeUnmount, ref, watch } from 'vue';
+import { onBeforeUnmount, ref, watch } from 'vue';
 import { workOrdersApi } from '../api/workOrders';
 import type { WorkOrder, WorkOrderFilters, WorkOrderQueue } from '../api/types';
 import { workOrdersStore } from '../stores/workOrders';
-import { useLiveList } from './useLiveList';
+import { usePagedList } from './usePagedList';
 
-export const PAGE_SIZES = [20, 50, 100, 200];
+export { PAGE_SIZES } from './usePagedList';
 
 export function useWorkOrderQueue(queue: () => WorkOrderQueue, options: number | { pageSize?: number; filters?: WorkOrderFilters } = {}) {
   const opts = typeof options === 'number' ? { pageSize: options } : options;
-  const page = ref(1);
-  const pageSize = ref(opts.pageSize ?? 50);
   // A ref, replaced whole by the filter bar (v-model): its watcher compares the JSON.
   const filters = ref<WorkOrderFilters>({ sort: 'deadline', order: 'asc', ...opts.filters });
-  const list = useLiveList(async () => {
-    const r = await workOrdersApi.list(queue(), page.value, pageSize.value, filters.value);
+  const list = usePagedList(async (page, pageSize) => {
+    const r = await workOrdersApi.list(queue(), page, pageSize, filters.value);
     return { items: workOrdersStore.rememberAll(r.items), total: r.total };
-  }, ['workOrders', 'tickets']);
+  }, ['workOrders', 'tickets'], { pageSize: opts.pageSize });
 
-  // Another filter or page size starts from the first page; another page just loads it.
-  watch([() => JSON.stringify(filters.value), pageSize], () => {
-    if (page.value !== 1) page.value = 1;
-    else list.refetch();
-  });
-  watch(page, () => list.refetch());
+  // Another filter starts from the first page.
+  watch(() => JSON.stringify(filters.value), list.restart);
 
   const off = workOrdersStore.onChange((w) => {
     const data = list.data.value;
@@ -40,15 +34,7 @@ export function useWorkOrderQueue(queue: () => WorkOrderQueue, options: number |
     list.data.value = { ...data, items };
   });
   onBeforeUnmount(off);
-
-  const items = computed<WorkOrder[]>(() => list.data.value?.items ?? []);
-  const total = computed(() => list.data.value?.total ?? 0);
-  // The last rows of the last page were handled: show the page that now is the last.
-  watch(total, (n) => {
-    const last = Math.max(1, Math.ceil(n / pageSize.value));
-    if (list.data.value && page.value > last) page.value = last;
-  });
-  return { ...list, items, total, page, pageSize, filters };
+  return { ...list, filters };
 }
 
 /** The deadline that matters now for a work order: acknowledge until signed, then on-site, then reply. */
