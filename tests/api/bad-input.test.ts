@@ -386,7 +386,7 @@ describe(`bad input on ${testDialect}`, () => {
   describe('idempotency keys', () => {
     const body = { channel: 'phone', type: 'help', title: '幂等测试', callerPhone: '13911112222' };
 
-    it('the same Idempotency-Key twice → the same ticket, one row, one citizen, one audit event', async () => {
+    it('the same Idempotency-Key twice → the same ticket, one row, one citizen, one audit event, one receipt text', async () => {
       const before = await rowCounts(t);
       const first = await inject(t, 'agent1', createTicket(body, { 'idempotency-key': 'idem-create-1' }));
       const second = await inject(t, 'agent1', createTicket(body, { 'idempotency-key': 'idem-create-1' }));
@@ -394,7 +394,7 @@ describe(`bad input on ${testDialect}`, () => {
       expect(second.statusCode).toBe(201);
       expect(second.json()).toEqual(first.json());
       const after = await rowCounts(t);
-      expect(after).toEqual({ ...before, tickets: before.tickets + 1, citizens: before.citizens + 1, audit_events: before.audit_events + 1, idempotency_records: before.idempotency_records + 1 });
+      expect(after).toEqual({ ...before, tickets: before.tickets + 1, citizens: before.citizens + 1, audit_events: before.audit_events + 1, idempotency_records: before.idempotency_records + 1, sms_messages: before.sms_messages + 1 });
     });
 
     it('the same key with another body → 409 IDEMPOTENCY_KEY_REUSED, nothing written', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_PASSWORD } from '../helpers/app';
+import { DEMO_PASSWORD, countRows } from '../helpers/app';
 import { testDialect } from '../helpers/db';
 import { startScenario, THURSDAY_10AM, type Scenario } from './helpers';
 
@@ -75,16 +75,12 @@ const get = (url: string): InjectOptions & { url: string } => ({ method: 'GET', 
 
 const COUNTED = [
   'work_orders', 'work_order_milestones', 'notification_outbox', 'audit_events', 'callbacks',
-  'supervision_orders', 'work_order_notes', 'work_order_attachments', 'claim_pool', 'idempotency_records', 'tickets',
+  'supervision_orders', 'work_order_notes', 'work_order_attachments', 'claim_pool', 'idempotency_records', 'tickets', 'sms_messages',
 ] as const;
 
 async function rowCounts(): Promise<Record<(typeof COUNTED)[number], number>> {
-  const db = s.t.ctx.database.db;
   const out = {} as Record<(typeof COUNTED)[number], number>;
-  for (const table of COUNTED) {
-    const row = await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
-    out[table] = Number(row.n);
-  }
+  for (const table of COUNTED) out[table] = await countRows(s.t, table);
   return out;
 }
 

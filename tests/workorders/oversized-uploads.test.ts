@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialect } from '../helpers/db';
 import { startScenario, THURSDAY_10AM, type Scenario } from './helpers';
+import { countRows } from '../helpers/app';
 
 const MAX = 64 * 1024;
 let s: Scenario;
@@ -41,8 +42,7 @@ async function filesUnder(root: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).sort();
 }
 async function state() {
-  const db = s.t.ctx.database.db;
-  const n = async (table: 'work_order_attachments' | 'audit_events') => Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  const n = (table: 'work_order_attachments' | 'audit_events') => countRows(s.t, table);
   return { files: await filesUnder(dir), attachments: await n('work_order_attachments'), audit: await n('audit_events') };
 }
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialect } from '../helpers/db';
 import { startScenario, THURSDAY_10AM, type Scenario } from './helpers';
 import { parseOutcome, outcomeText, type Outcome } from '../helpers/matrix';
+import { countRows } from '../helpers/app';
 
 // ---------------------------------------------------------------------------------------------
 // The users, and what "own" and "other" mean for each
@@ -181,13 +182,13 @@ const settle = () => s.t.ctx.workOrders.sweep();
 // What "nothing changed" means: row counts, and the fixture's work order, ticket, callback, supervision order and pool entry.
 const COUNTED = [
   'work_orders', 'work_order_milestones', 'notification_outbox', 'audit_events', 'callbacks',
-  'supervision_orders', 'work_order_notes', 'work_order_attachments', 'claim_pool', 'idempotency_records', 'tickets',
+  'supervision_orders', 'work_order_notes', 'work_order_attachments', 'claim_pool', 'idempotency_records', 'tickets', 'sms_messages',
 ] as const;
 
 async function snapshot(fx: Fixture) {
   const db = s.t.ctx.database.db;
   const counts: Record<string, number> = {};
-  for (const table of COUNTED) counts[table] = Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+  for (const table of COUNTED) counts[table] = await countRows(s.t, table);
   const ticket = await db.selectFrom('tickets').select(['version', 'status', 'handling_unit_id']).where('id', '=', fx.ticketId).executeTakeFirstOrThrow();
   const workOrders = await db.selectFrom('work_orders').select(['id', 'version', 'status']).where('ticket_id', '=', fx.ticketId).orderBy('id').execute();
   const callbacks = await db.selectFrom('callbacks').select(['id', 'version', 'status', 'attempts']).where('ticket_id', '=', fx.ticketId).orderBy('id').execute();
