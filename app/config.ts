@@ -71,7 +71,8 @@ const Env = z.object({
   SMS_EXPIRE_HOURS: z.coerce.number().min(0.1).max(24 * 14).default(24),
   /** Where Kannel and providers call back (dlr-url, get-url): this server's address as they reach it. */
   SMS_CALLBACK_BASE_URL: z.string().url().optional(),
-  SMS_LOG_FILE: z.string().optional(),
+  /** The log gateway's file of texts (JSON lines); empty: the application log only. */
+  SMS_LOG_FILE: z.string().default('./data/sms-outbox.jsonl'),
   SMS_LOG_RATE: z.coerce.number().min(0.1).max(100_000).default(1000),
   /** smpp://system_id:password@host:2775 */
   SMS_SMPP_URL: z.string().regex(/^smpps?:\/\//, 'smpp://system_id:password@host:port').optional(),
@@ -212,7 +213,7 @@ function smsConfigOf(e: z.infer<typeof Env>): SmsConfig {
           timeoutMs: e.SMS_WEBHOOK_TIMEOUT_MS, ratePerSecond: e.SMS_WEBHOOK_RATE, callbackToken: e.SMS_WEBHOOK_CALLBACK_TOKEN ?? null,
         };
       default:
-        return { kind: 'log', name: 'log', file: e.SMS_LOG_FILE ?? null, ratePerSecond: e.SMS_LOG_RATE };
+        return { kind: 'log', name: 'log', file: e.SMS_LOG_FILE || null, ratePerSecond: e.SMS_LOG_RATE };
     }
   });
   const minute = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
@@ -226,5 +227,5 @@ function smsConfigOf(e: z.infer<typeof Env>): SmsConfig {
 /** Defaults for tests and embedded use, overridable field by field. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   const attachmentsDir = join(tmpdir(), `hotline-test-attachments-${process.pid}`);
-  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir } as NodeJS.ProcessEnv), ...overrides };
+  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '' } as NodeJS.ProcessEnv), ...overrides };
 }

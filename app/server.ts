@@ -84,7 +84,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     try {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
       const calendar = await ctx.calendar.coverage(ctx.clock.now());
-      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar };
+      // An SMS link that is down is reported, not a failed health check: the hotline still takes calls; texts wait queued.
+      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar, sms: ctx.sms.health() };
     } catch {
       return reply.code(503).send({ status: 'error', database: ctx.database.dialect, version: VERSION });
     }

@@ -29,6 +29,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { invalidTemplates } from '../../sms';
 import { isAcceptedYear, normalizePhone, parseTicketType, parseUrgency, readCsvWithLines, TicketType, Urgency, type CsvRow, type Role } from '../../core';
 import {
   CitySettings, TimeLimitPreset, isTerritoryLevel, isUnitKind, parentLevelOf, territoryLevelForUnitKind, TERRITORY_LEVELS, UNIT_KINDS,
@@ -423,7 +424,12 @@ function checkCity(text: string | undefined, p: Problems): CityInput | null {
     reportZodIssues(PresetFile.city, r.error, json.lineOf, p);
     return null;
   }
-  return r.data;
+  // SMS templates are handlebars: one that does not compile is refused here, not found at 3 a.m. by a unit's phone.
+  const bad = invalidTemplates(r.data.settings.sms?.templates ?? {});
+  for (const b of bad) {
+    p.add(PresetFile.city, json.lineOf(['settings', 'sms', 'templates', b.kind]), `settings.sms.templates.${b.kind}`, `the SMS template ${b.kind} does not compile: ${b.error}`, `短信模板 ${b.kind} 有语法错误：${b.error}`);
+  }
+  return bad.length ? null : r.data;
 }
 
 /** Level names a gazetteer may use, besides the codes. */
