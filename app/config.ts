@@ -148,8 +148,11 @@ export interface SmsConfig {
   callbackBaseUrl: string | null;
 }
 
+/** Settings where an empty value (a compose file's `${X:-}`) means "not set". */
+const EMPTY_IS_UNSET = /^(SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS)$/;
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
-  const parsed = Env.safeParse(env);
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => !(v === '' && EMPTY_IS_UNSET.test(k)))));
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`).join('\n');
     throw new Error(`invalid configuration (环境变量配置错误):\n${lines}`);
