@@ -92,9 +92,33 @@ export class SmsRepository {
     return this.db.selectFrom('sms_provider_ids').select('message_id').where('gateway', '=', gateway).where('provider_message_id', '=', providerMessageId).executeTakeFirst();
   }
 
-  /** Records a receipt once per (gateway, provider id, state); false when it was already recorded. */
-  insertReceiptOnce(row: DB['sms_receipts']): Promise<boolean> {
-    return insertIgnore(this.db, this.dialect, 'sms_receipts', row as unknown as Record<string, unknown>);
+  /** Stores receipts; one already stored (same gateway, provider id and state) is skipped. */
+  async insertReceipts(rows: DB['sms_receipts'][]) {
+    for (let i = 0; i < rows.length; i += 500) {
+      const q = this.db.insertInto('sms_receipts').values(rows.slice(i, i + 500));
+      await (this.dialect === 'mysql' ? q.ignore() : q.onConflict((oc) => oc.doNothing())).execute();
+    }
+  }
+
+  ownersOf(gateway: string, providerMessageIds: string[]) {
+    if (!providerMessageIds.length) return Promise.resolve([]);
+    return this.db.selectFrom('sms_provider_ids').select(['provider_message_id', 'message_id']).where('gateway', '=', gateway).where('provider_message_id', 'in', providerMessageIds).execute();
+  }
+
+  receiptsOf(gateway: string, providerMessageIds: string[]) {
+    if (!providerMessageIds.length) return Promise.resolve([]);
+    return newestCommitted(this.db.selectFrom('sms_receipts').select(['provider_message_id', 'state']).where('gateway', '=', gateway).where('provider_message_id', 'in', providerMessageIds), this.dialect).execute();
+  }
+
+  /** The messages, locked for the caller's transaction on MySQL (receipts and submits take turns on a row). */
+  messagesForUpdate(ids: string[]) {
+    if (!ids.length) return Promise.resolve([]);
+    return newestCommitted(this.db.selectFrom('sms_messages').selectAll().where('id', 'in', ids), this.dialect).execute();
+  }
+
+  async markDelivered(ids: string[], now: string) {
+    if (!ids.length) return;
+    await this.db.updateTable('sms_messages').set({ state: 'delivered', delivered_at: now, last_error: null, updated_at: now }).where('id', 'in', ids).where('state', '=', 'submitted').execute();
   }
 
   /** Receipts that arrived before their submit was recorded, for the provider ids just stored. */

@@ -415,24 +415,107 @@ export function createSmsService(deps: SmsDeps) {
       }
       return found;
     });
-    for (const { rc, messageId } of pending) await applyReceiptRow(rc.id, messageId, rc.state as DeliveryReceipt['state'], rc.detail);
+    await applyReceiptRows(pending.map(({ rc, messageId }) => ({ receiptId: rc.id, messageId, state: rc.state as ReceiptState, detail: rc.detail })));
   }
 
-  async function applyReceiptRow(receiptId: string, messageId: string, state: DeliveryReceipt['state'], detail: string | null) {
-    const now = clock.now();
-    await transaction(async (trx) => {
-      await repo(trx).matchReceipt(receiptId, messageId);
-      const m = await repo(trx).findMessage(messageId);
-      if (!m) return;
-      // Delivered only from submitted; a failed part makes the whole text failed (the citizen did not get all of it).
-      const to: MessageState = state === 'delivered' ? 'delivered' : state === 'expired' ? 'expired' : 'failed';
-      const from = to === 'delivered' ? ['submitted'] : ['submitted', 'delivered'];
-      const changed = await repo(trx).updateMessage(messageId, { state: to, delivered_at: to === 'delivered' ? ms(now) : m.delivered_at, last_error: to === 'delivered' ? null : detail ?? 'receipt: not delivered', updated_at: ms(now) }, from);
-      if (changed) {
-        await audit(trx, m, `sms.${to}`, { receipt: detail ?? null }, now);
-        if (to !== 'delivered') announceFailure({ ...m, attempts: Number(m.attempts) }, detail ?? state);
-      }
+  type ReceiptState = DeliveryReceipt['state'];
+
+  /**
+   * Applies receipts already matched to their messages, inside the caller's transaction: delivered
+   * only from submitted; a failed or expired part makes the whole text failed (the citizen did not
+   * get all of it). Returns the texts that failed, to announce after the commit.
+   */
+  async function applyReceiptsWithin(trx: Kysely<DB>, items: { messageId: string; state: ReceiptState; detail: string | null }[], now: Date): Promise<SmsMessageRow[]> {
+    if (!items.length) return [];
+    const target = new Map<string, { to: MessageState; detail: string | null }>();
+    for (const i of items) {
+      const to: MessageState = i.state === 'delivered' ? 'delivered' : i.state === 'expired' ? 'expired' : 'failed';
+      const had = target.get(i.messageId);
+      if (!had || had.to === 'delivered') target.set(i.messageId, { to, detail: i.detail });
+    }
+    const rows = await repo(trx).messagesForUpdate([...target.keys()]);
+    const delivered = rows.filter((m) => target.get(m.id)!.to === 'delivered' && m.state === 'submitted');
+    const failed = rows.filter((m) => target.get(m.id)!.to !== 'delivered' && ['submitted', 'delivered'].includes(m.state));
+    await repo(trx).markDelivered(delivered.map((m) => m.id), ms(now));
+    for (const m of failed) {
+      const t = target.get(m.id)!;
+      await repo(trx).updateMessage(m.id, { state: t.to, last_error: t.detail ?? 'receipt: not delivered', updated_at: ms(now) }, ['submitted', 'delivered']);
+    }
+    const entries = [...delivered, ...failed].map((m) => ({ entityType: 'sms', entityId: m.id, action: `sms.${target.get(m.id)!.to}`, after: { receipt: target.get(m.id)!.detail }, cityId: m.city_id }));
+    if (entries.length) await recordAuditMany(trx, { actor: smsActor(rows[0]!.city_id) }, entries, now);
+    return failed.map((m) => ({ ...m, state: target.get(m.id)!.to }));
+  }
+
+  /** Receipts kept before their message was known, now matched (a submit recorded since, or the sweep). */
+  async function applyReceiptRows(items: { receiptId: string; messageId: string; state: ReceiptState; detail: string | null }[]) {
+    if (!items.length) return;
+    const failed = await transaction(async (trx) => {
+      for (const i of items) await repo(trx).matchReceipt(i.receiptId, i.messageId);
+      return applyReceiptsWithin(trx, items, clock.now());
     });
+    for (const m of failed) announceFailure(m, m.last_error ?? m.state);
+  }
+
+  /**
+   * A batch of receipts in one transaction: stored once per (gateway, provider id, state), matched to
+   * their messages where the provider id is known, applied. Returns per receipt whether it matched a
+   * message and whether it was a repeat.
+   */
+  async function applyReceiptBatch(rs: DeliveryReceipt[]): Promise<{ matched: boolean; duplicate: boolean }[]> {
+    const now = clock.now();
+    const keyOf = (r: DeliveryReceipt) => `${r.gateway}\u0000${r.providerMessageId.slice(0, 128)}\u0000${r.state}`;
+    const { results, failed, unmatched } = await transaction(async (trx) => {
+      const owners = new Map<string, string>();
+      const existing = new Set<string>();
+      for (const [gateway, list] of groupBy(rs, (r) => r.gateway)) {
+        const pids = [...new Set(list.map((r) => r.providerMessageId.slice(0, 128)))];
+        for (const o of await repo(trx).ownersOf(gateway, pids)) owners.set(`${gateway}\u0000${o.provider_message_id}`, o.message_id);
+        for (const e of await repo(trx).receiptsOf(gateway, pids)) existing.add(`${gateway}\u0000${e.provider_message_id}\u0000${e.state}`);
+      }
+      const fresh: DB['sms_receipts'][] = [];
+      const results = rs.map((r) => {
+        const owner = owners.get(`${r.gateway}\u0000${r.providerMessageId.slice(0, 128)}`) ?? null;
+        const k = keyOf(r);
+        if (existing.has(k)) return { matched: !!owner, duplicate: true };
+        existing.add(k);
+        fresh.push({ id: newId(), gateway: r.gateway, provider_message_id: r.providerMessageId.slice(0, 128), state: r.state, detail: r.detail?.slice(0, 500) ?? null, message_id: owner, received_at: ms(r.at ?? now) });
+        return { matched: !!owner, duplicate: false };
+      });
+      await repo(trx).insertReceipts(fresh);
+      const failed = await applyReceiptsWithin(trx, fresh.filter((f) => f.message_id).map((f) => ({ messageId: f.message_id!, state: f.state as ReceiptState, detail: f.detail })), now);
+      return { results, failed, unmatched: fresh.filter((f) => !f.message_id) };
+    });
+    for (const m of failed) announceFailure(m, m.last_error ?? m.state);
+    // Looked up again after the commit: a submit recorded meanwhile checked for receipts before these
+    // existed. What still slips between the two is matched by the sweep (reconcileReceipts).
+    const late: { receiptId: string; messageId: string; state: ReceiptState; detail: string | null }[] = [];
+    for (const u of unmatched) {
+      const owner = await repo().messageOfProviderId(u.gateway, u.provider_message_id);
+      if (owner) late.push({ receiptId: u.id, messageId: owner.message_id, state: u.state as ReceiptState, detail: u.detail });
+      else log?.warn({ gateway: u.gateway, providerMessageId: u.provider_message_id, state: u.state }, 'sms: receipt for a message not known (yet); kept');
+    }
+    await applyReceiptRows(late);
+    return results;
+  }
+
+  // Receipts arriving one by one (an SMSC's deliver_sm, Kannel's dlr-url) are applied in batches:
+  // those that arrive while a batch is being written go together in the next one.
+  const receiptQueue: { r: DeliveryReceipt; done: (v: { matched: boolean; duplicate: boolean }) => void; fail: (e: unknown) => void }[] = [];
+  let receiptRun: Promise<void> | null = null;
+  async function drainReceipts() {
+    try {
+      while (receiptQueue.length) {
+        const batch = receiptQueue.splice(0, 500);
+        try {
+          const results = await applyReceiptBatch(batch.map((b) => b.r));
+          batch.forEach((b, i) => b.done(results[i]!));
+        } catch (err) {
+          batch.forEach((b) => b.fail(err));
+        }
+      }
+    } finally {
+      receiptRun = null;
+    }
   }
 
   // --- inbound -------------------------------------------------------------------------------------
@@ -611,20 +694,11 @@ export function createSmsService(deps: SmsDeps) {
     },
 
     /** A delivery receipt from any gateway; kept even when its message is not (yet) known. */
-    async applyReceipt(r: DeliveryReceipt) {
-      const found = await repo().messageOfProviderId(r.gateway, r.providerMessageId);
-      const id = newId();
-      const inserted = await repo().insertReceiptOnce({ id, gateway: r.gateway, provider_message_id: r.providerMessageId.slice(0, 128), state: r.state, detail: r.detail?.slice(0, 500) ?? null, message_id: null, received_at: ms(r.at) });
-      if (!inserted) return { matched: !!found, duplicate: true };
-      // Looked up again after the receipt is stored: a submit recorded in between checked for receipts
-      // before this one existed. What still slips between the two is matched by the sweep (reconcileReceipts).
-      const owner = found ?? (await repo().messageOfProviderId(r.gateway, r.providerMessageId));
-      if (!owner) {
-        log?.warn({ gateway: r.gateway, providerMessageId: r.providerMessageId, state: r.state }, 'sms: receipt for a message not known (yet); kept');
-        return { matched: false, duplicate: false };
-      }
-      await applyReceiptRow(id, owner.message_id, r.state, r.detail ?? null);
-      return { matched: true, duplicate: false };
+    applyReceipt(r: DeliveryReceipt): Promise<{ matched: boolean; duplicate: boolean }> {
+      return new Promise((done, fail) => {
+        receiptQueue.push({ r, done, fail });
+        receiptRun ??= drainReceipts();
+      });
     },
 
     /**
@@ -666,7 +740,7 @@ export function createSmsService(deps: SmsDeps) {
     /** Receipts kept unmatched whose message is known by now (a receipt that overtook its submit's commit). */
     async reconcileReceipts() {
       const rows = await repo().unmatchedWithOwner(200);
-      for (const r of rows) await applyReceiptRow(r.id, r.message_id, r.state as DeliveryReceipt['state'], r.detail);
+      await applyReceiptRows(rows.map((r) => ({ receiptId: r.id, messageId: r.message_id, state: r.state as ReceiptState, detail: r.detail })));
       return rows.length;
     },
 
