@@ -2,7 +2,7 @@
  * SMS (短信): work-order notices to units' duty phones, receipts, results and surveys to citizens,
  * and texts into the hotline, over SMPP, Kannel, a provider's webhook or a log file, nothing lost.
  */
-export type { OutboundSms, SubmitResult, DeliveryReceipt, InboundSms, ReceiptState, SmsGateway, GatewayConfig } from './ports';
+export type { OutboundSms, SubmitResult, DeliveryReceipt, InboundSms, ReceiptState, SmsGateway, GatewayConfig, SmsLookups, SmsCommandPort, SmsLiveEvent, CitySms } from './ports';
 export { GatewayError } from './ports';
 export { planSegments, splitText, encodingOf, type SegmentPlan, type SmsEncoding } from './domain/segments';
 export { createGateway, createLogGateway, createSmppGateway, createKannelGateway, createWebhookGateway, withRateLimit, createFailoverGateway, createGatewaysFromConfig, type FailoverGateway, type GatewayLogger } from './gateways';
@@ -17,7 +17,8 @@ export { notBeforeQuietEnd, DEFERRABLE_KINDS, type QuietHours } from './domain/q
  * what the gateways bring.
  */
 export {
-  createSmsService, toMessageView, toInboundView, retryDelayMs, MESSAGE_STATE_ZH,
-  type SmsService, type SmsDeps, type SmsLookups, type SmsCommandPort, type SmsLiveEvent, type CitySms, type QueueInput, type SmsMessageView, type SmsInboundView,
+  createSmsService, toMessageView, retryDelayMs, MESSAGE_STATE_ZH,
+  type SmsService, type SmsDeps, type QueueInput, type SmsMessageView,
 } from './sms.service';
+export { toInboundView, type SmsInboundView } from './inbound';
 export { smsRoutes, type SmsRoutesOptions } from './sms.routes';

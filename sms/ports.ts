@@ -1,3 +1,6 @@
+import type { Actor, CommandContext, Role } from '../core';
+import type { Satisfaction } from './domain/inbound-text';
+
 /**
  * The SMS part's ports. A gateway (短信网关) carries texts to and from the operators: an SMPP 3.4
  * link to an SMSC, Kannel's HTTP interface, a cloud provider's JSON webhook, or a log file for the
@@ -106,3 +109,46 @@ export type GatewayConfig =
     }
   | { kind: 'kannel'; name: string; sendsmsUrl: string; username: string; password: string; dlrUrl: string | null; smsc: string | null; timeoutMs: number; ratePerSecond: number; callbackToken: string | null }
   | { kind: 'webhook'; name: string; url: string; secret: string; signName: string | null; timeoutMs: number; ratePerSecond: number; callbackToken: string | null };
+
+// --- what the SMS service needs from the rest of the product (app/ wires them) ----------------------
+
+/** A city's SMS settings (city.json `settings.sms`), with the signature filled in. */
+export interface CitySms {
+  signature: string;
+  templates: Record<string, string>;
+}
+
+/** What the SMS part needs to know of tickets, units and cities (app/ wires the other parts). */
+export interface SmsLookups {
+  citySms(cityId: string): Promise<CitySms>;
+  /** The city a text belongs to when nothing in it says (an installation of one city). */
+  defaultCityId(): Promise<string | null>;
+  unit(unitId: string): Promise<{ id: string; cityId: string; name: string; smsPhone: string | null; dutyPhone: string | null } | null>;
+  /** Units whose registered SMS or duty phone this is, and the user of a unit with this phone (who acts). */
+  unitsByPhone(phone: string): Promise<{ unitId: string; cityId: string; unitName: string; user: { id: string; name: string; role: string } | null }[]>;
+  ticket(cityId: string, ticketId: string): Promise<{ id: string; cityId: string; number: string; title: string | null; place: string | null; category: string | null; confidential: boolean } | null>;
+  /** Whether this viewer may see the ticket (intake's scope). */
+  canSeeTicket(actor: Actor, ticketId: string): Promise<boolean>;
+}
+
+/** The commands a text may carry, through the work-order and intake parts' services. */
+export interface SmsCommandPort {
+  workOrder(actor: Actor, id: string): Promise<{ id: string; version: number; status: string; ticketId: string; ticketNumber: string; unitId: string }>;
+  acknowledge(ctx: CommandContext, id: string, version: number): Promise<unknown>;
+  recordOnSite(ctx: CommandContext, id: string, version: number): Promise<unknown>;
+  reply(ctx: CommandContext, id: string, version: number, result: string): Promise<unknown>;
+  returnToCenter(ctx: CommandContext, id: string, version: number, reason: string): Promise<unknown>;
+  rateTicket(ctx: CommandContext, ticketId: string, satisfaction: Satisfaction): Promise<unknown>;
+  /** Registers a ticket an agent made of a text (SMS channel); idempotent by the context's key. */
+  createTicket(ctx: CommandContext, input: Record<string, unknown>): Promise<{ id: string; number: string }>;
+}
+
+/** The console feed (live part), as a narrow port. */
+export interface SmsLiveEvent {
+  type: string;
+  cityId: string;
+  audience: { center: boolean; unitIds?: string[]; roles?: (typeof Role)[keyof typeof Role][] };
+  data: unknown;
+  unitData?: unknown;
+  key?: string;
+}
