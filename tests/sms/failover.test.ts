@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { createGatewaysFromConfig, createFailoverGateway, withRateLimit } from '../../sms/gateways';
 import { GatewayError, type DeliveryReceipt, type GatewayConfig, type InboundSms, type OutboundSms, type SmsGateway } from '../../sms';
 import { startSmscSimulator, type SmscSimulator } from '../helpers/smsc-simulator';
+import { until } from '../helpers/until';
 
 /** Failover down the configured gateways (real SMPP links to two SMSCs on loopback) and the rate limit. */
 
@@ -13,13 +14,7 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function eventually(pred: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+const eventually = (pred: () => boolean, what: string, timeoutMs = 8000) => until(pred, what, timeoutMs).then(() => undefined);
 
 const smppConfig = (name: string, sim: SmscSimulator): GatewayConfig => ({
   kind: 'smpp', name, url: sim.url, systemId: sim.systemId, password: sim.password, systemType: '', sourceAddr: '12345',

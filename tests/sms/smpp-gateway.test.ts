@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach } from 'vitest';
 import { createSmppGateway, type SmppGatewayOptions } from '../../sms/gateways/smpp';
 import { GatewayError, type DeliveryReceipt, type GatewayConfig, type InboundSms, type SmsGateway } from '../../sms';
 import { startSmscSimulator, type SmscMode, type SmscSimulator } from '../helpers/smsc-simulator';
+import { until } from '../helpers/until';
 
 /** The SMPP gateway against a real SMSC on loopback (the smpp package's server), no mocks. */
 
@@ -15,13 +16,7 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-async function eventually(pred: () => boolean, what: string, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(5);
-  }
-}
+const eventually = (pred: () => boolean, what: string, timeoutMs = 8000) => until(pred, what, timeoutMs).then(() => undefined);
 
 async function setup(over: Partial<SmppConfig> = {}, mode: Partial<SmscMode> = {}, opts: SmppGatewayOptions = {}) {
   const sim = await startSmscSimulator({ mode });

@@ -11,19 +11,11 @@ import { startSmscSimulator, type SmscSimulator } from '../helpers/smsc-simulato
 import { testConfig } from '../../app/config';
 import { listAudit } from '../../audit';
 import { fromDbTime } from '../../core';
+import { until } from '../helpers/until';
 
 let sim: SmscSimulator;
 let s: Scenario;
 
-async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const messagesTo = (phone: string) => s.t.ctx.database.db.selectFrom('sms_messages').selectAll().where('phone', '=', phone).orderBy('created_at').execute();
 const settle = () => new Promise((r) => setTimeout(r, 200));

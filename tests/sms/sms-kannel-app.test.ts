@@ -10,6 +10,7 @@ import { startScenario, type Scenario } from '../workorders/helpers';
 import { kannelMissing, mtText, startKannel, type KannelHarness } from '../helpers/kannel';
 import { kannelCallbackUrlTemplate } from '../../sms/gateways/kannel';
 import { testConfig } from '../../app/config';
+import { until } from '../helpers/until';
 
 const TOKEN = 'kannel-callback-token-0123456789';
 const missing = kannelMissing();
@@ -25,15 +26,6 @@ async function freePort(): Promise<number> {
   });
 }
 
-async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 15_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(!!missing)(`the hotline on Kannel, both ways${missing ? ` (skipped: ${missing})` : ''}`, () => {
   let kannel: KannelHarness;

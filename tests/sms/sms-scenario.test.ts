@@ -10,6 +10,7 @@ import { startScenario, type Scenario } from '../workorders/helpers';
 import { startSmscSimulator, type SmscSimulator } from '../helpers/smsc-simulator';
 import { LiveClient, listen } from '../live/live-client';
 import { testConfig } from '../../app/config';
+import { until } from '../helpers/until';
 
 const CITIZEN = '13912345678';
 const CGJ_SMS_PHONE = '13900000002'; // 演示市城市管理局's SMS phone (cities/demo/units.csv)
@@ -18,16 +19,6 @@ let sim: SmscSimulator;
 let s: Scenario;
 let base: string;
 
-/** Waits (real time) until `probe` returns something truthy. */
-async function until<T>(probe: () => T | Promise<T>, what: string, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 const textsTo = (phone: string) => sim.messages.filter((m) => m.to === phone).map((m) => m.text);
 
