@@ -225,6 +225,15 @@ export function createSmsService(deps: SmsDeps) {
     });
   }
 
+  /**
+   * A text kept failed as it was queued (no or bad number) tells the failed queue live, once its
+   * transaction has committed (a console that refetches then sees it).
+   */
+  async function announceIfFailedAtQueue(sourceKey: string) {
+    const row = await repo().findBySource(sourceKey.slice(0, 191));
+    if (row && row.state === 'failed' && Number(row.attempts) === 0) announceFailure(row, row.last_error ?? 'invalid or missing number');
+  }
+
   /** Settles one leased message: sends it, or puts it back with a backoff, or gives it up. */
   async function send(m: SmsMessageRow, token: string, now: Date) {
     const hold = (patch: Partial<DB['sms_messages']>) => repo().updateHeld(m.id, token, { ...patch, updated_at: ms(clock.now()) });
@@ -442,6 +451,7 @@ export function createSmsService(deps: SmsDeps) {
           cityId: n.cityId, kind: 'callback.survey', recipientKind: 'citizen', phone, sourceKey: `notice:${n.id}`, ticketId: n.ticketId,
           context: { ticketNumber: String(n.payload.ticketNumber ?? ''), result: typeof n.payload.result === 'string' ? n.payload.result : null }, confidential: n.payload.confidential === true,
         }, now));
+        if (!phone || !normalizePhone(phone)) await announceIfFailedAtQueue(`notice:${n.id}`);
         deps.kick?.();
         return;
       }
@@ -461,6 +471,7 @@ export function createSmsService(deps: SmsDeps) {
           },
         }, now);
       });
+      if (!phone || !normalizePhone(phone)) await announceIfFailedAtQueue(`notice:${n.id}`);
       deps.kick?.();
     },
 
