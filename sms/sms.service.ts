@@ -245,6 +245,7 @@ export function createSmsService(deps: SmsDeps) {
         await queueManyWithin(trx, list.map((p) => p.input), now);
       }
     });
+    for (const p of planned) if (!p.input.phone || !normalizePhone(p.input.phone)) await announceIfFailedAtQueue(p.input.sourceKey);
     deps.kick?.();
   }
 
@@ -262,6 +263,15 @@ export function createSmsService(deps: SmsDeps) {
       type: 'sms.failed', cityId: m.city_id, audience: { center: true, roles: [Role.dispatcher, Role.supervisor, Role.admin] },
       data: { messageId: m.id, kind: m.kind, phone: m.phone, ticketId: m.ticket_id, workOrderId: m.work_order_id, error }, key: `sms:${m.id}:failed:${m.attempts}`,
     });
+  }
+
+  /**
+   * A text kept failed as it was queued (no or bad number) tells the failed queue live, once its
+   * transaction has committed (a console that refetches then sees it).
+   */
+  async function announceIfFailedAtQueue(sourceKey: string) {
+    const row = await repo().findBySource(sourceKey.slice(0, 191));
+    if (row && row.state === 'failed' && Number(row.attempts) === 0) announceFailure(row, row.last_error ?? 'invalid or missing number');
   }
 
   /**

@@ -7,6 +7,7 @@
 import { computed, reactive, ref, shallowRef, type InjectionKey } from 'vue';
 import { ApiError } from '../api/http';
 import { changedPlanOf, routingApi } from '../api/routing';
+import { smsApi } from '../api/sms';
 import { ticketsApi } from '../api/tickets';
 import type { Channel, KnowledgeHit, NewTicket, RoutePlan, SixElement, TerritoryResolution, Ticket, TicketType, Urgency } from '../api/types';
 import { currentLocale, t } from '../i18n';
@@ -38,13 +39,15 @@ export interface DraftFields {
   title: string;
   categoryId: string | null;
   callId: string | null;
+  /** A citizen's text being registered (短信受理): saved through the SMS API so that the text is linked. */
+  smsInboundId?: string | null;
 }
 
 function emptyFields(prefill: Partial<DraftFields> = {}): DraftFields {
   return {
     channel: 'phone', callerPhone: '', citizenName: '', confidential: false, type: null, urgency: 'normal',
     occurredAt: toChinaIso(new Date()), addressText: '', territoryId: null, parties: '', situation: '', demand: '', title: '',
-    categoryId: null, callId: null, ...prefill,
+    categoryId: null, callId: null, smsInboundId: null, ...prefill,
   };
 }
 
@@ -228,6 +231,13 @@ export function useTicketDraft() {
   /** Creates the ticket, or brings the saved one up to date. */
   async function persist(): Promise<Ticket> {
     const b = body();
+    if (!saved.value && fields.smsInboundId) {
+      // A citizen's text: the SMS channel and the sender come from the text itself.
+      const { channel: _c, callerPhone: _p, callId: _i, ...rest } = b;
+      const r = await smsApi.register(fields.smsInboundId, rest, `${draftId.value}-${hash(JSON.stringify(rest))}`);
+      saved.value = ticketsStore.remember(await ticketsApi.get(r.ticket.id));
+      return saved.value;
+    }
     if (!saved.value) {
       const created = await ticketsApi.create(b, `${draftId.value}-${hash(JSON.stringify(b))}`);
       saved.value = ticketsStore.remember(created);

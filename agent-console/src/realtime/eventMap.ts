@@ -41,6 +41,8 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'call.transcript': (d, m) => callsActions.transcript(d, m.at),
   'call.withdrawn': (d) => callsActions.withdrawn(d),
   'call.ended': (d, m) => callsActions.ended(d, m.at),
+  // 短信: a citizen's text in (sms.received), one registered or set aside (sms.inbound_handled), a text that failed (sms.failed).
+  'sms.*': () => bump('sms'),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');
