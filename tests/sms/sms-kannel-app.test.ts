@@ -73,7 +73,7 @@ describe.skipIf(!!missing)(`the hotline on Kannel, both ways${missing ? ` (skipp
 
   it('a text from a handset arrives through the get-url, waits for an agent, and is answered through Kannel', async () => {
     kannel.injectMo('13911114002', '12345', '幸福路口红绿灯坏了');
-    const row = await until(async () => s.t.ctx.database.db.selectFrom('sms_inbound').selectAll().where('from_phone', '=', '13911114002').executeTakeFirst(), 'the inbound text');
+    const row = await until(async () => s.t.ctx.database.db.selectFrom('sms_inbound').selectAll().where('from_phone', '=', '13911114002').where('status', '!=', 'processing').executeTakeFirst(), 'the inbound text handled');
     expect(row).toMatchObject({ gateway: 'kannel', body: '幸福路口红绿灯坏了', status: 'awaiting_agent' });
     await kannel.waitForMt((mt) => {
       const hit = mt.filter((l) => l.to === '13911114002' && mtText(l).includes('您的短信已收到'));
