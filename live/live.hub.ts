@@ -49,6 +49,8 @@ const MAX_HELD = 10_000;
 
 class Connection {
   alive = true;
+  /** hello has gone out: nothing else (not even a heartbeat) may reach the console before it. */
+  greeted = false;
   lastSentSeq = 0;
   /** Live events held while a catch-up is read from the database, sent after it. */
   held: { seq: number; frame: string }[] | null = null;
@@ -316,6 +318,7 @@ export class ConsoleHub {
         user: { id: c.actor.id, name: c.actor.name, role: c.actor.role },
       };
       c.sendJson(hello);
+      c.greeted = true;
     }
     if (from === null) c.lastSentSeq = Math.max(c.lastSentSeq, upTo);
     else {
@@ -396,7 +399,8 @@ export class ConsoleHub {
       } catch {
         // closing already: 'close' detaches it
       }
-      c.sendFrame(frame);
+      // A console still waiting for its hello (a slow catch-up read) gets the socket-level ping only.
+      if (c.greeted) c.sendFrame(frame);
       if (c.reauthenticate && now - c.authCheckedAt >= this.deps.revalidateMs) {
         c.authCheckedAt = now;
         void this.revalidate(c).catch((err) => this.deps.onError(err, 'live revalidate'));
