@@ -37,7 +37,6 @@ export interface SmsInboundView {
 const OUTCOME_ZH: Record<string, string> = {
   received: '处理中', draft: '待登记', survey: '满意度评价', survey_unmatched: '无待评价工单', opt_out: '退订', command: '工单指令',
   command_failed: '指令未执行', command_unknown_code: '处理码无效', command_malformed: '指令格式错误', command_unregistered: '非登记号码', invalid_sender: '号码无效',
-  unit_text: '单位来信',
 };
 
 /** What inbound handling shares with the rest of the SMS service. */

@@ -6,8 +6,6 @@ export type SmsMessageRow = Selectable<DB['sms_messages']>;
 export type SmsInboundRow = Selectable<DB['sms_inbound']>;
 
 export type MessageState = 'queued' | 'submitting' | 'submitted' | 'delivered' | 'failed' | 'expired' | 'suppressed';
-/** States after which nothing more happens to a message (a resend is a new message). */
-export const FINAL_MESSAGE_STATES: readonly MessageState[] = ['delivered', 'failed', 'expired', 'suppressed'];
 
 export interface MessageFilter {
   cityId: string;

@@ -595,7 +595,7 @@ export function createSmsService(deps: SmsDeps) {
       return toMessageView((await repo().findBySource(sourceKey.slice(0, 191)))!, true);
     },
 
-    /** Counts for /healthz and the console: queued, failed in the last day, receipts with no message. */
+    /** For GET /sms/health: receipts kept with no message to match. */
     async stats() {
       const { n } = await repo().countUnmatchedReceipts();
       return { unmatchedReceipts: Number(n) };
