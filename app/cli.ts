@@ -4,7 +4,7 @@ import { ALL_API_KEY_SCOPES, isAppError, parseIsoWithZone, parseTicketType, pars
 import type { TimeLimit } from '../calendar';
 import { loadConfig } from './config';
 import { createContext, type AppContext } from './context';
-import { importCityFromDir, importCategoriesFile } from './city-preset';
+import { importCityFromDir, importCategoriesFile, ensureCityLoaded, noCityYet } from './city-preset';
 import { classifierEvalCommand, crossValidate, readLabelledCsv, listCategories } from '../routing';
 import { startServer } from './main';
 
@@ -29,9 +29,23 @@ async function withContext<T>(fn: (ctx: AppContext) => Promise<T>): Promise<T> {
   }
 }
 
+/** The command context of a CLI command that needs no city (importing one, the national calendar). */
+const cliWithoutCity = (): CommandContext => ({ actor: systemActor('-', 'cli'), requestId: `cli-${process.pid}` });
+
+/**
+ * The command context of a CLI command that works in a city: `--city`, else the database's first
+ * city. On a fresh checkout (no city yet) it loads CITY_DIR the way `npm start` does, saying so on
+ * stderr; with LOAD_CITY_ON_START=false it stops with NO_CITY and what to run first.
+ */
 async function cliCommandContext(ctx: AppContext, cityId?: string): Promise<CommandContext> {
-  const city = cityId ?? (await ctx.directory.listCities())[0]?.id;
-  return { actor: systemActor(city ?? '-', 'cli'), requestId: `cli-${process.pid}` };
+  if (!cityId) {
+    const config = loadConfig();
+    const first = await ensureCityLoaded(ctx, config);
+    if (first.imported) process.stderr.write(`数据库中还没有城市，已导入 ${config.cityDir}\nno city yet: imported the city preset ${config.cityDir}\n`);
+    if (!first.cityId) throw noCityYet(config.cityDir);
+    cityId = first.cityId;
+  }
+  return { actor: systemActor(cityId, 'cli'), requestId: `cli-${process.pid}` };
 }
 
 const program = new Command('hotline').description('12345 hotline: server and administration (12345 热线管理命令)');
@@ -53,7 +67,7 @@ city
   .description('validate and import a city preset; reports every problem with file and line')
   .action(async (dir: string) => {
     await withContext(async (ctx) => {
-      const summary = await importCityFromDir(ctx, dir, await cliCommandContext(ctx));
+      const summary = await importCityFromDir(ctx, dir, cliWithoutCity());
       process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
     }).catch(fail);
   });
@@ -145,7 +159,8 @@ calendar
   .description('import or replace one year of holidays and make-up workdays')
   .action(async (file: string) => {
     await withContext(async (ctx) => {
-      const result = await ctx.calendar.importYear(await readFile(file, 'utf8'), await cliCommandContext(ctx));
+      // The calendar is national: importing a year needs no city.
+      const result = await ctx.calendar.importYear(await readFile(file, 'utf8'), cliWithoutCity());
       process.stdout.write(JSON.stringify(result) + '\n');
     }).catch(fail);
   });

@@ -1,9 +1,8 @@
 import pino from 'pino';
-import { systemActor } from '../core';
 import type { AppConfig } from './config';
 import { createContext } from './context';
 import { buildServer } from './server';
-import { importCityFromDir } from './city-preset';
+import { ensureCityLoaded } from './city-preset';
 
 /**
  * Starts the whole hotline: storage, migrations, the demo city on first start, the HTTP API.
@@ -13,11 +12,8 @@ export async function startServer(config: AppConfig) {
   const logger = pino({ level: config.logLevel });
   const ctx = await createContext(config, { logger });
 
-  if (config.loadCityOnStart && (await ctx.directory.listCities()).length === 0) {
-    logger.info({ dir: config.cityDir }, 'no city yet: importing the city preset');
-    const summary = await importCityFromDir(ctx, config.cityDir, { actor: systemActor('-', 'first-start') });
-    logger.info({ summary }, 'city preset imported');
-  }
+  const first = await ensureCityLoaded(ctx, config);
+  if (first.imported) logger.info({ dir: config.cityDir, summary: first.imported }, 'no city yet: the city preset was imported');
 
   const app = await buildServer(ctx);
   const address = await app.listen({ host: config.host, port: config.port });

@@ -38,3 +38,5 @@ export {
   type ImportSummary,
   type ImportCounts,
 } from './import-preset';
+/** The first-start rule shared by `npm start` and the CLI: loads CITY_DIR when the database has no city yet. */
+export { ensureCityLoaded, noCityYet, type EnsureCityResult } from './first-start';

@@ -23,11 +23,11 @@ let tmp: string;
 const dbFile = (name: string) => join(tmp, `${name}.sqlite`);
 
 /** Runs `node bin/hotline.js ...args` over the SQLite file `db`. */
-function hotline(db: string, args: string[]): Promise<Run> {
+function hotline(db: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['bin/hotline.js', ...args], {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: `sqlite:${dbFile(db)}`, LOG_LEVEL: 'silent', NODE_ENV: 'test' },
+      env: { ...process.env, DATABASE_URL: `sqlite:${dbFile(db)}`, LOG_LEVEL: 'silent', NODE_ENV: 'test', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -67,7 +67,7 @@ const BROKEN_PRESET: Record<string, string> = {
   'hotline-lines.csv': 'number,name,merged_on\n',
 };
 
-const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd' | 'route' | 'categoriesImport' | 'keyNoUnit' | 'keyAdd' | 'keyList', Promise<Run>>;
+const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd' | 'route' | 'categoriesImport' | 'keyNoUnit' | 'keyAdd' | 'keyList' | 'freshRoute' | 'freshNoLoad', Promise<Run>>;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'hotline-cli-'));
@@ -86,6 +86,9 @@ beforeAll(async () => {
   runs.route = runs.userAdd.then(() =>
     hotline('users', ['route', '--text', '白龙南路88号楼下水管爆了，路面全是水', '--address', '白龙南路88号', '--urgency', '特急', '--category', '01021603']),
   );
+  // A newcomer's first command on a fresh checkout, before any `npm start`.
+  runs.freshRoute = hotline('fresh', ['route', '--text', '白龙南路88号楼下水管爆了，路面全是水', '--address', '白龙南路88号'], { LOAD_CITY_ON_START: 'true', CITY_DIR: 'cities/demo' });
+  runs.freshNoLoad = hotline('fresh-off', ['route', '--text', '路灯不亮'], { LOAD_CITY_ON_START: 'false', CITY_DIR: 'cities/demo' });
   const badCategories = join(tmp, 'categories.csv');
   await writeFile(badCategories, 'code,name,level,parent_code,keywords,default_type,default_urgency,policy_code,utility\n01,城乡建设,1,,,,,,0\n0101,子类,2,NOPE,,,,,0\n');
   runs.categoriesImport = runs.route.then(() => hotline('users', ['categories', 'import', badCategories]));
@@ -195,6 +198,24 @@ describe('the hotline CLI', () => {
     });
     expect(Object.keys(plan.deadlines)).toEqual(expect.arrayContaining(['acknowledge', 'onSite', 'reply']));
     expect(plan.explanation.length).toBeGreaterThan(2);
+  });
+
+  it('route on a fresh database loads the demo city the way `npm start` does (saying so on stderr), then prints the plan', async () => {
+    const r = await runs.freshRoute;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('no city yet: imported the city preset cities/demo');
+    expect(JSON.parse(r.stdout)).toMatchObject({ leadUnit: { code: 'util-water' }, territory: { status: 'resolved' } });
+    const db = new Database(dbFile('fresh'), { readonly: true });
+    expect(db.prepare('select count(*) as n from cities').get()).toEqual({ n: 1 });
+    db.close();
+  });
+
+  it('with LOAD_CITY_ON_START=false a command that needs a city stops with NO_CITY and says what to run first', async () => {
+    const r = await runs.freshNoLoad;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('NO_CITY');
+    expect(r.stderr).toContain('npx hotline city import cities/demo');
+    expect(r.stdout).toBe('');
   });
 
   it('categories import of a file with an unknown parent exits non-zero naming the line, and changes nothing', async () => {
