@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isAppError } from '../core';
 import { uniqueViolationOf } from '../db';
@@ -19,6 +19,23 @@ const FASTIFY_ERRORS: Record<string, { status: number; code: string; en: string;
   FST_ERR_CTP_INVALID_JSON_BODY: { status: 400, code: 'BODY_INVALID', en: 'malformed JSON body', zh: '请求内容不是合法的 JSON' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BODY_INVALID', en: 'invalid content length', zh: '请求长度不正确' },
 };
+
+/** Errors fastify's router raises before any route runs (a URL it cannot decode, a parameter over 100 characters). */
+const ROUTER_ERRORS: Record<string, { status: number; code: string; en: string; zh: string }> = {
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_URL', en: 'the URL is not valid', zh: '请求地址格式不正确' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'PARAM_TOO_LONG', en: 'a path parameter is too long', zh: '请求地址中的参数过长' },
+  FST_ERR_ASYNC_CONSTRAINT: { status: 400, code: 'BAD_URL', en: 'the request matches no route', zh: '请求无法匹配任何接口' },
+};
+
+/**
+ * fastify's `frameworkErrors`: the router's own refusals in the product's error shape (code and
+ * both messages), never echoing the URL back (it may be 100 KB of someone's payload).
+ */
+export function routerErrorHandler(err: FastifyError, request: FastifyRequest, reply: FastifyReply) {
+  const known = ROUTER_ERRORS[err.code] ?? { status: 400, code: 'BAD_URL', en: 'the URL is not valid', zh: '请求地址格式不正确' };
+  reply.code(known.status).header('x-content-type-options', 'nosniff').header('cache-control', 'no-store')
+    .send({ code: known.code, message: known.en, message_zh: known.zh, request_id: String(request.id) });
+}
 
 /**
  * One error handler for the whole API: typed domain errors keep their code and both messages;

@@ -12,7 +12,7 @@ import { directoryRoutes } from '../directory';
 import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } from '../routing';
 import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
-import { registerErrorHandling } from './http-errors';
+import { registerErrorHandling, routerErrorHandler } from './http-errors';
 import { registerWellFormedText } from './well-formed-text';
 import { registerSecurityHeaders } from './security-headers';
 import { registerAuth, resolveActor } from './auth';
@@ -32,6 +32,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel, redact: ['req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers.authorization'] },
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
+    frameworkErrors: routerErrorHandler,
     // Slow or idle clients (see HTTP_* in app/config.ts). Node checks the headers and request
     // timeouts on a timer (30 s by default): checking at a quarter of the headers timeout keeps a
     // slow client from outliving it by much.
