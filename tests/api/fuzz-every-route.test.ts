@@ -12,6 +12,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScenario, type Scenario } from '../workorders/helpers';
 import { until } from '../helpers/until';
+import { LiveClient, listen } from '../live/live-client';
 
 let s: Scenario;
 let ids: Record<string, string>;
@@ -199,4 +200,40 @@ describe('every API operation under malformed and hostile input', () => {
       }
     }
   }, 600_000);
+});
+
+describe('the live WebSocket protocol under malformed and hostile frames', () => {
+  it('every bad frame gets MESSAGE_INVALID or a defined close; the server keeps serving the same and other consoles', async () => {
+    const base = await listen(s.t.app);
+    const frames: (string | Buffer)[] = [
+      'not json', '', 'null', '[]', '42', '"resume"', '{"type":', '{"type":"resume"}', '{"type":"resume","after":-1}',
+      '{"type":"resume","after":"1e309"}', '{"type":"resume","after":1.5}', '{"type":"presence","status":"<script>"}',
+      '{"type":"presence"}', '{"type":"ping","extra":1}', '{"__proto__":{"type":"ping"}}', '{"constructor":{"prototype":{"admin":true}}}',
+      JSON.stringify({ type: 'resume', after: 0, nested: JSON.parse('['.repeat(500) + ']'.repeat(500)) }),
+      Buffer.from([0xff, 0xfe, 0x00, 0x01]),
+    ];
+    const c = await LiveClient.ready(base, { cookie: await s.t.login('dispatcher1') });
+    for (const f of frames) c.ws.send(f);
+    await c.waitFor(() => c.messages.filter((m) => m.type === 'error' && m.code === 'MESSAGE_INVALID').length === frames.length, `${frames.length} MESSAGE_INVALID`);
+    expect(c.closeCode).toBeNull();
+    expect((globalThis as any).admin).toBeUndefined();
+    // Still a working link: a ping gets its pong.
+    c.send({ type: 'ping' });
+    await c.waitFor((m) => m.type === 'pong', 'pong after the bad frames');
+
+    // A frame over the 64 KB limit closes that link with 1009 (message too big), and only that link.
+    const big = await LiveClient.ready(base, { cookie: await s.t.login('admin') });
+    big.ws.send(JSON.stringify({ type: 'ping', pad: 'x'.repeat(100 * 1024) }));
+    expect((await big.closed).code).toBe(1009);
+    // A burst of 2,000 bad frames: answered or dropped, never a crash; the others are still served.
+    const burst = await LiveClient.ready(base, { cookie: await s.t.login('water1') });
+    for (let i = 0; i < 2000; i++) burst.ws.send(`{"type":"resume","after":"x${i}"}`);
+    await c.waitFor(() => burst.closeCode !== null || burst.messages.filter((m) => m.code === 'MESSAGE_INVALID').length === 2000, 'the burst answered or the link closed', 30_000);
+    if (burst.closeCode !== null) expect([1008, 1009, 4429]).toContain(burst.closeCode);
+    c.send({ type: 'ping' });
+    await c.waitFor((m) => m.type === 'pong' && c.messages.filter((x) => x.type === 'pong').length === 2, 'the first console still answered');
+    const res = await s.t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie: await s.t.login('dispatcher1') } });
+    expect(res.statusCode).toBe(200);
+    await Promise.all([c.close(), burst.close()]);
+  }, 120_000);
 });
