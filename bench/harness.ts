@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { openDatabase, migrateToLatest, ensureMysqlDatabase, dropMysqlDatabase, type Database } from '../db';
@@ -13,9 +16,12 @@ export async function benchDatabase(kind: 'sqlite' | 'mysql'): Promise<Database 
     await migrateToLatest(d);
     return { ...d, dispose: async () => { await d.close(); await dropMysqlDatabase(url); } };
   }
-  const d = await openDatabase('sqlite::memory:');
+  // A file with the product's own settings (WAL, synchronous=NORMAL), as the embedded default runs:
+  // an in-memory database would make the raw baselines faster than any deployment sees.
+  const dir = mkdtempSync(join(tmpdir(), 'hotline-bench-'));
+  const d = await openDatabase(`sqlite:${join(dir, 'bench.sqlite')}`);
   await migrateToLatest(d);
-  return { ...d, dispose: () => d.close() };
+  return { ...d, dispose: async () => { await d.close(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
 export async function mysqlAvailable(): Promise<boolean> {

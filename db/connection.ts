@@ -1,4 +1,4 @@
-import { Kysely, MysqlDialect, SqliteDialect, type LogEvent } from 'kysely';
+import { Kysely, MysqlDialect, SqliteDialect, type LogEvent, type SqliteDatabase } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DB } from './schema';
@@ -59,7 +59,7 @@ export async function openDatabase(url: string, opts: DatabaseOptions = {}): Pro
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }), log: opts.log });
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }), log: opts.log });
   return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
 }
 
@@ -93,4 +93,32 @@ export async function dropMysqlDatabase(url: string): Promise<void> {
   } finally {
     await conn.end();
   }
+}
+
+/** How many prepared SQLite statements one connection keeps (distinct SQL texts; the oldest unused go first). */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * better-sqlite3 behind kysely prepares every query afresh, and preparing costs more than running
+ * a small insert. The product sends the same few hundred SQL texts over and over (kysely compiles
+ * to parameterised SQL), so each connection keeps its prepared statements by text, least recently
+ * used first out. Safe because kysely runs one query at a time per connection and the product
+ * never streams (a statement being iterated could not be reused).
+ */
+function withStatementCache(sqlite: import('better-sqlite3').Database): SqliteDatabase {
+  const cache = new Map<string, import('better-sqlite3').Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement) {
+        cache.delete(text);
+      } else {
+        statement = sqlite.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, statement);
+      return statement as unknown as ReturnType<SqliteDatabase['prepare']>;
+    },
+  };
 }

@@ -46,14 +46,28 @@ export class IntakeRepository {
    * serialises concurrent takers. The row is created on first use only, because concurrent
    * inserts of the same new key are what deadlocks on InnoDB (the caller retries that rare case).
    */
+  /**
+   * The next number of a counter, inside the caller's transaction (the row lock orders concurrent
+   * registrations). MySQL/MariaDB: one round trip — `LAST_INSERT_ID(value + 1)` hands the new value
+   * back in the update's own answer; SQLite (in process) updates, then reads.
+   */
   async nextSequence(name: string): Promise<number> {
-    const bump = () => this.db.updateTable('sequences').set({ value: sql`value + 1` }).where('name', '=', name).executeTakeFirst();
-    if (Number((await bump()).numUpdatedRows) === 0) {
-      await insertIgnore(this.db, this.dialect, 'sequences', { name, value: 0 });
-      await bump();
-    }
-    const row = await this.db.selectFrom('sequences').select('value').where('name', '=', name).executeTakeFirstOrThrow();
-    return Number(row.value);
+    const bump = async (): Promise<number | null> => {
+      if (this.dialect === 'mysql') {
+        const r = await sql`update sequences set value = last_insert_id(value + 1) where name = ${name}`.execute(this.db);
+        return Number(r.numAffectedRows ?? 0) === 1 ? Number(r.insertId) : null;
+      }
+      const r = await this.db.updateTable('sequences').set({ value: sql`value + 1` }).where('name', '=', name).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 0) return null;
+      return Number((await this.db.selectFrom('sequences').select('value').where('name', '=', name).executeTakeFirstOrThrow()).value);
+    };
+    const value = await bump();
+    if (value !== null) return value;
+    // The first number of the day: create the counter (a concurrent twin may create it first).
+    await insertIgnore(this.db, this.dialect, 'sequences', { name, value: 0 });
+    const first = await bump();
+    if (first === null) throw new Error(`sequence ${name} could not be created`);
+    return first;
   }
 
   async insertTicket(row: TicketRow) {
