@@ -443,9 +443,9 @@ export function createIntakeService(deps: IntakeDeps) {
           if (phone) {
             let citizen = await r.findCitizenByPhone(actor.cityId, phone);
             if (!citizen) {
-              await r.insertCitizen({ id: newId(), city_id: actor.cityId, phone, name: input.citizenName?.trim() || null, confidential: 0, created_at: toDbTime(now), updated_at: toDbTime(now) });
-              // A first call from this number may be registered twice at once: the twin's row is the citizen.
-              citizen = await r.findCitizenByPhone(actor.cityId, phone, { newest: true });
+              const fresh = { id: newId(), city_id: actor.cityId, phone, name: input.citizenName?.trim() || null, confidential: 0, created_at: toDbTime(now), updated_at: toDbTime(now) };
+              // A first call from this number may be registered twice at once: when the twin's row won, it is the citizen.
+              citizen = (await r.insertCitizen(fresh)) ? fresh : await r.findCitizenByPhone(actor.cityId, phone, { newest: true });
             } else if (!citizen.name && input.citizenName?.trim()) {
               await r.updateCitizen(citizen.id, { name: input.citizenName.trim(), updated_at: toDbTime(now) });
             }
