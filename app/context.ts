@@ -163,6 +163,10 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   intakeEvents.onWithin('ticket.transitioned', async (trx, e) => {
     workOrdersAnnounced.set(e, await workOrders.announceTicketChangeWithin(trx, e.ticket, e.action));
   });
+  // An edited ticket (category, place, urgency, title) reads the same in the units' queues at once.
+  intakeEvents.onWithin('ticket.updated', async (trx, e) => {
+    await workOrders.syncTicketFactsWithin(trx, e.ticket);
+  });
   intakeEvents.on('ticket.transitioned', async (e) => {
     workOrdersAnnounced.get(e)?.();
     await workOrders.deliverOutbox();

@@ -74,6 +74,11 @@ export function unitWorkOrdersOf(db: Kysely<DB>) {
 export class WorkOrdersRepository {
   constructor(private readonly db: Kysely<DB>) {}
 
+  /** The ticket's facts copied onto its work orders (no version bump: the work itself did not change). */
+  async updateTicketFacts(ids: string[], facts: Pick<DB['work_orders'], 'ticket_title' | 'urgency' | 'category_id' | 'territory_path'>) {
+    await this.db.updateTable('work_orders').set(facts).where('id', 'in', ids).execute();
+  }
+
   insertWorkOrder(row: DB['work_orders']) {
     return this.db.insertInto('work_orders').values(row).execute();
   }

@@ -1252,6 +1252,20 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
       return changedWithin(trx, rows, action);
     },
 
+    /**
+     * Keeps the work orders' copies of the ticket (the title line, urgency, category, place: what
+     * the queues filter and sort by) equal to the ticket after an edit, inside the edit's transaction
+     * (app/ calls this on `ticket.updated`). The time limits stay as dispatched: a new urgency or
+     * category re-times the work only through a new dispatch. Returns how many work orders changed.
+     */
+    async syncTicketFactsWithin(trx: Kysely<DB>, ticket: TicketRow): Promise<number> {
+      const facts = { ticket_title: summaryOf(ticket), urgency: ticket.urgency, category_id: ticket.category_id, territory_path: ticket.territory_path };
+      const stale = (await repo(trx).workOrdersOfTicket(ticket.id)).filter((w) =>
+        w.ticket_title !== facts.ticket_title || w.urgency !== facts.urgency || w.category_id !== facts.category_id || w.territory_path !== facts.territory_path);
+      if (stale.length) await repo(trx).updateTicketFacts(stale.map((w) => w.id), facts);
+      return stale.length;
+    },
+
     forget(cityId?: string) {
       policiesOf.forget(cityId);
     },
