@@ -1,0 +1,9 @@
+/**
+ * Telephony (电话接入): the SIP edge port and its edges. The core (ACD, call records, recordings) sees
+ * only {@link SipEdge} and {@link EdgeEvent}; SIP and RTP stay inside an edge.
+ */
+export * from './ports';
+/** The built-in edge: SIP on UDP and G.711 RTP in this process (the embedded default). */
+export { createBuiltinSipEdge, type BuiltinSipEdgeOptions } from './edges/builtin/builtin-edge';
+export { ensureDefaultPrompts, DEFAULT_PROMPTS, type DefaultPromptName } from './edges/builtin/prompts';
+export { computeHa1 } from './edges/builtin/digest';
