@@ -7,3 +7,8 @@ export * from './ports';
 export { createBuiltinSipEdge, type BuiltinSipEdgeOptions } from './edges/builtin/builtin-edge';
 export { ensureDefaultPrompts, DEFAULT_PROMPTS, type DefaultPromptName } from './edges/builtin/prompts';
 export { computeHa1 } from './edges/builtin/digest';
+/** Agents' phone accounts (sip_endpoints): set a password (HA1 only), list, remove; the registrar's credentials port. */
+export {
+  createSipEndpointsService, MIN_SIP_PASSWORD_LENGTH,
+  type SipEndpointsService, type SipEndpointsDeps, type SipEndpointView, type SetSipPasswordInput,
+} from './sip-endpoints.service';
