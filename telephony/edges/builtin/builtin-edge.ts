@@ -88,6 +88,7 @@ interface Call {
   invite: SipMessage;
   /** The INVITE (first or re-) whose 2xx is being resent until ACK. */
   pendingAck: SipMessage | null;
+  ackTimer: NodeJS.Timeout | null;
   source: Remote;
   localTag: string;
   localCseq: number;
@@ -309,7 +310,7 @@ export class BuiltinSipEdge implements SipEdge {
     const id = randomUUID();
     const caller = this.newRtpLeg(id, 'caller', bound, codec, offer.telephoneEvent, offer);
     const call: Call = {
-      id, phase: 'offered', sipCallId, invite: rq, pendingAck: null, source: remote, localTag: newTag(), localCseq: 1, offer, codec,
+      id, phase: 'offered', sipCallId, invite: rq, pendingAck: null, ackTimer: null, source: remote, localTag: newTag(), localCseq: 1, offer, codec,
       answerSdp: '', sdpVersion: 1, caller, prompt: null, recorder: null, legs: new Map(), bridged: null, answeredAt: null, rangAt: null,
     };
     call.answerSdp = this.sdpFor(call.caller.localPort, [codec], offer.telephoneEvent, call.sdpVersion);
@@ -374,6 +375,8 @@ export class BuiltinSipEdge implements SipEdge {
     if (call?.pendingAck && rq.headers.cseq!.seq === call.pendingAck.headers.cseq!.seq) {
       this.transport.stopResending(call.pendingAck);
       call.pendingAck = null;
+      if (call.ackTimer) clearTimeout(call.ackTimer);
+      call.ackTimer = null;
     }
   }
 
@@ -532,6 +535,13 @@ export class BuiltinSipEdge implements SipEdge {
     call.phase = 'answered';
     call.answeredAt = Date.now();
     call.pendingAck = call.invite;
+    // RFC 3261 §13.3.1.4: a 2xx never ACKed within 64×T1 means the dialog is dead; end it with a BYE.
+    call.ackTimer = setTimeout(() => {
+      if (call.phase !== 'answered' || !call.pendingAck) return;
+      this.log.warn({ callId: call.id }, 'sip: caller never ACKed our 200, ending the call');
+      this.end(call, EndCause.failed, null, true);
+    }, this.o.transactionTimeoutMs ?? 32_000);
+    call.ackTimer.unref();
     this.respond(call.invite, 200, { toTag: call.localTag, content: call.answerSdp, headers: { contact: this.contact(), allow: ALLOW } });
     if (this.o.recordingsDir !== null) {
       try {
@@ -775,6 +785,7 @@ export class BuiltinSipEdge implements SipEdge {
     const wasAnswered = call.phase === 'answered';
     call.phase = 'ended';
     call.prompt = null;
+    if (call.ackTimer) clearTimeout(call.ackTimer);
     for (const leg of call.legs.values()) {
       if (leg.phase === 'calling' || leg.phase === 'ringing') this.abandonLeg(leg, AgentLegFailure.cancelled);
       else if (leg.phase === 'answered') {
