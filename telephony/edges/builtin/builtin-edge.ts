@@ -22,6 +22,10 @@ import { TokenBuckets } from './rate-limit';
 import { SipTransport, newBranch, newTag, type EdgeLogger, type Remote } from './transport';
 import type { Socket } from 'node:dgram';
 
+/** The digest realm agent phones are configured with unless the city sets its own. */
+export const DEFAULT_SIP_REALM = 'hotline';
+export const DEFAULT_SIP_PORT = 5070;
+
 export interface BuiltinSipEdgeOptions {
   /** Address to bind SIP and RTP to (default 0.0.0.0). */
   host?: string;
@@ -164,12 +168,12 @@ export class BuiltinSipEdge implements SipEdge {
     this.log = o.logger;
     this.host = o.host ?? '0.0.0.0';
     this.publicAddress = o.publicAddress ?? (this.host === '0.0.0.0' ? '127.0.0.1' : this.host);
-    this.realm = o.realm ?? 'hotline';
+    this.realm = o.realm ?? DEFAULT_SIP_REALM;
     this.pool = new PortPool(o.rtpPorts ?? { min: 20000, max: 20999 }, this.host);
     this.flood = new TokenBuckets(o.inviteRatePerSecond ?? 10, o.inviteBurst ?? 30);
     this.transport = new SipTransport({
       host: this.host,
-      port: o.port ?? 5070,
+      port: o.port ?? DEFAULT_SIP_PORT,
       publicAddress: this.publicAddress,
       logger: this.log,
       transactionTimeoutMs: o.transactionTimeoutMs ?? 32_000,
