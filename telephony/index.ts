@@ -5,7 +5,7 @@
 export * from './ports';
 /** The built-in edge: SIP on UDP and G.711 RTP in this process (the embedded default). */
 export { createBuiltinSipEdge, DEFAULT_SIP_REALM, DEFAULT_SIP_PORT, type BuiltinSipEdgeOptions } from './edges/builtin/builtin-edge';
-export { ensureDefaultPrompts, DEFAULT_PROMPTS, type DefaultPromptName } from './edges/builtin/prompts';
+export { ensureDefaultPrompts, promptFiles, SHIPPED_PROMPTS_DIR, DEFAULT_PROMPTS, type DefaultPromptName } from './edges/builtin/prompts';
 export { computeHa1 } from './edges/builtin/digest';
 /** Agents' phone accounts (sip_endpoints): set a password (HA1 only), list, remove; the registrar's credentials port. */
 export {
