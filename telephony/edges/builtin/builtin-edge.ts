@@ -156,6 +156,8 @@ export class BuiltinSipEdge implements SipEdge {
   private readonly bySipCallId = new Map<string, Call>();
   private readonly legsBySipCallId = new Map<string, AgentLeg>();
   private readonly promptCache = new Map<string, Int16Array>();
+  /** Calls ended in the last minute: hanging one up again is a no-op, not an error (the port's idempotence). */
+  private readonly recentlyEnded = new Map<string, number>();
   private emit: (e: EdgeEvent) => void = () => undefined;
   private ticker: NodeJS.Timeout | null = null;
   private tick = 0;
@@ -231,7 +233,10 @@ export class BuiltinSipEdge implements SipEdge {
 
   async stop(): Promise<void> {
     if (!this.started) return;
-    for (const call of [...this.calls.values()]) this.end(call, EndCause.systemHangup, null, true);
+    for (const call of [...this.calls.values()]) {
+      if (call.phase === 'offered') this.respond(call.invite, 480, { toTag: call.localTag });
+      this.end(call, EndCause.systemHangup, call.phase === 'offered' ? 480 : null, true);
+    }
     this.registrar.clear();
     if (this.ticker) clearInterval(this.ticker);
     // Give the BYEs/CANCELs just sent a moment on the wire before the socket closes.
@@ -497,6 +502,7 @@ export class BuiltinSipEdge implements SipEdge {
     if (this.tick % 50 === 0) {
       this.registrar.sweep();
       this.flood.prune();
+      for (const [id, at] of this.recentlyEnded) if (now - at > 60_000) this.recentlyEnded.delete(id);
     }
   }
 
@@ -770,6 +776,7 @@ export class BuiltinSipEdge implements SipEdge {
 
   async hangUp(callId: string, cause: EndCause): Promise<void> {
     const call = this.calls.get(callId);
+    if (!call && this.recentlyEnded.has(callId)) return;
     if (!call) throw callUnknown(callId);
     if (call.phase === 'ended') return;
     if (call.phase === 'offered') {
@@ -801,6 +808,7 @@ export class BuiltinSipEdge implements SipEdge {
     if (byeCaller && wasAnswered) this.sendCallerBye(call);
     call.caller.close();
     this.calls.delete(call.id);
+    this.recentlyEnded.set(call.id, Date.now());
     // The dialog stays findable for a while: a BYE/CANCEL retransmission must get its 200, not a 481.
     setTimeout(() => {
       if (this.bySipCallId.get(call.sipCallId) === call) this.bySipCallId.delete(call.sipCallId);
