@@ -598,7 +598,13 @@ export class BuiltinSipEdge implements SipEdge {
       setImmediate(() => this.fire({ type: 'agent.failed', callId, legId, reason: AgentLegFailure.unreachable, sipStatus: null, at: new Date() }));
       return legId;
     }
-    const bound = await this.pool.bind();
+    let bound: { socket: Socket; port: number };
+    try {
+      bound = await this.pool.bind();
+    } catch (err) {
+      this.log.error({ err, callId }, 'rtp: no port left for an agent leg');
+      throw new AppError('RTP_PORTS_EXHAUSTED', 503, 'no RTP port left on this edge', '媒体端口已用尽，暂时无法转接坐席');
+    }
     const sipCallId = `${randomUUID()}@${this.publicAddress}`;
     const callerNumber = (opts.callerDisplay ?? '').replace(/[^\w+*#.-]/g, '') || 'hotline';
     const invite: SipMessage = {
