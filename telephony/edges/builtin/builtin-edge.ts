@@ -239,6 +239,8 @@ export class BuiltinSipEdge implements SipEdge {
     }
     this.registrar.clear();
     if (this.ticker) clearInterval(this.ticker);
+    // Withdrawn legs linger a few seconds for a racing 200; on shutdown their sockets go now.
+    for (const leg of this.legsBySipCallId.values()) this.closeLeg(leg);
     // Give the BYEs/CANCELs just sent a moment on the wire before the socket closes.
     await new Promise((r) => setTimeout(r, 50));
     this.transport.close();
