@@ -2,6 +2,7 @@ import { AppError, systemActor } from '../../core';
 import type { AppConfig } from '../config';
 import type { AppContext } from '../context';
 import { importCityFromDir, type ImportSummary } from './import-preset';
+import { seedDemoAgentPhones } from '../telephony-demo';
 
 export interface EnsureCityResult {
   /** The database's first city after the check (null: none, and loading was off). */
@@ -21,7 +22,7 @@ export const noCityYet = (cityDir: string) =>
 
 /**
  * The first-start rule (首次启动): when the database has no city and `loadCityOnStart` is on (the
- * embedded default), imports `cityDir` — the demo city on a fresh checkout. Idempotent: a second
+ * embedded default), imports `cityDir` — the demo city on a fresh checkout, its seats with SIP phones. Idempotent: a second
  * caller (another node, the CLI) finds the city and imports nothing.
  */
 export async function ensureCityLoaded(ctx: AppContext, config: Pick<AppConfig, 'cityDir' | 'loadCityOnStart'>): Promise<EnsureCityResult> {
@@ -29,5 +30,7 @@ export async function ensureCityLoaded(ctx: AppContext, config: Pick<AppConfig, 
   if (existing) return { cityId: existing.id, imported: null };
   if (!config.loadCityOnStart) return { cityId: null, imported: null };
   const imported = await importCityFromDir(ctx, config.cityDir, { actor: systemActor('-', 'first-start') });
+  // The demo's seats get SIP phone accounts, so a softphone can register right after `npm start`.
+  if (imported.isDemo) await seedDemoAgentPhones(ctx, imported.cityId);
   return { cityId: (await ctx.directory.listCities())[0]?.id ?? null, imported };
 }
