@@ -20,13 +20,17 @@ const CACHE_MS = 60_000;
 /** How often the sweep evaluates today's busy groups (registration evaluates its own groups at once). */
 export const HOTSPOT_SWEEP_MS = 5 * 60_000;
 
-export function createHotspots(d: {
+export interface HotspotWiring {
   db: Kysely<DB>; dialect: DialectName; clock: Clock; logger?: Logger;
-  directory: DirectoryService; identity: IdentityService; intake: IntakeService; intakeEvents: EventBus<IntakeEvents, Kysely<DB>>; live: LiveService;
-}) {
+  directory: DirectoryService; identity: IdentityService; intake: IntakeService; live: LiveService;
+}
+
+/** The hotspot part's ports over the other parts (also what a test builds a second node's service from). */
+export function createHotspotPorts(d: HotspotWiring): HotspotPorts & { forget(): void } {
   // A category's place in the tree changes only on a city import (forgetCity drops the cache).
   const categoryPaths = new TtlCache<string>(CACHE_MS, 100_000);
-  const ports: HotspotPorts = {
+  return {
+    forget: () => categoryPaths.clear(),
     async categoryPathWithin(trx, categoryId) {
       const hit = categoryPaths.get(categoryId);
       if (hit) return hit;
@@ -82,6 +86,11 @@ export function createHotspots(d: {
       },
     },
   };
+}
+
+/** Builds the service and subscribes it to intake's ticket events. */
+export function createHotspots(d: HotspotWiring & { intakeEvents: EventBus<IntakeEvents, Kysely<DB>> }) {
+  const ports = createHotspotPorts(d);
   const hotspots = createHotspotService({ db: d.db, dialect: d.dialect, clock: d.clock, ports, logger: d.logger });
 
   // The groups a change touched, from inside its transaction to the evaluation after its commit.
@@ -104,6 +113,6 @@ export function createHotspots(d: {
 
   return {
     hotspots,
-    forget: () => categoryPaths.clear(),
+    forget: () => ports.forget(),
   };
 }
