@@ -4,7 +4,7 @@
  * and the one-step proactive ticket (主动治理工单).
  */
 import { sql, type Kysely } from 'kysely';
-import type { DB, DialectName } from '../../db';
+import { transactionWithRetry, type DB, type DialectName } from '../../db';
 import { recordAudit, listAudit } from '../../audit';
 import {
   badRequest, conflict, forbidden, notFound, chinaDate, dbTimeToIso, newId, systemActor, systemClock, toDbTime, isCenter, Role,
@@ -107,6 +107,8 @@ export function createHotspotService(deps: HotspotDeps) {
   const clock = deps.clock ?? systemClock;
   const { ports } = deps;
   const repo = (db: Kysely<DB> = deps.db) => new HotspotRepository(db, deps.dialect);
+  /** A transaction retried on a deadlock (two nodes raising at once on MariaDB). */
+  const inTransaction = <T>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T> => transactionWithRetry(deps.db, work);
 
   async function settingsOf(cityId: string): Promise<HotspotSettings> {
     try {
@@ -198,7 +200,7 @@ export function createHotspotService(deps: HotspotDeps) {
     const facts = { basis: a.basis, tickets: a.tickets, callers: a.callers, baseline_mean: a.mean, baseline_spread: a.spread, level_raised_at: at };
     const staged: string[] = [];
     const ctx: CommandContext = { actor: systemActor(g.cityId, 'hotspots') };
-    const row = await deps.db.transaction().execute(async (trx) => {
+    const row = await inTransaction(async (trx) => {
       const r = repo(trx);
       const fresh: WarningRow = {
         id: newId(), city_id: g.cityId, category_id: g.categoryId, territory_id: g.territoryId, day: a.day,
@@ -255,7 +257,7 @@ export function createHotspotService(deps: HotspotDeps) {
     const now = clock.now();
     const recipients = await ports.recipientsOf(w.city_id, w.territory_path);
     const staged: string[] = [];
-    const after = await deps.db.transaction().execute(async (trx) => {
+    const after = await inTransaction(async (trx) => {
       const r = repo(trx);
       const set = { status: to, handled_by: ctx.actor.id ?? ctx.actor.name, handled_at: toDbTime(now), note };
       if (!(await r.updateIfVersion(id, version, set))) throw conflict('VERSION_CONFLICT', 'the warning changed meanwhile; reload it', '预警已被他人更新，请刷新后重试');
@@ -384,7 +386,7 @@ export function createHotspotService(deps: HotspotDeps) {
       const now = clock.now();
       const recipients = await ports.recipientsOf(w.city_id, w.territory_path);
       const staged: string[] = [];
-      const row = await deps.db.transaction().execute(async (trx) => {
+      const row = await inTransaction(async (trx) => {
         const r = repo(trx);
         const cur = (await r.findWarning(id))!;
         if (cur.proactive_ticket_id) return cur;

@@ -77,12 +77,13 @@ describe('settings', () => {
     expect(() => parseHotspotSettings({ levels: { blue: { minTickets: 30, minCallers: 3, sigmas: 2 } } })).toThrow(/minTickets must not fall/);
     expect(() => parseHotspotSettings({ baselineWeek: 4 })).toThrow(/HOTSPOT|invalid/);
     expect(() => parseHotspotSettings({ windowHours: 0 })).toThrow();
+    let error: any = null;
     try {
       parseHotspotSettings({ baselineWeeks: 99 });
-    } catch (e: any) {
-      expect(e.code).toBe('HOTSPOT_SETTINGS_INVALID');
-      expect(e.messageZh).toBe('热点预警参数配置有误');
+    } catch (e) {
+      error = e;
     }
+    expect(error).toMatchObject({ code: 'HOTSPOT_SETTINGS_INVALID', status: 400, messageZh: '热点预警参数配置有误' });
   });
 
   it('a city may ask for more', () => {
