@@ -113,6 +113,9 @@ export function createHotspots(d: HotspotWiring & { intakeEvents: EventBus<Intak
 
   return {
     hotspots,
-    forget: () => ports.forget(),
+    forget: () => {
+      ports.forget();
+      hotspots.forget();
+    },
   };
 }

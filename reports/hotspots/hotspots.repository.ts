@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import { insertIgnore, type DB, type DialectName } from '../../db';
+import { insertIgnore, upsertAdd, type DB, type DialectName } from '../../db';
 import type { GroupKey } from './domain/detection';
 
 export type WarningRow = DB['hotspot_warnings'];
@@ -45,11 +45,8 @@ export class HotspotRepository {
       await this.db.updateTable('hotspot_callers').set({ tickets: sql`tickets + 1` }).where('city_id', '=', m.city_id).where('category_id', '=', m.category_id)
         .where('territory_id', '=', m.territory_id).where('day', '=', m.day).where('caller_key', '=', m.caller_key).execute();
     }
-    await insertIgnore(this.db, this.dialect, 'hotspot_counts', {
-      ...key, category_level: g.categoryLevel, territory_level: g.territoryLevel, territory_path: g.territoryPath, tickets: 0, callers: 0,
-    });
-    await this.db.updateTable('hotspot_counts').set({ tickets: sql`tickets + 1`, callers: sql`callers + ${newCaller ? 1 : 0}` })
-      .where('city_id', '=', m.city_id).where('category_id', '=', m.category_id).where('territory_id', '=', m.territory_id).where('day', '=', m.day).execute();
+    await upsertAdd(this.db, this.dialect, 'hotspot_counts', { ...key, category_level: g.categoryLevel, territory_level: g.territoryLevel, territory_path: g.territoryPath },
+      ['city_id', 'category_id', 'territory_id', 'day'], { tickets: 1, callers: newCaller ? 1 : 0 });
     return true;
   }
 
@@ -80,6 +77,18 @@ export class HotspotRepository {
       .where('city_id', '=', g.cityId).where('category_id', '=', g.categoryId).where('territory_id', '=', g.territoryId)
       .where('registered_at', '>=', from).where('registered_at', '<', to).executeTakeFirstOrThrow();
     return { tickets: Number(r.tickets), callers: Number(r.callers) };
+  }
+
+  /**
+   * Tickets of a group in each of several [from, to) windows (DB times), in one read: the rolling
+   * window's baseline (the same hours of the previous same weekdays).
+   */
+  async windowsOf(g: Group, windows: { from: string; to: string }[]): Promise<number[]> {
+    if (!windows.length) return [];
+    const rows = await this.db.selectFrom('hotspot_ticket_groups').select('registered_at')
+      .where('city_id', '=', g.cityId).where('category_id', '=', g.categoryId).where('territory_id', '=', g.territoryId)
+      .where((eb) => eb.or(windows.map((w) => eb.and([eb('registered_at', '>=', w.from), eb('registered_at', '<', w.to)])))).execute();
+    return windows.map((w) => rows.filter((r) => r.registered_at >= w.from && r.registered_at < w.to).length);
   }
 
   /** The groups of a city's day with at least `minTickets` tickets (what the sweep evaluates). */

@@ -7,7 +7,7 @@ import { sql, type Kysely } from 'kysely';
 import { transactionWithRetry, type DB, type DialectName } from '../../db';
 import { recordAudit, listAudit } from '../../audit';
 import {
-  badRequest, conflict, forbidden, notFound, chinaDate, dbTimeToIso, newId, systemActor, systemClock, toDbTime, isCenter, Role,
+  badRequest, conflict, forbidden, notFound, chinaDate, TtlCache, dbTimeToIso, newId, systemActor, systemClock, toDbTime, isCenter, Role,
   type Actor, type Clock, type CommandContext,
 } from '../../core';
 import {
@@ -110,9 +110,15 @@ export function createHotspotService(deps: HotspotDeps) {
   /** A transaction retried on a deadlock (two nodes raising at once on MariaDB). */
   const inTransaction = <T>(work: (trx: Kysely<DB>) => Promise<T>): Promise<T> => transactionWithRetry(deps.db, work);
 
+  // Read on every registration: kept a minute (a changed setting applies within it).
+  const settingsCache = new TtlCache<HotspotSettings>(60_000, 1_000);
   async function settingsOf(cityId: string): Promise<HotspotSettings> {
+    const hit = settingsCache.get(cityId);
+    if (hit) return hit;
     try {
-      return parseHotspotSettings(await ports.rawSettings(cityId));
+      const parsed = parseHotspotSettings(await ports.rawSettings(cityId));
+      settingsCache.set(cityId, parsed);
+      return parsed;
     } catch (err) {
       // A bad setting must not silence the warnings: the defaults hold until the city fixes it.
       deps.logger?.error({ err, cityId }, 'hotspots: invalid city settings; using the defaults');
@@ -152,33 +158,40 @@ export function createHotspotService(deps: HotspotDeps) {
     if (!s.enabled || !groups.length) return [];
     const raised: WarningView[] = [];
     const seen = new Set<string>();
+    const day = chinaDate(now);
     for (const g of groups) {
       const k = `${g.categoryId}|${g.territoryId}`;
       if (seen.has(k)) continue;
       seen.add(k);
+      // Nothing rises above red: a group already there is not assessed again today.
+      if (Number((await repo().findWarningOf(g, day))?.level ?? 0) >= 3) continue;
       const a = await assessGroup(g, s, now);
-      if (a.level === 0) continue;
+      if (!a || a.level === 0) continue;
       const w = await raise(g, a, now);
       if (w) raised.push(w);
     }
     return raised;
   }
 
-  async function assessGroup(g: Group, s: HotspotSettings, now: Date): Promise<Assessment & { day: string; key?: { categoryLevel: number; territoryLevel: string; territoryPath: string } }> {
+  async function assessGroup(g: Group, s: HotspotSettings, now: Date): Promise<(Assessment & { day: string; key?: { categoryLevel: number; territoryLevel: string; territoryPath: string } }) | null> {
     const r = repo();
     const day = chinaDate(now);
-    const past = baselineDays(day, s.baselineWeeks);
-    const counts = await r.countsOf(g, [day, ...past]);
-    const today = counts.get(day);
-    const dayObs = { tickets: Number(today?.tickets ?? 0), callers: Number(today?.callers ?? 0), history: past.map((d) => Number(counts.get(d)?.tickets ?? 0)) };
     const windowMs = s.windowHours * 3_600_000;
-    const win = await r.windowOf(g, toDbTime(new Date(now.getTime() - windowMs)), toDbTime(new Date(now.getTime() + 1000)));
-    const winHistory: number[] = [];
-    for (let i = 1; i <= s.baselineWeeks; i++) {
-      const end = now.getTime() - i * 7 * 86_400_000;
-      winHistory.push((await r.windowOf(g, toDbTime(new Date(end - windowMs)), toDbTime(new Date(end + 1000)))).tickets);
-    }
-    const a = assess(dayObs, { ...win, history: winHistory }, s);
+    const [todayRows, win] = await Promise.all([r.countsOf(g, [day]), r.windowOf(g, toDbTime(new Date(now.getTime() - windowMs)), toDbTime(new Date(now.getTime() + 1000)))]);
+    const today = todayRows.get(day);
+    const tickets = Number(today?.tickets ?? 0);
+    const callers = Number(today?.callers ?? 0);
+    // Most groups most of the time are below every minimum: no baseline is read for them.
+    const { minTickets, minCallers } = s.levels.blue;
+    if ((tickets < minTickets || callers < minCallers) && (win.tickets < minTickets || win.callers < minCallers)) return null;
+    const past = baselineDays(day, s.baselineWeeks);
+    const history = await r.countsOf(g, past);
+    const windows = past.map((_, i) => {
+      const end = now.getTime() - (i + 1) * 7 * 86_400_000;
+      return { from: toDbTime(new Date(end - windowMs)), to: toDbTime(new Date(end + 1000)) };
+    });
+    const winHistory = await r.windowsOf(g, windows);
+    const a = assess({ tickets, callers, history: past.map((d) => Number(history.get(d)?.tickets ?? 0)) }, { ...win, history: winHistory }, s);
     return { ...a, day, key: today ? { categoryLevel: Number(today.category_level), territoryLevel: today.territory_level, territoryPath: today.territory_path } : undefined };
   }
 
@@ -306,6 +319,11 @@ export function createHotspotService(deps: HotspotDeps) {
     },
 
     evaluate,
+
+    /** Drops the cached city settings (after a city import). */
+    forget() {
+      settingsCache.clear();
+    },
 
     /**
      * The periodic evaluation (every node; idempotent): each city's groups of today busy enough for
