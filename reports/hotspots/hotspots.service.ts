@@ -214,6 +214,7 @@ export function createHotspotService(deps: HotspotDeps) {
     const staged: string[] = [];
     const ctx: CommandContext = { actor: systemActor(g.cityId, 'hotspots') };
     const row = await inTransaction(async (trx) => {
+      staged.length = 0; // a retried attempt stages its own event
       const r = repo(trx);
       const fresh: WarningRow = {
         id: newId(), city_id: g.cityId, category_id: g.categoryId, territory_id: g.territoryId, day: a.day,
@@ -271,6 +272,7 @@ export function createHotspotService(deps: HotspotDeps) {
     const recipients = await ports.recipientsOf(w.city_id, w.territory_path);
     const staged: string[] = [];
     const after = await inTransaction(async (trx) => {
+      staged.length = 0; // a retried attempt stages its own event
       const r = repo(trx);
       const set = { status: to, handled_by: ctx.actor.id ?? ctx.actor.name, handled_at: toDbTime(now), note };
       if (!(await r.updateIfVersion(id, version, set))) throw conflict('VERSION_CONFLICT', 'the warning changed meanwhile; reload it', '预警已被他人更新，请刷新后重试');
@@ -405,6 +407,7 @@ export function createHotspotService(deps: HotspotDeps) {
       const recipients = await ports.recipientsOf(w.city_id, w.territory_path);
       const staged: string[] = [];
       const row = await inTransaction(async (trx) => {
+        staged.length = 0; // a retried attempt stages its own event
         const r = repo(trx);
         const cur = (await r.findWarning(id))!;
         if (cur.proactive_ticket_id) return cur;
