@@ -18,6 +18,7 @@ import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, pu
 import { createCallService } from '../calls';
 import { createSmsService, createGatewaysFromConfig } from '../sms';
 import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
+import { createHotspots, HOTSPOT_SWEEP_MS } from './hotspots';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
@@ -32,8 +33,10 @@ type HotlineJobs = {
   'sms.deliver': Record<string, never>;
   /** SMS: texts due or left behind by a crash, and inbound texts whose handling was cut short (every node). */
   'sms.sweep': Record<string, never>;
+  /** Hotspot warnings: today's busy groups evaluated against their baseline (every node; each level raised once). */
+  'hotspots.sweep': Record<string, never>;
 };
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true };
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, 'hotspots.sweep': true };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
@@ -193,6 +196,10 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   // Notices reach the consoles as a sink of the outbox: stored (once per notice) before the row counts as delivered.
   workOrders.addSink(createLiveNotificationSink(live));
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
+  // 热点预警: counts in each ticket's transaction, evaluation after it and by the sweep.
+  const hotspotPart = createHotspots({ db, dialect, clock, logger: opts.logger, directory, identity, intake, intakeEvents, live });
+  jobs.register('hotspots.sweep', async () => void (await hotspotPart.hotspots.sweep()));
+  await jobs.schedule('hotspots.sweep', { everyMs: HOTSPOT_SWEEP_MS }, {});
 
   // 短信: gateways in the configured order (failover, a rate limit each); texts from the outbox and ticket events.
   const smsGateway = createGatewaysFromConfig(config.sms.gateways, { logger: opts.logger });
@@ -264,11 +271,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       responsibility.forgetCached();
       workOrders.forget(cityId);
       workOrderLookups.forget(cityId);
+      hotspotPart.forget();
     },
     intake,
     workOrders,
     live,
     calls,
+    hotspots: hotspotPart.hotspots,
     sms,
     smsGateway,
     jobs,

@@ -21,6 +21,7 @@ import { callRoutes } from '../calls';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
 import { ticketStoryRoutes } from './ticket-story';
+import { hotspotRoutes } from '../reports/hotspots';
 import type { AppContext } from './context';
 
 const VERSION = '0.1.0';
@@ -118,6 +119,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       }),
     });
     await api.register(ticketStoryRoutes, { intake: ctx.intake, workOrders: ctx.workOrders, calls: ctx.calls, identity: ctx.identity });
+    await api.register(hotspotRoutes, { hotspots: ctx.hotspots });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 

@@ -63,6 +63,8 @@ export const Channel = {
   qr: 'qr', // 扫码 (有呼必应一码通: the code carries the building)
   grid: 'grid', // 网格员上报 (网格呼叫)
   app: 'app', // 城市服务 APP
+  /** 主动发现 (未诉先办): the hotline's own ticket from a hotspot warning, not a citizen's request; reports count it apart (主动发现率). */
+  proactive: 'proactive',
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 
@@ -75,4 +77,5 @@ export const ChannelLabelZh: Readonly<Record<Channel, string>> = {
   qr: '扫码',
   grid: '网格上报',
   app: 'APP',
+  proactive: '主动发现',
 };

@@ -78,3 +78,23 @@ export function jsonText(dialect: DialectName, column: string, path: string): Ra
 export function unindexed(column: string) {
   return sql<string>`coalesce(${sql.ref(column)}, '')`;
 }
+
+/**
+ * Insert a counter row, or add to its counters when its unique key exists, in one statement
+ * (`ON CONFLICT … DO UPDATE SET n = n + ?` / `ON DUPLICATE KEY UPDATE n = n + ?`). Safe under
+ * concurrency on both: the row is locked by the statement itself.
+ */
+export async function upsertAdd<DB, T extends keyof DB & string>(
+  db: Kysely<DB>,
+  dialect: DialectName,
+  table: T,
+  row: Record<string, unknown>,
+  conflictColumns: string[],
+  add: Record<string, number>,
+): Promise<void> {
+  const set = Object.fromEntries(Object.entries(add).map(([c, n]) => [c, sql`${sql.ref(`${table}.${c}`)} + ${n}`]));
+  const values = { ...row, ...add };
+  const q = db.insertInto(table).values(values as never);
+  if (dialect === 'mysql') await q.onDuplicateKeyUpdate(set as never).execute();
+  else await q.onConflict((oc) => oc.columns(conflictColumns as never).doUpdateSet(set as never)).execute();
+}

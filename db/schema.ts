@@ -710,4 +710,70 @@ export interface DB {
   sms_inbound: SmsInboundTable;
   sms_action_codes: SmsActionCodesTable;
   sms_opt_outs: SmsOptOutsTable;
+  hotspot_counts: HotspotCountsTable;
+  hotspot_callers: HotspotCallersTable;
+  hotspot_ticket_groups: HotspotTicketGroupsTable;
+  hotspot_warnings: HotspotWarningsTable;
+}
+
+/** Hotspots (热点预警): tickets and distinct callers per category × territory × China day (see migration 0017). */
+export interface HotspotCountsTable {
+  city_id: string;
+  category_id: string;
+  territory_id: string;
+  day: string;
+  category_level: number;
+  territory_level: string;
+  territory_path: string;
+  tickets: number;
+  callers: number;
+}
+
+/** One caller of a group and day, with that caller's tickets there (what keeps `callers` exact). */
+export interface HotspotCallersTable {
+  city_id: string;
+  category_id: string;
+  territory_id: string;
+  day: string;
+  caller_key: string;
+  tickets: number;
+}
+
+/** The groups a ticket counts in now. */
+export interface HotspotTicketGroupsTable {
+  ticket_id: string;
+  category_id: string;
+  territory_id: string;
+  city_id: string;
+  day: string;
+  caller_key: string;
+  registered_at: string;
+}
+
+/** A hotspot warning (预警): one per group and day; its level only rises. */
+export interface HotspotWarningsTable {
+  id: string;
+  city_id: string;
+  category_id: string;
+  territory_id: string;
+  day: string;
+  category_level: number;
+  territory_level: string;
+  territory_path: string;
+  category_name: string;
+  territory_name: string;
+  level: number;
+  basis: string; // day | window
+  tickets: number;
+  callers: number;
+  baseline_mean: number;
+  baseline_spread: number;
+  status: string; // open | acknowledged | dismissed | converted
+  version: number;
+  raised_at: string;
+  level_raised_at: string;
+  handled_by: string | null;
+  handled_at: string | null;
+  note: string | null;
+  proactive_ticket_id: string | null;
 }

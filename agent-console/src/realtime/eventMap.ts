@@ -43,6 +43,8 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'call.ended': (d, m) => callsActions.ended(d, m.at),
   // 短信: a citizen's text in (sms.received), one registered or set aside (sms.inbound_handled), a text that failed (sms.failed).
   'sms.*': () => bump('sms'),
+  // 热点预警: a warning raised or its level risen, acknowledged or converted.
+  'hotspot.*': () => bump('hotspots'),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');
