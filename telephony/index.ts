@@ -1,0 +1,2 @@
+export * from './ports';
+export { createDrachtioSipEdge, type DrachtioSipEdgeOptions, type EdgeLogger } from './edges/drachtio/drachtio-edge';
