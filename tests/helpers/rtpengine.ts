@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,15 +27,26 @@ async function freeUdpPort(): Promise<number> {
   return port;
 }
 
+async function freeTcpPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
 export async function startRtpengine(): Promise<RunningRtpengine> {
   const dir = mkdtempSync(join(tmpdir(), 'hotline-rtpengine-'));
   const recordingDir = join(dir, 'recordings');
   const ngPort = await freeUdpPort();
   const dtmfPort = await freeUdpPort();
+  // Its CLI listens on TCP 2224 unless told otherwise: two rtpengines at once would collide.
+  const cliPort = await freeTcpPort();
   // A media port range of its own per run: two test files may run rtpengines at once.
   const portMin = 30_000 + Math.floor(Math.random() * 300) * 100;
   const child: ChildProcess = spawn('rtpengine', [
-    '--table=-1', '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, `--port-min=${portMin}`, `--port-max=${portMin + 99}`,
+    // Not Debian's /etc/rtpengine/rtpengine.conf (it opens fixed HTTP/CLI ports).
+    '--config-file=none', '--table=-1', '--interface=127.0.0.1', `--listen-ng=127.0.0.1:${ngPort}`, `--listen-cli=127.0.0.1:${cliPort}`, `--port-min=${portMin}`, `--port-max=${portMin + 99}`,
     '--recording-method=pcap', `--recording-dir=${recordingDir}`, `--dtmf-log-dest=127.0.0.1:${dtmfPort}`,
     `--pidfile=${join(dir, 'rtpengine.pid')}`, '--foreground', '--log-stderr', '--log-level=6', '--no-log-timestamps', '--delete-delay=0',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
