@@ -35,14 +35,21 @@ export class RtpengineError extends Error {
 }
 
 export class RtpengineMedia {
-  private readonly client: Client;
+  private clientSocket: Client | null = null;
   private readonly target: NgTarget;
 
-  constructor(opts: { host: string; port: number; timeoutMs?: number }) {
-    this.client = new Client({ timeout: opts.timeoutMs ?? 3000 });
-    // A socket error (e.g. ICMP unreachable surfacing on some kernels) must not crash the process.
-    this.client.on('error', () => {});
+  constructor(private readonly opts: { host: string; port: number; timeoutMs?: number }) {
     this.target = { host: opts.host, port: opts.port };
+  }
+
+  /** The ng socket, opened on first use (building an edge opens nothing). */
+  private get client(): Client {
+    if (!this.clientSocket) {
+      this.clientSocket = new Client({ timeout: this.opts.timeoutMs ?? 3000 });
+      // A socket error (e.g. ICMP unreachable surfacing on some kernels) must not crash the process.
+      this.clientSocket.on('error', () => {});
+    }
+    return this.clientSocket;
   }
 
   private async ng(command: keyof Client & string, cmd: string, params: Record<string, unknown>): Promise<NgReply> {
@@ -113,7 +120,8 @@ export class RtpengineMedia {
   }
 
   close(): void {
-    try { this.client.close(); } catch { /* already closed */ }
+    try { this.clientSocket?.close(); } catch { /* already closed */ }
+    this.clientSocket = null;
   }
 }
 
