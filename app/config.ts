@@ -108,6 +108,9 @@ const Env = z.object({
   RTPENGINE_HOST: z.string().optional(),
   RTPENGINE_PORT: z.coerce.number().int().min(1).max(65535).default(22222),
   RTPENGINE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** rtpengine's interface names (--interface=NAME/IP) facing the carrier and the agent phones, when they are different networks; both or neither. */
+  RTPENGINE_CALLER_INTERFACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional(),
+  RTPENGINE_AGENT_INTERFACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional(),
   /** Where this node receives rtpengine's DTMF log (rtpengine's --dtmf-log-dest points here); `off`: no DTMF. */
   RTPENGINE_DTMF_LISTEN: z.string().regex(/^(off|[^:\s]+:\d{1,5})$/, 'host:port (e.g. 0.0.0.0:22223) or off').default('0.0.0.0:22223'),
   /** rtpengine's --recording-dir as this node sees it (a shared volume); unset: the drachtio edge records nothing. */
@@ -131,6 +134,9 @@ const Env = z.object({
   };
   for (const g of e.SMS_GATEWAYS.split(',')) {
     for (const [key, example] of need[g] ?? []) if (!e[key]) ctx.addIssue({ code: 'custom', path: [key], message: `SMS_GATEWAYS names ${g}: set ${key} (e.g. ${example})` });
+  }
+  if (Boolean(e.RTPENGINE_CALLER_INTERFACE) !== Boolean(e.RTPENGINE_AGENT_INTERFACE)) {
+    ctx.addIssue({ code: 'custom', path: ['RTPENGINE_AGENT_INTERFACE'], message: 'set both RTPENGINE_CALLER_INTERFACE and RTPENGINE_AGENT_INTERFACE, or neither' });
   }
 });
 
@@ -166,7 +172,7 @@ export interface DrachtioEdgeConfig {
   host: string | null;
   port: number;
   secret: string | null;
-  rtpengine: { host: string | null; port: number; timeoutMs: number };
+  rtpengine: { host: string | null; port: number; timeoutMs: number; interfaces: { caller: string; agent: string } | null };
   dtmfListen: { host: string; port: number } | null;
   rtpengineRecordingDir: string | null;
   recordingsDir: string;
@@ -175,7 +181,7 @@ export interface DrachtioEdgeConfig {
 }
 
 /** The drachtio edge's settings with every required one present. */
-export type CompleteDrachtioEdgeConfig = DrachtioEdgeConfig & { host: string; secret: string; rtpengine: { host: string; port: number; timeoutMs: number } };
+export type CompleteDrachtioEdgeConfig = DrachtioEdgeConfig & { host: string; secret: string; rtpengine: DrachtioEdgeConfig['rtpengine'] & { host: string } };
 
 /**
  * Called at boot when TELEPHONY_EDGE=drachtio: stops the start with every missing setting named,
@@ -291,7 +297,10 @@ function drachtioConfigOf(e: z.infer<typeof Env>): DrachtioEdgeConfig {
     host: e.DRACHTIO_HOST ?? null,
     port: e.DRACHTIO_PORT,
     secret: e.DRACHTIO_SECRET ?? null,
-    rtpengine: { host: e.RTPENGINE_HOST ?? null, port: e.RTPENGINE_PORT, timeoutMs: e.RTPENGINE_TIMEOUT_MS },
+    rtpengine: {
+      host: e.RTPENGINE_HOST ?? null, port: e.RTPENGINE_PORT, timeoutMs: e.RTPENGINE_TIMEOUT_MS,
+      interfaces: e.RTPENGINE_CALLER_INTERFACE && e.RTPENGINE_AGENT_INTERFACE ? { caller: e.RTPENGINE_CALLER_INTERFACE, agent: e.RTPENGINE_AGENT_INTERFACE } : null,
+    },
     dtmfListen: dtmf ? { host: dtmf[1], port: Number(dtmf[2]) } : null,
     rtpengineRecordingDir: e.RTPENGINE_RECORDING_DIR ?? null,
     recordingsDir: e.RECORDINGS_DIR,

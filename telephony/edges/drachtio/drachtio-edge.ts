@@ -11,7 +11,7 @@ import { DigestAuth } from './digest';
 import { FloodLimit } from './flood-limit';
 import { pcapToStereoWav } from './pcap-to-wav';
 import { memoryRegistrar, redisRegistrar, type Registrar } from './registrar';
-import { RtpengineMedia, listenForDtmf, CALLER_TAG, type AnchoredCall } from './rtpengine-media';
+import { RtpengineMedia, listenForDtmf, CALLER_TAG, type AnchoredCall, type RtpengineOptions } from './rtpengine-media';
 import { pickCodec, SUPPORTED_CODECS_WARNING } from './sdp';
 
 /**
@@ -44,8 +44,8 @@ export interface SrfLike {
 export interface DrachtioSipEdgeOptions {
   /** drachtio-server's admin (control) address and shared secret. */
   drachtio: { host: string; port: number; secret: string };
-  /** rtpengine's ng control address. */
-  rtpengine: { host: string; port: number; timeoutMs?: number };
+  /** rtpengine's ng control address (and its caller/agent interfaces when they differ). */
+  rtpengine: RtpengineOptions;
   /** Where this node receives rtpengine's DTMF log (rtpengine's `--dtmf-log-dest`); null: no DTMF. */
   dtmfListen: { host: string; port: number } | null;
   /**

@@ -34,11 +34,23 @@ export class RtpengineError extends Error {
   }
 }
 
+export interface RtpengineOptions {
+  host: string;
+  port: number;
+  timeoutMs?: number;
+  /**
+   * rtpengine's logical interfaces (`--interface=NAME/IP`) facing the caller (the carrier) and the
+   * agent phones, when they are different networks (a carrier line on one NIC, the agents' LAN on
+   * another); unset: rtpengine's single interface serves both.
+   */
+  interfaces?: { caller: string; agent: string } | null;
+}
+
 export class RtpengineMedia {
   private clientSocket: Client | null = null;
   private readonly target: NgTarget;
 
-  constructor(private readonly opts: { host: string; port: number; timeoutMs?: number }) {
+  constructor(private readonly opts: RtpengineOptions) {
     this.target = { host: opts.host, port: opts.port };
   }
 
@@ -74,6 +86,7 @@ export class RtpengineMedia {
       codec: { strip: ['all'], except: ['PCMU', 'PCMA', 'telephone-event'] },
       ICE: 'remove',
       'record call': opts.record ? 'yes' : 'no',
+      ...(this.opts.interfaces ? { direction: [this.opts.interfaces.caller, this.opts.interfaces.agent] } : {}),
     });
     const sdpForAgent = offer.sdp!;
     const placeholder = sdpForAgent.replace(/^c=IN IP4 .*$/gm, 'c=IN IP4 127.0.0.1').replace(/^m=audio \d+/m, 'm=audio 9').replace(/^a=rtcp:.*\r?\n/gm, '');

@@ -25,6 +25,12 @@ describe('drachtio edge configuration', () => {
     expect(drachtioEdgeFromConfig(config, { credentials, redis: null }).kind).toBe('drachtio');
   });
 
+  it('takes rtpengine’s caller and agent interface names together or not at all', () => {
+    expect(() => loadConfig({ RTPENGINE_CALLER_INTERFACE: 'carrier' } as NodeJS.ProcessEnv)).toThrow(/set both RTPENGINE_CALLER_INTERFACE and RTPENGINE_AGENT_INTERFACE/);
+    expect(loadConfig({ RTPENGINE_CALLER_INTERFACE: 'carrier', RTPENGINE_AGENT_INTERFACE: 'agents' } as NodeJS.ProcessEnv).drachtio.rtpengine.interfaces).toEqual({ caller: 'carrier', agent: 'agents' });
+    expect(loadConfig({} as NodeJS.ProcessEnv).drachtio.rtpengine.interfaces).toBeNull();
+  });
+
   it('refuses a malformed DTMF listen address and turns DTMF off on request', () => {
     expect(() => loadConfig({ RTPENGINE_DTMF_LISTEN: '22223' } as NodeJS.ProcessEnv)).toThrow(/RTPENGINE_DTMF_LISTEN/);
     expect(loadConfig({ RTPENGINE_DTMF_LISTEN: 'off' } as NodeJS.ProcessEnv).drachtio.dtmfListen).toBeNull();

@@ -106,3 +106,27 @@ describe('rtpengine media for a hotline call', () => {
     await expect(media.bridgeAgent('no-such-call', sdpOf(4000))).rejects.toThrow(/rtpengine answer failed/);
   });
 });
+
+describe('rtpengine with separate carrier and agent networks', () => {
+  it('hands the caller the carrier-side address and the agent phones the agent-side address, and still relays between them', async () => {
+    const split = await startRtpengine({ interfaces: ['carrier/127.0.0.1', 'agents/127.0.0.2'] });
+    const m = new RtpengineMedia({ host: '127.0.0.1', port: split.ngPort, interfaces: { caller: 'carrier', agent: 'agents' } });
+    const caller = await rtpPeer();
+    const agent = await rtpPeer();
+    const callId = `i-${Date.now()}`;
+    try {
+      const anchored = await m.anchorCaller(callId, sdpOf(caller.port), { record: false });
+      expect(anchored.sdpForCaller).toMatch(/^c=IN IP4 127\.0\.0\.1\r?$/m);
+      expect(anchored.sdpForAgent).toMatch(/^c=IN IP4 127\.0\.0\.2\r?$/m);
+      await m.bridgeAgent(callId, sdpOf(agent.port, [0, 101]));
+      await caller.sendTo(anchored.callerFacingPort, ulawTone(20));
+      await until(() => agent.received.length >= 10, 'the caller’s RTP at the agent phone');
+    } finally {
+      await m.delete(callId);
+      m.close();
+      caller.close();
+      agent.close();
+      await split.stop();
+    }
+  });
+});
