@@ -36,7 +36,7 @@ async function freeTcpPort(): Promise<number> {
 }
 
 /** `interfaces`: rtpengine's --interface values (default one, 127.0.0.1). */
-export async function startRtpengine(opts: { interfaces?: string[] } = {}): Promise<RunningRtpengine> {
+export async function startRtpengine(opts: { interfaces?: string[]; extraArgs?: string[] } = {}): Promise<RunningRtpengine> {
   const dir = mkdtempSync(join(tmpdir(), 'hotline-rtpengine-'));
   const recordingDir = join(dir, 'recordings');
   const ngPort = await freeUdpPort();
@@ -49,7 +49,7 @@ export async function startRtpengine(opts: { interfaces?: string[] } = {}): Prom
     // Not Debian's /etc/rtpengine/rtpengine.conf (it opens fixed HTTP/CLI ports).
     '--config-file=none', '--table=-1', ...(opts.interfaces ?? ['127.0.0.1']).map((i) => `--interface=${i}`), `--listen-ng=127.0.0.1:${ngPort}`, `--listen-cli=127.0.0.1:${cliPort}`, `--port-min=${portMin}`, `--port-max=${portMin + 99}`,
     '--recording-method=pcap', `--recording-dir=${recordingDir}`, `--dtmf-log-dest=127.0.0.1:${dtmfPort}`,
-    `--pidfile=${join(dir, 'rtpengine.pid')}`, '--foreground', '--log-stderr', '--log-level=6', '--no-log-timestamps', '--delete-delay=0',
+    `--pidfile=${join(dir, 'rtpengine.pid')}`, '--foreground', '--log-stderr', '--log-level=6', '--no-log-timestamps', '--delete-delay=0', ...(opts.extraArgs ?? []),
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   child.stdout!.on('data', (b) => (log += String(b)));

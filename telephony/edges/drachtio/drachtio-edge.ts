@@ -64,6 +64,11 @@ export interface DrachtioSipEdgeOptions {
   inviteLimit?: { perSecond: number; burst: number; exempt?: string[] };
   /** Registration lifetimes phones may ask for (seconds). */
   registerExpires?: { min: number; max: number };
+  /**
+   * How often answered calls are checked against rtpengine, which drops a call after its `timeout`
+   * seconds without RTP (set in rtpengine.conf): such a call ends with `media_timeout`.
+   */
+  mediaCheckIntervalMs?: number;
   /** How long start() waits for drachtio-server before carrying on (it keeps reconnecting). */
   connectTimeoutMs?: number;
   logger?: EdgeLogger;
@@ -142,6 +147,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
   let connectedTo = '';
   let lastError: string | undefined;
   let dtmf: { close(): Promise<void> } | null = null;
+  let mediaWatch: NodeJS.Timeout | null = null;
 
   const emit = (e: EdgeEvent) => {
     try { onEvent(e); } catch (err) { log.error({ err, event: e.type }, 'telephony edge event handler failed'); }
@@ -339,6 +345,17 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
     emit({ type: 'endpoint.registered', username, contact, expiresAt });
   }
 
+  /** A caller whose line died sends no BYE; rtpengine notices the silence and drops the media. */
+  async function checkMedia(): Promise<void> {
+    for (const call of [...calls.values()]) {
+      if (call.state !== 'answered') continue;
+      if ((await media.exists(call.id)) === false) {
+        log.warn({ callId: call.id }, 'rtpengine dropped the call (no media): ending it');
+        await finish(call, EndCause.mediaTimeout, null);
+      }
+    }
+  }
+
   // --- the port -----------------------------------------------------------------------------
 
   const edge: SipEdge = {
@@ -390,9 +407,18 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       ]).finally(() => clearTimeout(timer));
       if (waited === 'timeout') log.warn({ drachtio: `${opts.drachtio.host}:${opts.drachtio.port}` }, 'drachtio-server not reachable yet; calls are refused until it is (still trying)');
       if (!(await media.ping())) log.warn({ rtpengine: `${opts.rtpengine.host}:${opts.rtpengine.port}` }, 'rtpengine does not answer ng ping');
+      let checking = false;
+      mediaWatch = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        checkMedia().catch((err) => log.error({ err }, 'media check failed')).finally(() => { checking = false; });
+      }, opts.mediaCheckIntervalMs ?? 10_000);
+      mediaWatch.unref();
     },
 
     async stop() {
+      if (mediaWatch) clearInterval(mediaWatch);
+      mediaWatch = null;
       await Promise.all([...calls.values()].map((c) => finish(c, EndCause.systemHangup, null)));
       try { srf?.disconnect(); } catch { /* not connected */ }
       connected = false;

@@ -123,6 +123,21 @@ export class RtpengineMedia {
     }
   }
 
+  /**
+   * Whether rtpengine still holds the call. rtpengine drops a call whose media stopped for its
+   * `timeout` (a caller whose network died sends no BYE); 10.5 cannot tell us, so the edge asks.
+   * Null when rtpengine did not answer (not the call's fault: keep it).
+   */
+  async exists(callId: string): Promise<boolean | null> {
+    try {
+      const reply = await this.client.query(this.target, { 'call-id': callId });
+      if (reply.result === 'ok') return true;
+      return /unknown call/i.test(String(reply['error-reason'] ?? '')) ? false : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Ends the media at once (no 30 s grace), which also closes the pcap. */
   async delete(callId: string): Promise<void> {
     try {

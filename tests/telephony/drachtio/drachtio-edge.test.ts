@@ -385,3 +385,24 @@ describe('drachtio edge: connection and health', () => {
     expect(h2.detail).toMatch(/rtpengine 127.0.0.1:9 not answering/);
   });
 });
+
+describe('drachtio edge: a caller whose line dies', () => {
+  it('ends the call with media_timeout when rtpengine drops it for lack of RTP (no BYE ever came)', async () => {
+    const quick = await startRtpengine({ extraArgs: ['--timeout=2'] });
+    try {
+      const { srf, edge, of } = await startEdge({ rtpengine: { host: '127.0.0.1', port: quick.ngPort }, dtmfListen: null, rtpengineRecordingDir: null, mediaCheckIntervalMs: 200 });
+      const caller = await rtpPeer();
+      const res = srf.deliver(invite(caller.port));
+      const { callId } = of('call.offered')[0].call;
+      await edge.answer(callId);
+      await caller.sendTo(audioPort(res.last.body!)!, ulawSilence(5));
+      caller.close(); // the line dies: no more RTP, no BYE
+      const ended = await until(() => of('call.ended')[0], 'call.ended after the media timeout', 15_000);
+      expect(ended).toMatchObject({ callId, cause: 'media_timeout' });
+      expect(srf.uasDialogs[0].destroyed).toBe(true); // a BYE toward the caller all the same
+    } finally {
+      for (const r of running.splice(0)) await r.edge.stop();
+      await quick.stop();
+    }
+  }, 30_000);
+});
