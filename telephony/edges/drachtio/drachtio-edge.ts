@@ -2,7 +2,7 @@ import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import Srf from 'drachtio-srf';
 import type { Redis } from 'ioredis';
-import { AppError, conflict, newId, notFound } from '../../../core';
+import { AppError, chinaDate, conflict, newId, notFound } from '../../../core';
 import {
   AgentLegFailure, EndCause,
   type Codec, type EdgeEvent, type InboundCall, type Prompt, type SipCredentials, type SipEdge, type SipEdgeHealth,
@@ -212,6 +212,12 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
     if ((call.state as CallState['state']) === 'ended') { dialog.destroy(); return; }
     call.state = 'answered';
     dialog.on('destroy', () => void finish(call, EndCause.callerHangup, null, { callerGone: true }));
+    dialog.on('modify', (req, res) => {
+      media.reofferFromCaller(call.id, req.body, call.bridged?.dialog?.remote.sdp ?? null).then(
+        (sdp) => res.send(200, { body: sdp, headers: { 'Content-Type': 'application/sdp' } }),
+        (err) => { log.warn({ err, callId: call.id }, 'caller re-INVITE refused'); res.send(488, { headers: { Warning: SUPPORTED_CODECS_WARNING } }); },
+      );
+    });
     emit({ type: 'call.answered', callId: call.id, at: new Date() });
   }
 
@@ -252,7 +258,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
         await new Promise((r) => setTimeout(r, 100));
       }
       if (!pcap) { log.warn({ callId }, 'no rtpengine recording found for the call'); return; }
-      const day = new Date().toISOString().slice(0, 10);
+      const day = chinaDate(new Date()); // the city's day (UTC+8), as the console shows it
       await mkdir(join(opts.recordingsDir, day), { recursive: true });
       const file = await pcapToStereoWav(join(dir, 'pcaps', pcap), join(opts.recordingsDir, day, `${callId}.wav`), { callerFacingPort });
       emit({ type: 'recording.ready', callId, file, at: new Date() });
@@ -293,6 +299,12 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
     leg.dialog = dialog;
     call.bridged = leg;
     dialog.on('destroy', () => void finish(call, EndCause.agentHangup, null, { agentGone: leg }));
+    dialog.on('modify', (req, res) => {
+      media.reofferFromAgent(call.id, req.body, call.dialog?.remote.sdp ?? call.req.body).then(
+        (sdp) => res.send(200, { body: sdp, headers: { 'Content-Type': 'application/sdp' } }),
+        (err) => { log.warn({ err, callId: call.id, legId: leg.id }, 'agent re-INVITE refused'); res.send(488, { headers: { Warning: SUPPORTED_CODECS_WARNING } }); },
+      );
+    });
     emit({ type: 'agent.answered', callId: call.id, legId: leg.id, at: new Date() });
   }
 

@@ -27,6 +27,10 @@ export interface AnchoredCall {
   callerFacingPort: number;
 }
 
+/** The agent side's answer while no agent is bridged: the discard port on rtpengine's host. */
+const placeholderOf = (sdpForAgent: string) =>
+  sdpForAgent.replace(/^c=IN IP4 .*$/gm, 'c=IN IP4 127.0.0.1').replace(/^m=audio \d+/m, 'm=audio 9').replace(/^a=rtcp:.*\r?\n/gm, '');
+
 export class RtpengineError extends Error {
   constructor(readonly command: string, readonly reason: string) {
     super(`rtpengine ${command} failed: ${reason}`);
@@ -89,14 +93,40 @@ export class RtpengineMedia {
       ...(this.opts.interfaces ? { direction: [this.opts.interfaces.caller, this.opts.interfaces.agent] } : {}),
     });
     const sdpForAgent = offer.sdp!;
-    const placeholder = sdpForAgent.replace(/^c=IN IP4 .*$/gm, 'c=IN IP4 127.0.0.1').replace(/^m=audio \d+/m, 'm=audio 9').replace(/^a=rtcp:.*\r?\n/gm, '');
     const answer = await this.ng('answer', 'answer', {
-      'call-id': callId, 'from-tag': CALLER_TAG, 'to-tag': AGENT_TAG, sdp: placeholder, replace: ['origin', 'session-connection'], ICE: 'remove',
+      'call-id': callId, 'from-tag': CALLER_TAG, 'to-tag': AGENT_TAG, sdp: placeholderOf(sdpForAgent), replace: ['origin', 'session-connection'], ICE: 'remove',
     });
     const sdpForCaller = answer.sdp!;
     const callerFacingPort = audioPort(sdpForCaller);
     if (!callerFacingPort) throw new RtpengineError('answer', 'no audio port in the SDP for the caller');
     return { sdpForCaller, sdpForAgent, callerFacingPort };
+  }
+
+  /**
+   * A re-INVITE from the caller (new address after an SBC failover, hold, a session refresh with
+   * new SDP): its SDP becomes the caller side's new offer, the agent side keeps what it had (the
+   * bridged phone's SDP, or the placeholder). Returns the SDP for the 200 OK to the caller.
+   */
+  async reofferFromCaller(callId: string, callerSdp: string, agentSdp: string | null): Promise<string> {
+    const offer = await this.ng('offer', 'offer', {
+      'call-id': callId, 'from-tag': CALLER_TAG, 'to-tag': AGENT_TAG, sdp: callerSdp, replace: ['origin', 'session-connection'], ICE: 'remove',
+      codec: { strip: ['all'], except: ['PCMU', 'PCMA', 'telephone-event'] },
+    });
+    const answer = await this.ng('answer', 'answer', {
+      'call-id': callId, 'from-tag': CALLER_TAG, 'to-tag': AGENT_TAG, sdp: agentSdp ?? placeholderOf(offer.sdp!), replace: ['origin', 'session-connection'], ICE: 'remove',
+    });
+    return answer.sdp!;
+  }
+
+  /** A re-INVITE from the bridged agent phone (hold, new address): returns the SDP for its 200 OK. */
+  async reofferFromAgent(callId: string, agentSdp: string, callerSdp: string): Promise<string> {
+    await this.ng('offer', 'offer', {
+      'call-id': callId, 'from-tag': AGENT_TAG, 'to-tag': CALLER_TAG, sdp: agentSdp, replace: ['origin', 'session-connection'], ICE: 'remove',
+    });
+    const answer = await this.ng('answer', 'answer', {
+      'call-id': callId, 'from-tag': AGENT_TAG, 'to-tag': CALLER_TAG, sdp: callerSdp, replace: ['origin', 'session-connection'], ICE: 'remove',
+    });
+    return answer.sdp!;
   }
 
   /** Bridges the agent phone that answered: its SDP becomes the agent side's answer. */

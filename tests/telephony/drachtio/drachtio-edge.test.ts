@@ -347,6 +347,35 @@ describe('drachtio edge: agent legs (B2BUA)', () => {
     caller.close();
   });
 
+  it('follows a re-INVITE from the caller to a new media address, and one from the agent phone, keeping the bridge', async () => {
+    const { srf, edge, of, caller, callId } = await answeredCallWithAgent();
+    const agentPhone = await rtpPeer();
+    await edge.offerToAgent(callId, { username: '1001' }, { ringTimeoutMs: 10_000 });
+    const uac = srf.uacs[0];
+    const agentDialog = uac.answer(sdpOf(agentPhone.port, [0, 101]));
+    await until(() => of('agent.answered').length, 'agent.answered');
+    const agentFacingPort = audioPort(uac.opts.localSdp!)!;
+
+    // The carrier's SBC fails over: the caller's media now comes from (and goes to) another port.
+    const movedCaller = await rtpPeer();
+    const reinvite = srf.uasDialogs[0].remoteReinvite(sdpOf(movedCaller.port));
+    await until(() => reinvite.last, 'the 200 to the re-INVITE');
+    expect(reinvite.last.status).toBe(200);
+    const newCallerFacingPort = audioPort(reinvite.last.body!)!;
+    await agentPhone.sendTo(agentFacingPort, ulawTone(20));
+    await until(() => movedCaller.received.length >= 10, 'the agent’s RTP at the caller’s new address');
+
+    // The agent phone re-INVITEs (a new port, e.g. after a transfer of the handset).
+    const movedAgent = await rtpPeer();
+    const agentReinvite = agentDialog.remoteReinvite(sdpOf(movedAgent.port, [0, 101]));
+    await until(() => agentReinvite.last, 'the 200 to the agent re-INVITE');
+    expect(agentReinvite.last.status).toBe(200);
+    expect(audioPort(agentReinvite.last.body!)).toBeGreaterThan(0);
+    await movedCaller.sendTo(newCallerFacingPort, ulawTone(20));
+    await until(() => movedAgent.received.length >= 10, 'the caller’s RTP at the agent’s new address');
+    for (const p of [caller, agentPhone, movedCaller, movedAgent]) p.close();
+  });
+
   it('hangs up both legs when the hotline ends a bridged call', async () => {
     const { srf, edge, of, callId, caller } = await answeredCallWithAgent();
     await edge.offerToAgent(callId, { username: '1001' }, { ringTimeoutMs: 10_000 });

@@ -46,6 +46,13 @@ export class FakeDialog extends EventEmitter {
   destroyed = false;
   constructor(readonly local: { sdp: string }, readonly remote: { sdp: string }) { super(); }
   destroy(): void { this.destroyed = true; }
+  /** A re-INVITE from the far end, as drachtio-srf hands it over (remote SDP already updated). */
+  remoteReinvite(sdp: string): FakeResponse {
+    const res = new FakeResponse();
+    this.remote.sdp = sdp;
+    this.emit('modify', new FakeRequest('INVITE', 'sip:hotline', {}, sdp), res);
+    return res;
+  }
   /** The far end hangs up (BYE from the network). */
   remoteBye(): void { this.emit('destroy', {}); }
 }
