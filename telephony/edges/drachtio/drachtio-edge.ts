@@ -109,8 +109,11 @@ const RETRY_AFTER_FLOOD_DEFAULT = { perSecond: 5, burst: 20 };
 /** The user part of a SIP/tel URI in a header value (`"Name" <sip:123@host>;tag=…` → `123`). */
 export function userOf(header: string | undefined | null): string | null {
   if (!header) return null;
-  const m = /(?:^|<|\s)(?:sips?|tel):([^@;>?\s]+)/i.exec(header);
-  return m ? decodeURIComponent(m[1]) : null;
+  // A sip: URI has a user part only before an '@' (sip:gw.example has none); a tel: URI is all number.
+  const m = /(?:^|<|\s)(?:sips?:([^@;>?\s]+)@|tel:([^;>?\s]+))/i.exec(header);
+  const user = m ? m[1] ?? m[2] : null;
+  if (!user) return null;
+  try { return decodeURIComponent(user); } catch { return user; }
 }
 
 function displayNameOf(header: string | undefined | null): string | null {
@@ -127,6 +130,9 @@ function uriIn(header: string): string | null {
   const bare = /^\s*(sips?:[^;\s]+)/i.exec(header);
   return bare ? bare[1] : null;
 }
+
+/** A number as a SIP URI user part (RFC 3261 §25.1 `user`: unreserved and user-unreserved characters kept). */
+const sipUser = (s: string) => s.replace(/[^A-Za-z0-9\-_.!~*'()&=+$,;?/]/g, (c) => encodeURIComponent(c));
 
 const failureOf = (status: number | undefined): AgentLegFailure =>
   status === 486 || status === 600 ? AgentLegFailure.busy : status === 603 ? AgentLegFailure.declined : AgentLegFailure.unreachable;
@@ -173,6 +179,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       res.send(503, { headers: { 'Retry-After': String(retry) } });
       return;
     }
+    // No SDP at all (a late-offer INVITE) is refused the same way: the edge needs the caller's offer to anchor media.
     const codec = pickCodec(req.body);
     if (!codec) {
       log.warn({ source, callId: req.get('Call-ID') }, 'INVITE without PCMU/PCMA: 488');
@@ -515,7 +522,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
         localSdp: call.media!.sdpForAgent,
         // Send to where the REGISTER came from: a phone behind NAT is not reachable at its Contact.
         proxy: `sip:${binding.source}`,
-        headers: { From: `"${display}" <sip:${encodeURIComponent(call.callerNumber)}@${opts.realm}>`, 'X-Hotline-Call-Id': call.id },
+        headers: { From: `"${display}" <sip:${sipUser(call.callerNumber)}@${opts.realm}>`, 'X-Hotline-Call-Id': call.id },
       }, {
         cbRequest: (req) => {
           leg.req = req;
