@@ -115,10 +115,6 @@ const Env = z.object({
   RTPENGINE_DTMF_LISTEN: z.string().regex(/^(off|[^:\s]+:\d{1,5})$/, 'host:port (e.g. 0.0.0.0:22223) or off').default('0.0.0.0:22223'),
   /** rtpengine's --recording-dir as this node sees it (a shared volume); unset: the drachtio edge records nothing. */
   RTPENGINE_RECORDING_DIR: z.string().optional(),
-  /** Finished call recordings (stereo WAV, caller left, agent right), one folder per day. */
-  RECORDINGS_DIR: z.string().default('./data/recordings'),
-  /** The SIP realm agent phones authenticate in (REGISTER digest; HA1 = MD5(user:realm:password)). */
-  SIP_REALM: z.string().regex(/^[A-Za-z0-9.-]{1,128}$/).default('hotline'),
   /** INVITEs per second (and burst) one source IP may send before 503 + Retry-After; SIP_TRUSTED_SOURCES (the carrier's SBCs) are exempt. */
   SIP_INVITE_RATE: z.coerce.number().min(0.1).max(10_000).default(5),
   SIP_INVITE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -175,8 +171,6 @@ export interface DrachtioEdgeConfig {
   rtpengine: { host: string | null; port: number; timeoutMs: number; interfaces: { caller: string; agent: string } | null };
   dtmfListen: { host: string; port: number } | null;
   rtpengineRecordingDir: string | null;
-  recordingsDir: string;
-  realm: string;
   inviteLimit: { perSecond: number; burst: number; exempt: string[] };
 }
 
@@ -303,8 +297,6 @@ function drachtioConfigOf(e: z.infer<typeof Env>): DrachtioEdgeConfig {
     },
     dtmfListen: dtmf ? { host: dtmf[1], port: Number(dtmf[2]) } : null,
     rtpengineRecordingDir: e.RTPENGINE_RECORDING_DIR ?? null,
-    recordingsDir: e.RECORDINGS_DIR,
-    realm: e.SIP_REALM,
     inviteLimit: { perSecond: e.SIP_INVITE_RATE, burst: e.SIP_INVITE_BURST, exempt: e.SIP_TRUSTED_SOURCES.split(',').map((x) => x.trim()).filter(Boolean) },
   };
 }

@@ -3,13 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, requireDrachtioConfig } from '../../../app/config';
 import { drachtioEdgeFromConfig } from '../../../app/telephony-drachtio';
 
-const credentials = { ha1: async () => null };
+const deps = { credentials: { ha1: async () => null }, realm: 'hotline', recordingsDir: './data/recordings', redis: null };
 
 describe('drachtio edge configuration', () => {
   it('names every missing setting when TELEPHONY_EDGE=drachtio cannot run', () => {
     const config = loadConfig({ DRACHTIO_HOST: '', DRACHTIO_SECRET: '', RTPENGINE_HOST: '' } as NodeJS.ProcessEnv);
     expect(() => requireDrachtioConfig(config)).toThrow(/TELEPHONY_EDGE=drachtio needs\n {2}DRACHTIO_HOST .*\n {2}DRACHTIO_SECRET .*\n {2}RTPENGINE_HOST /);
-    expect(() => drachtioEdgeFromConfig(config, { credentials, redis: null })).toThrow(/DRACHTIO_HOST/);
+    expect(() => drachtioEdgeFromConfig(config, deps)).toThrow(/DRACHTIO_HOST/);
   });
 
   it('reads a complete production setting', () => {
@@ -19,10 +19,10 @@ describe('drachtio edge configuration', () => {
     } as NodeJS.ProcessEnv);
     expect(requireDrachtioConfig(config)).toMatchObject({
       host: 'drachtio', port: 9022, secret: 's3cret', rtpengine: { host: '172.30.0.1', port: 22232 },
-      dtmfListen: { host: '0.0.0.0', port: 22233 }, rtpengineRecordingDir: '/rtpengine', recordingsDir: './data/recordings',
+      dtmfListen: { host: '0.0.0.0', port: 22233 }, rtpengineRecordingDir: '/rtpengine',
       inviteLimit: { perSecond: 5, burst: 20, exempt: ['10.1.1.1', '10.1.1.2'] },
     });
-    expect(drachtioEdgeFromConfig(config, { credentials, redis: null }).kind).toBe('drachtio');
+    expect(drachtioEdgeFromConfig(config, deps).kind).toBe('drachtio');
   });
 
   it('takes rtpengine’s caller and agent interface names together or not at all', () => {
