@@ -1,4 +1,5 @@
 import { open, readFile, stat } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import type { RecordingFile } from '../../ports';
 import { decodeG711 } from './g711';
 
@@ -17,6 +18,7 @@ import { decodeG711 } from './g711';
  */
 
 const SAMPLE_RATE = 8000;
+const LITTLE_ENDIAN = endianness() === 'LE';
 /** A stream further away than this from its expected place (clock jump, SSRC change) is re-anchored on capture time. */
 const MAX_TS_DRIFT_SAMPLES = SAMPLE_RATE * 2;
 
@@ -79,7 +81,9 @@ export async function pcapToStereoWav(pcapPath: string, wavPath: string, opts: P
   const startUs = packets.reduce((min, p) => Math.min(min, p.atUs), packets.length ? Infinity : 0);
   // Per stream (direction + SSRC): the sample offset of its RTP timestamp 0, anchored at its first packet.
   const anchors = new Map<string, { base: number; firstTs: number }>();
-  const placed: { channel: 0 | 1; at: number; samples: Int16Array }[] = [];
+  // First the place of every packet, then one pass decoding straight into the output: a long call
+  // holds its pcap and its PCM once, not a decoded copy of every packet besides.
+  const placed: { channel: 0 | 1; at: number; packet: Packet }[] = [];
   let total = 0;
   for (const p of packets) {
     const channel: 0 | 1 = p.dstPort === opts.callerFacingPort ? 0 : 1;
@@ -89,13 +93,16 @@ export async function pcapToStereoWav(pcapPath: string, wavPath: string, opts: P
     if (!a) { a = { base: byClock, firstTs: p.timestamp }; anchors.set(key, a); }
     let at = a.base + ((p.timestamp - a.firstTs) >>> 0);
     if (Math.abs(at - byClock) > MAX_TS_DRIFT_SAMPLES) { a.base = byClock; a.firstTs = p.timestamp; at = byClock; }
-    const samples = decodeG711(p.payloadType as 0 | 8, p.payload);
-    placed.push({ channel, at, samples });
-    total = Math.max(total, at + samples.length);
+    placed.push({ channel, at, packet: p });
+    total = Math.max(total, at + p.payload.length);
   }
   const pcm = Buffer.alloc(total * 4);
-  for (const { channel, at, samples } of placed) {
-    for (let i = 0; i < samples.length; i++) pcm.writeInt16LE(samples[i], (at + i) * 4 + channel * 2);
+  // Interleaved samples written through a typed view (WAV is little-endian, as every platform Node runs on here).
+  const frames = LITTLE_ENDIAN ? new Int16Array(pcm.buffer, pcm.byteOffset, total * 2) : null;
+  for (const { channel, at, packet } of placed) {
+    const samples = decodeG711(packet.payloadType as 0 | 8, packet.payload);
+    if (frames) for (let i = 0; i < samples.length; i++) frames[(at + i) * 2 + channel] = samples[i];
+    else for (let i = 0; i < samples.length; i++) pcm.writeInt16LE(samples[i], (at + i) * 4 + channel * 2);
   }
   const header = Buffer.alloc(44);
   header.write('RIFF', 0);
