@@ -287,24 +287,35 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
 
   async function onAgentAnswered(call: CallState, leg: AgentLeg, dialog: Srf.Dialog): Promise<void> {
     if (leg.timer) clearTimeout(leg.timer);
-    // The 200 OK crossed our CANCEL, or another agent was quicker: this phone is not wanted.
-    if (leg.state !== 'ringing' || call.state !== 'answered' || call.bridged) { dialog.destroy(); return; }
+    // The 200 OK crossed our CANCEL, or another phone was quicker: this one is not wanted.
+    if (leg.state !== 'ringing' || call.state !== 'answered' || call.bridged) {
+      dialog.destroy();
+      if (leg.state === 'ringing') {
+        leg.state = 'failed';
+        emit({ type: 'agent.failed', callId: call.id, legId: leg.id, reason: AgentLegFailure.cancelled, sipStatus: null, at: new Date() });
+      }
+      return;
+    }
+    // Claimed before any await: a second phone answering meanwhile is hung up, not bridged too.
+    call.bridged = leg;
+    const release = () => { if (call.bridged === leg) call.bridged = null; dialog.destroy(); };
     try {
       await media.stop(call.id);
       await media.bridgeAgent(call.id, dialog.remote.sdp);
     } catch (err) {
       log.error({ err, callId: call.id, legId: leg.id }, 'bridging the agent in rtpengine failed');
+      release();
+      if (leg.state !== 'ringing') return;
       leg.state = 'failed';
-      dialog.destroy();
       emit({ type: 'agent.failed', callId: call.id, legId: leg.id, reason: AgentLegFailure.unreachable, sipStatus: null, at: new Date() });
       return;
     }
-    if (call.state !== 'answered') { dialog.destroy(); return; }
+    // The call ended or the offer was cancelled while rtpengine was busy (both already reported).
+    if (call.state !== 'answered' || leg.state !== 'ringing') { release(); return; }
     if (call.prompt?.timer) clearTimeout(call.prompt.timer);
     call.prompt = null;
     leg.state = 'answered';
     leg.dialog = dialog;
-    call.bridged = leg;
     dialog.on('destroy', () => void finish(call, EndCause.agentHangup, null, { agentGone: leg }));
     dialog.on('modify', (req, res) => {
       media.reofferFromAgent(call.id, req.body, call.dialog?.remote.sdp ?? call.req.body).then(
@@ -503,6 +514,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       await media.stop(call.id);
     },
 
+    // A call not yet answered is answered first: the agent leg's SDP is rtpengine's, which needs the caller anchored.
     async offerToAgent(callId, agent, o) {
       const call = live(callId);
       notEnded(call);

@@ -376,6 +376,21 @@ describe('drachtio edge: agent legs (B2BUA)', () => {
     for (const p of [caller, agentPhone, movedCaller, movedAgent]) p.close();
   });
 
+  it('bridges the first of two phones that answer and hangs up the second, reporting it cancelled', async () => {
+    const { srf, edge, of, callId, caller } = await answeredCallWithAgent();
+    const ok = await register(srf, '1002', PASSWORDS['1002'], { contact: 'sip:1002@192.168.1.51:5062' });
+    await until(() => ok.last?.status === 200, 'the second phone registered');
+    const first = await edge.offerToAgent(callId, { username: '1001' }, { ringTimeoutMs: 10_000 });
+    const second = await edge.offerToAgent(callId, { username: '1002' }, { ringTimeoutMs: 10_000 });
+    const d1 = srf.uacs[0].answer(sdpOf(5004));
+    const d2 = srf.uacs[1].answer(sdpOf(5006));
+    await until(() => of('agent.answered').length && of('agent.failed').length, 'one bridged, one refused');
+    expect(of('agent.answered').map((e) => e.legId)).toEqual([first]);
+    expect(of('agent.failed')).toEqual([expect.objectContaining({ legId: second, reason: 'cancelled' })]);
+    expect([d1.destroyed, d2.destroyed]).toEqual([false, true]);
+    caller.close();
+  });
+
   it('hangs up both legs when the hotline ends a bridged call', async () => {
     const { srf, edge, of, callId, caller } = await answeredCallWithAgent();
     await edge.offerToAgent(callId, { username: '1001' }, { ringTimeoutMs: 10_000 });
