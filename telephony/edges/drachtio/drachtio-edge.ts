@@ -360,7 +360,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
     const contactParams = /;\s*expires\s*=\s*(\d+)/i.exec(contactHeader.replace(/<[^>]*>/, ''));
     const asked = contactParams ? Number(contactParams[1]) : req.has('Expires') ? Number(req.get('Expires')) : 3600;
     const contact = contactHeader.trim() === '*' ? '*' : uriIn(contactHeader);
-    if (!contact) { res.send(400); return; }
+    if (!contact || !Number.isInteger(asked) || asked < 0) { res.send(400); return; }
     if (asked === 0 || contact === '*') {
       const removed = await registrar.remove(username, contact === '*' ? undefined : contact);
       res.send(200);

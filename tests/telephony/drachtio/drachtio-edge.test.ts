@@ -249,6 +249,10 @@ describe('drachtio edge: REGISTER with digest auth', () => {
     expect(otherAor.last.status).toBe(403);
     expect((await edge.registrations()).map((r) => r.username)).toEqual(['1001']);
 
+    const tooShort = await register(srf, '1001', PASSWORDS['1001'], { expires: 10 });
+    await until(() => tooShort.last?.status !== 401 && tooShort.last, 'the refusal');
+    expect(tooShort.last).toMatchObject({ status: 423, headers: { 'Min-Expires': '60' } });
+
     const off = await register(srf, '1001', PASSWORDS['1001'], { expires: 0 });
     await until(() => off.last?.status === 200, 'the un-REGISTER');
     expect(of('endpoint.unregistered')[0]).toMatchObject({ username: '1001' });
