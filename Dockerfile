@@ -11,8 +11,8 @@ WORKDIR /app
 ENV NODE_ENV=production
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
-# data/attachments exists in the image, so the attachments volume starts out owned by the app user.
-RUN npm run build --if-present && useradd --system --home /app hotline && mkdir -p /app/data/attachments && chown -R hotline /app/data
+# data/attachments, data/recordings and data/prompts exist in the image, so their volumes start out owned by the app user.
+RUN npm run build --if-present && useradd --system --home /app hotline && mkdir -p /app/data/attachments /app/data/recordings /app/data/prompts && chown -R hotline /app/data
 USER hotline
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=30s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r=>process.exit(r.ok?0:1)).catch(()=>process.exit(1))"

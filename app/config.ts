@@ -97,6 +97,28 @@ const Env = z.object({
   SMS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SMS_WEBHOOK_RATE: z.coerce.number().min(0.1).max(100_000).default(50),
   SMS_WEBHOOK_CALLBACK_TOKEN: z.string().min(16).optional(),
+  /**
+   * Telephony, the drachtio edge (生产 SIP 边缘, docs/telephony-production.md): drachtio-server's
+   * admin address and secret, rtpengine's ng address. Required when that edge runs
+   * (requireDrachtioConfig says which are missing); ignored by the built-in edge.
+   */
+  DRACHTIO_HOST: z.string().optional(),
+  DRACHTIO_PORT: z.coerce.number().int().min(1).max(65535).default(9022),
+  DRACHTIO_SECRET: z.string().optional(),
+  RTPENGINE_HOST: z.string().optional(),
+  RTPENGINE_PORT: z.coerce.number().int().min(1).max(65535).default(22222),
+  RTPENGINE_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** rtpengine's interface names (--interface=NAME/IP) facing the carrier and the agent phones, when they are different networks; both or neither. */
+  RTPENGINE_CALLER_INTERFACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional(),
+  RTPENGINE_AGENT_INTERFACE: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/).optional(),
+  /** Where this node receives rtpengine's DTMF log (rtpengine's --dtmf-log-dest points here); `off`: no DTMF. */
+  RTPENGINE_DTMF_LISTEN: z.string().regex(/^(off|[^:\s]+:\d{1,5})$/, 'host:port (e.g. 0.0.0.0:22223) or off').default('0.0.0.0:22223'),
+  /** rtpengine's --recording-dir as this node sees it (a shared volume); unset: the drachtio edge records nothing. */
+  RTPENGINE_RECORDING_DIR: z.string().optional(),
+  /** INVITEs per second (and burst) one source IP may send before 503 + Retry-After; SIP_TRUSTED_SOURCES (the carrier's SBCs) are exempt. */
+  SIP_INVITE_RATE: z.coerce.number().min(0.1).max(10_000).default(5),
+  SIP_INVITE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
+  SIP_TRUSTED_SOURCES: z.string().default(''),
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   message: 'HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
@@ -108,6 +130,9 @@ const Env = z.object({
   };
   for (const g of e.SMS_GATEWAYS.split(',')) {
     for (const [key, example] of need[g] ?? []) if (!e[key]) ctx.addIssue({ code: 'custom', path: [key], message: `SMS_GATEWAYS names ${g}: set ${key} (e.g. ${example})` });
+  }
+  if (Boolean(e.RTPENGINE_CALLER_INTERFACE) !== Boolean(e.RTPENGINE_AGENT_INTERFACE)) {
+    ctx.addIssue({ code: 'custom', path: ['RTPENGINE_AGENT_INTERFACE'], message: 'set both RTPENGINE_CALLER_INTERFACE and RTPENGINE_AGENT_INTERFACE, or neither' });
   }
 });
 
@@ -135,6 +160,38 @@ export interface AppConfig {
   /** Origins allowed to open the live feed; empty: the server's own. */
   allowedOrigins: string[];
   sms: SmsConfig;
+  drachtio: DrachtioEdgeConfig;
+}
+
+/** The drachtio edge's settings; the required ones are null until set (see requireDrachtioConfig). */
+export interface DrachtioEdgeConfig {
+  host: string | null;
+  port: number;
+  secret: string | null;
+  rtpengine: { host: string | null; port: number; timeoutMs: number; interfaces: { caller: string; agent: string } | null };
+  dtmfListen: { host: string; port: number } | null;
+  rtpengineRecordingDir: string | null;
+  inviteLimit: { perSecond: number; burst: number; exempt: string[] };
+}
+
+/** The drachtio edge's settings with every required one present. */
+export type CompleteDrachtioEdgeConfig = DrachtioEdgeConfig & { host: string; secret: string; rtpengine: DrachtioEdgeConfig['rtpengine'] & { host: string } };
+
+/**
+ * Called at boot when TELEPHONY_EDGE=drachtio: stops the start with every missing setting named,
+ * instead of a node that takes no calls.
+ */
+export function requireDrachtioConfig(config: AppConfig): CompleteDrachtioEdgeConfig {
+  const d = config.drachtio;
+  const missing = [
+    !d.host && 'DRACHTIO_HOST (drachtio-server\'s admin address, e.g. drachtio or 10.0.0.5)',
+    !d.secret && 'DRACHTIO_SECRET (the secret in drachtio.conf.xml <admin secret="…">)',
+    !d.rtpengine.host && 'RTPENGINE_HOST (rtpengine\'s ng address, e.g. 10.0.0.5)',
+  ].filter((x): x is string => Boolean(x));
+  if (missing.length) {
+    throw new Error(`invalid configuration (环境变量配置错误): TELEPHONY_EDGE=drachtio needs\n${missing.map((m) => `  ${m}`).join('\n')}`);
+  }
+  return d as CompleteDrachtioEdgeConfig;
 }
 
 export interface SmsConfig {
@@ -149,7 +206,7 @@ export interface SmsConfig {
 }
 
 /** Settings where an empty value (a compose file's `${X:-}`) means "not set". */
-const EMPTY_IS_UNSET = /^(SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS)$/;
+const EMPTY_IS_UNSET = /^(SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*)$/;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => !(v === '' && EMPTY_IS_UNSET.test(k)))));
@@ -188,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
     sms: smsConfigOf(e),
+    drachtio: drachtioConfigOf(e),
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
   };
 }
@@ -224,6 +282,22 @@ function smsConfigOf(e: z.infer<typeof Env>): SmsConfig {
   return {
     gateways, sender: e.SMS_SENDER, quietHours: qs && qe ? { startMinute: minute(qs), endMinute: minute(qe) } : null,
     maxAttempts: e.SMS_MAX_ATTEMPTS, expireHours: e.SMS_EXPIRE_HOURS, callbackBaseUrl: base,
+  };
+}
+
+function drachtioConfigOf(e: z.infer<typeof Env>): DrachtioEdgeConfig {
+  const dtmf = e.RTPENGINE_DTMF_LISTEN === 'off' ? null : /^(.*):(\d+)$/.exec(e.RTPENGINE_DTMF_LISTEN)!;
+  return {
+    host: e.DRACHTIO_HOST ?? null,
+    port: e.DRACHTIO_PORT,
+    secret: e.DRACHTIO_SECRET ?? null,
+    rtpengine: {
+      host: e.RTPENGINE_HOST ?? null, port: e.RTPENGINE_PORT, timeoutMs: e.RTPENGINE_TIMEOUT_MS,
+      interfaces: e.RTPENGINE_CALLER_INTERFACE && e.RTPENGINE_AGENT_INTERFACE ? { caller: e.RTPENGINE_CALLER_INTERFACE, agent: e.RTPENGINE_AGENT_INTERFACE } : null,
+    },
+    dtmfListen: dtmf ? { host: dtmf[1], port: Number(dtmf[2]) } : null,
+    rtpengineRecordingDir: e.RTPENGINE_RECORDING_DIR ?? null,
+    inviteLimit: { perSecond: e.SIP_INVITE_RATE, burst: e.SIP_INVITE_BURST, exempt: e.SIP_TRUSTED_SOURCES.split(',').map((x) => x.trim()).filter(Boolean) },
   };
 }
 

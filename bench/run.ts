@@ -14,6 +14,7 @@ import { benchConsoleHub } from './console-hub.bench';
 import { benchSms } from './sms.bench';
 import { benchTelephony } from './telephony.bench';
 import { benchHotspots } from './hotspots.bench';
+import { benchDrachtioRecording } from './drachtio-recording.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -39,5 +40,6 @@ report(await benchConsoleHub({ connections: size(2000), events: size(100) }));
 for (const kind of kinds) report(await benchSms(kind, size(2000)));
 report(await benchTelephony({ calls: size(2000), rate: 1000, concurrent: size(200), holdMs: 3000 }));
 for (const kind of kinds) report(await benchHotspots(kind, size(kind === 'sqlite' ? 3000 : 1000)));
+report(await benchDrachtioRecording(Math.max(1, Math.round(30 * scale))));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

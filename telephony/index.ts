@@ -12,3 +12,5 @@ export {
   createSipEndpointsService, MIN_SIP_PASSWORD_LENGTH,
   type SipEndpointsService, type SipEndpointsDeps, type SipEndpointView, type SetSipPasswordInput,
 } from './sip-endpoints.service';
+/** The production edge: drachtio-srf to drachtio-server, media and recording on rtpengine. */
+export { createDrachtioSipEdge, type DrachtioSipEdgeOptions, type EdgeLogger } from './edges/drachtio/drachtio-edge';
