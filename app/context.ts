@@ -18,6 +18,8 @@ import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, pu
 import { createCallService } from '../calls';
 import { createSmsService, createGatewaysFromConfig } from '../sms';
 import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
+import { createReports, figuresNotInstalled, REPORT_JOB_NAMES, type ReportJobs } from './reports';
+import type { ReportSource } from '../reports';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
@@ -32,14 +34,14 @@ type HotlineJobs = {
   'sms.deliver': Record<string, never>;
   /** SMS: texts due or left behind by a crash, and inbound texts whose handling was cut short (every node). */
   'sms.sweep': Record<string, never>;
-};
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true };
+} & ReportJobs;
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, ...REPORT_JOB_NAMES };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
  * Nothing else in the product reads configuration or decides which adapter runs.
  */
-export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger } = {}) {
+export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; reportSource?: ReportSource } = {}) {
   const clock = opts.clock ?? systemClock;
   let database = opts.database;
   if (!database) {
@@ -237,6 +239,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   });
   await jobs.schedule('workorders.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});
   await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
+  // 报表: exports and the 08:00 schedule; the figures come from the reports part's document builder.
+  const reportExports = await createReports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? figuresNotInstalled, logger: opts.logger });
   await jobs.start();
 
   return {
@@ -267,6 +271,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     calls,
     sms,
     smsGateway,
+    reportExports,
     jobs,
     async close() {
       await live.close(); // first: closing consoles announce their seats offline through the database

@@ -12,6 +12,7 @@ import { directoryRoutes } from '../directory';
 import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } from '../routing';
 import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
+import { reportExportRoutes } from '../reports';
 import { registerErrorHandling } from './http-errors';
 import { registerWellFormedText } from './well-formed-text';
 import { registerSecurityHeaders } from './security-headers';
@@ -117,6 +118,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       }),
     });
     await api.register(ticketStoryRoutes, { intake: ctx.intake, workOrders: ctx.workOrders, calls: ctx.calls, identity: ctx.identity });
+    await api.register(reportExportRoutes, { exports: ctx.reportExports });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 

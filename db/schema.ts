@@ -650,6 +650,37 @@ export interface SmsOptOutsTable {
   inbound_id: string | null;
 }
 
+/** A generated report file (已生成报表): see db/migrations/0016-generated-reports.ts. */
+export interface GeneratedReportsTable {
+  id: string;
+  city_id: string;
+  unit_id: string | null;
+  kind: string;
+  period_from: string;
+  period_to: string;
+  period_label: string;
+  format: string;
+  filters: string;
+  idempotency_key: string;
+  origin: string;
+  requested_by: string | null;
+  requested_by_name: string | null;
+  status: string;
+  progress: number;
+  attempts: number;
+  lease_until: string | null;
+  title: string | null;
+  file_key: string | null;
+  file_name: string | null;
+  content_type: string | null;
+  file_size: number | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
 export interface DB {
   classifier_models: ClassifierModelsTable;
   classifier_feedback: ClassifierFeedbackTable;
@@ -697,4 +728,5 @@ export interface DB {
   sms_inbound: SmsInboundTable;
   sms_action_codes: SmsActionCodesTable;
   sms_opt_outs: SmsOptOutsTable;
+  generated_reports: GeneratedReportsTable;
 }
