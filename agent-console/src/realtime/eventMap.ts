@@ -6,6 +6,7 @@ import { bump } from '../stores/changes';
 import { callsActions } from '../stores/calls';
 import { notificationsActions } from '../stores/notifications';
 import { presenceActions } from '../stores/presence';
+import { reportsActions } from '../stores/reports';
 import { ticketOfEvent, ticketsStore } from '../stores/tickets';
 import { workOrderOfEvent, workOrdersStore } from '../stores/workOrders';
 import type { LiveMessage } from './connection';
@@ -43,6 +44,8 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'call.ended': (d, m) => callsActions.ended(d, m.at),
   // 短信: a citizen's text in (sms.received), one registered or set aside (sms.inbound_handled), a text that failed (sms.failed).
   'sms.*': () => bump('sms'),
+  // 报表: an export's progress, and a report ready (with its download link) or failed.
+  'report.*': (d, m) => reportsActions.received(m.type, d),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');
