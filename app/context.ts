@@ -18,7 +18,7 @@ import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, pu
 import { createCallService } from '../calls';
 import { createSmsService, createGatewaysFromConfig } from '../sms';
 import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
-import { createReports, figuresNotInstalled, REPORT_JOB_NAMES, type ReportJobs } from './reports';
+import { createReports, figuresNotInstalled, REPORT_JOB_NAMES, type ReportJobs } from './report-exports';
 import type { ReportSource } from '../reports';
 import type { AppConfig } from './config';
 

@@ -19,7 +19,7 @@ import type { Audience } from '../live';
 import { REPORT_KIND_ZH, ReportKind, type ReportPeriod } from './domain/report-document';
 import { addDays, customPeriod, dueScheduledReports, isCalendarDate, periodOf } from './domain/export-periods';
 import { generatedReportsRepository, type GeneratedReportRow } from './exports.repository';
-import type { ReportCalendar, ReportFileStorage, ReportFilters, ReportLiveEvent, ReportLookups, ReportSource } from './ports';
+import type { ReportCalendar, ReportFileStorage, ReportFilters, ReportLiveEvent, ExportLookups, ReportSource } from './exports.ports';
 import { renderReportHtml } from './render/html';
 import { renderReportExcel } from './render/excel';
 import type { ReportPrinter } from './render/chromium';
@@ -96,7 +96,7 @@ export interface ReportExportDeps {
   /** Chromium: needed for PDF, and for the charts of an Excel file (without it, tables only). */
   printer: ReportPrinter | null;
   calendar: ReportCalendar;
-  lookups: ReportLookups;
+  lookups: ExportLookups;
   publish: (e: ReportLiveEvent) => Promise<void>;
   /** Hands an export to the job queue (job id derived from the export: a repeat is a no-op). */
   enqueue: (exportId: string) => Promise<void>;

@@ -8,7 +8,7 @@ export { renderReportExcel, sheetNameFor } from './render/excel';
 export { renderChartSvg, DEFAULT_CHART_SIZE, type ChartSize } from './render/charts';
 export { createChromiumPrinter, findChromiumBinary, type ReportPrinter, type ChromiumPrinterOptions } from './render/chromium';
 export { formatValue, periodChange } from './render/format';
-export type { ReportFilters, ReportSource, ReportFileStorage, ReportCalendar, ReportLiveEvent, ReportLookups } from './ports';
+export type { ReportFilters, ReportSource, ReportFileStorage, ReportCalendar, ReportLiveEvent, ExportLookups } from './exports.ports';
 export { periodOf, customPeriod, previousPeriodOf, dueScheduledReports, isoWeek, mondayOf, addDays, isCalendarDate, type DueReport } from './domain/export-periods';
 /**
  * The export service: `createReportExportService(deps)` → `request` (idempotent), `list`, `get`,

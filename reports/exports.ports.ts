@@ -43,7 +43,7 @@ export interface ReportLiveEvent {
 }
 
 /** Checks of filter ids against the directory and the categories, in the report's city. */
-export interface ReportLookups {
+export interface ExportLookups {
   cities(): Promise<{ id: string; name: string }[]>;
   unitExists(cityId: string, unitId: string): Promise<boolean>;
   categoryExists(cityId: string, categoryId: string): Promise<boolean>;
