@@ -18,6 +18,7 @@ import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, pu
 import { createCallService } from '../calls';
 import { createSmsService, createGatewaysFromConfig } from '../sms';
 import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
+import { createReports } from './reports';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
@@ -168,6 +169,9 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     await workOrders.deliverOutbox();
   });
 
+  // 统计: the rollups change in the same transaction as the tickets and work orders.
+  const reports = createReports({ db, dialect, clock, directory, intake, intakeEvents, workOrderEvents });
+
   // 实时推送: in-process on one node, Redis pub/sub between several; the database numbers every event.
   const liveAdapters = config.redisUrl
     ? await createRedisLiveAdapters({ redisUrl: config.redisUrl, prefix: config.redisPrefix, onError: (err) => opts.logger?.error({ err }, 'live: Redis error') })
@@ -263,6 +267,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     },
     intake,
     workOrders,
+    reports,
     live,
     calls,
     sms,
