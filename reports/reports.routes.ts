@@ -66,7 +66,7 @@ export async function reportsRoutes(app: FastifyInstance, opts: ReportsRoutesOpt
     schema: {
       tags, summary: '数据穿透 The tickets behind a number (paged; masked and confidential as in the ticket list)',
       querystring: FiltersQuery.omit({ groupBy: true, level: true }).extend({ ...PageQuery.shape, period: z.enum(PeriodKind).default('custom'), kpi: z.string().min(1).max(64), part: z.enum(['numerator', 'denominator']).default('numerator') }),
-      response: { 200: z.object({ kpi: z.string(), labelZh: z.string(), part: z.string(), period: Period, items: z.array(z.record(z.string(), z.unknown())), total: z.number(), page: z.number(), pageSize: z.number() }), ...errorResponses },
+      response: { 200: z.object({ kpi: z.string(), labelZh: z.string(), part: z.string(), period: Period, items: z.array(z.record(z.string(), z.unknown())), hidden: z.number(), total: z.number(), page: z.number(), pageSize: z.number() }), ...errorResponses },
     },
     config,
   }, async (request) => reports.drill(actorOf(request), request.query));

@@ -395,7 +395,8 @@ export function createReportsService(deps: ReportsDeps) {
       const page = q.page ?? 1, pageSize = q.pageSize ?? 20;
       const { ids, total } = await repo().drillTicketIds({ ...ctx.filter, from: ctx.period.from, to: ctx.period.to, measures }, page, pageSize);
       const items = (await Promise.all(ids.map((id) => deps.tickets.view(actor, id)))).filter((x): x is Record<string, unknown> => !!x);
-      return { kpi: k.key, labelZh: k.labelZh, part, period: ctx.period, items, total, page, pageSize };
+      // A ticket the viewer may no longer read (改派 took it away from the unit) is counted, not shown.
+      return { kpi: k.key, labelZh: k.labelZh, part, period: ctx.period, items, hidden: ids.length - items.length, total, page, pageSize };
     },
 
     /**
