@@ -21,14 +21,18 @@ const date = (s: string | null) => (s ? fromDbTime(s) : null);
 export function createTicketFactsSource(db: Kysely<DB>): TicketFactsSource {
   async function factsOf(q: Kysely<DB>, ticketIds: string[]): Promise<TicketFacts[]> {
     if (!ticketIds.length) return [];
-    const [tickets, workOrders] = await Promise.all([
+    const [tickets, workOrders, callbacks] = await Promise.all([
       q.selectFrom('tickets')
         .select(['id', 'city_id', 'status', 'channel', 'type', 'category_id', 'territory_id', 'handling_unit_id', 'created_at', 'closed_at', 'answer', 'round', 'satisfaction', 'merged_into_id'])
         .where('id', 'in', ticketIds).execute(),
       q.selectFrom('work_orders')
         .select(['ticket_id', 'unit_id', 'role', 'status', 'dispatched_at', 'acknowledge_due', 'acknowledged_at', 'returned_at', 'reply_due', 'replied_at'])
         .where('ticket_id', 'in', ticketIds).orderBy('ticket_id').orderBy('dispatched_at').orderBy('id').execute(),
+      q.selectFrom('callbacks').select(['ticket_id', 'satisfaction', 'answered_at'])
+        .where('ticket_id', 'in', ticketIds).where('satisfaction', 'is not', null).where('answered_at', 'is not', null).orderBy('ticket_id').orderBy('round').execute(),
     ]);
+    const ratings = new Map<string, TicketFacts['ratings']>();
+    for (const c of callbacks) ratings.set(c.ticket_id, [...(ratings.get(c.ticket_id) ?? []), { satisfaction: c.satisfaction!, at: fromDbTime(c.answered_at!) }]);
     const byTicket = new Map<string, TicketFacts['workOrders']>();
     for (const w of workOrders) {
       const list = byTicket.get(w.ticket_id) ?? [];
@@ -41,7 +45,7 @@ export function createTicketFactsSource(db: Kysely<DB>): TicketFactsSource {
     return tickets.map((t) => ({
       id: t.id, cityId: t.city_id, status: t.status, channel: t.channel, type: t.type, categoryId: t.category_id, territoryId: t.territory_id,
       handlingUnitId: t.handling_unit_id, createdAt: fromDbTime(t.created_at), closedAt: date(t.closed_at), answeredOnSpot: t.answer != null,
-      round: Number(t.round), satisfaction: t.satisfaction, mergedIntoId: t.merged_into_id, workOrders: byTicket.get(t.id) ?? [],
+      round: Number(t.round), satisfaction: t.satisfaction, mergedIntoId: t.merged_into_id, workOrders: byTicket.get(t.id) ?? [], ratings: ratings.get(t.id) ?? [],
     }));
   }
   return {

@@ -39,9 +39,9 @@ export type Measure = (typeof Measure)[keyof typeof Measure];
 export const MEASURES: readonly Measure[] = Object.values(Measure);
 
 /** Which day a measure is counted on (期间口径). */
-export const PeriodRule = { acceptance: 'acceptance', dispatch: 'dispatch', deadline: 'deadline', close: 'close' } as const;
+export const PeriodRule = { acceptance: 'acceptance', dispatch: 'dispatch', deadline: 'deadline', close: 'close', rating: 'rating' } as const;
 export type PeriodRule = (typeof PeriodRule)[keyof typeof PeriodRule];
-export const PERIOD_RULE_ZH: Record<PeriodRule, string> = { acceptance: '按受理日期', dispatch: '按派单日期', deadline: '按时限到期日期', close: '按办结日期' };
+export const PERIOD_RULE_ZH: Record<PeriodRule, string> = { acceptance: '按受理日期', dispatch: '按派单日期', deadline: '按时限到期日期', close: '按办结日期', rating: '按评价日期' };
 
 /** A work order as the reports see it (the lead 主办 or a co-handler 协办, any round). */
 export interface WorkOrderFacts {
@@ -73,6 +73,8 @@ export interface TicketFacts {
   satisfaction: string | null;
   mergedIntoId: string | null;
   workOrders: WorkOrderFacts[];
+  /** The citizen's ratings (回访评价), one per round answered: an unsatisfied one sent the ticket round again. */
+  ratings: { satisfaction: string; at: Date }[];
 }
 
 /** One row of `report_facts`: a count of a measure on a day for a unit, in the ticket's dimensions. */
@@ -127,9 +129,6 @@ export function contributionsOf(t: TicketFacts): Contribution[] {
     add(Measure.doneByAccept, t.createdAt, unit);
     add(Measure.closed, closed, unit);
     if (t.satisfaction) add(Measure.revisited, closed, unit);
-    if (t.satisfaction === 'satisfied') add(Measure.satSatisfied, closed, unit);
-    if (t.satisfaction === 'basically_satisfied') add(Measure.satBasic, closed, unit);
-    if (t.satisfaction === 'unsatisfied') add(Measure.satUnsatisfied, closed, unit);
     const leads = t.workOrders.filter((w) => w.role === 'lead' && w.status === 'completed');
     if (leads.length) {
       add(Measure.closedDispatched, closed, unit);
@@ -138,6 +137,13 @@ export function contributionsOf(t: TicketFacts): Contribution[] {
       // 一次性完工: no second handling (二次办理) after an unsatisfied rating.
       if (t.round <= 1) add(Measure.closedFirstTime, closed, unit);
     }
+  }
+  // Every rating counts on its day: 不满意 sends the ticket to second handling, so the final rating
+  // alone would never be 不满意.
+  for (const r of t.ratings) {
+    if (r.satisfaction === 'satisfied') add(Measure.satSatisfied, r.at, unit);
+    if (r.satisfaction === 'basically_satisfied') add(Measure.satBasic, r.at, unit);
+    if (r.satisfaction === 'unsatisfied') add(Measure.satUnsatisfied, r.at, unit);
   }
   for (const w of t.workOrders) {
     if (VOID_WORK_ORDER.has(w.status)) continue;
@@ -227,10 +233,10 @@ export const KPIS: readonly KpiDefinition[] = [
     compute: (m) => rate(sum(m.total, Measure.closedFirstTime), sum(m.total, Measure.closedDispatched)),
   },
   {
-    key: 'satisfactionRate', labelZh: '群众满意率', unit: 'rate', periodRule: 'close',
-    formulaZh: '(满意×权重 + 基本满意×权重 + 不满意×权重) ÷ 参评数', numeratorZh: '期间内办结工单的最终评价，按城市设置的权重加权（默认 1、1、0）',
-    denominatorZh: '期间内办结且有评价的工单', notesZh: '权重为城市设置 reports.satisfactionWeights；只计办结时的最终评价。',
-    drill: { numerator: [Measure.satSatisfied, Measure.satBasic], denominator: [Measure.revisited] },
+    key: 'satisfactionRate', labelZh: '群众满意率', unit: 'rate', periodRule: 'rating',
+    formulaZh: '(满意×权重 + 基本满意×权重 + 不满意×权重) ÷ 评价数', numeratorZh: '期间内的回访评价，按城市设置的权重加权（默认 1、1、0）',
+    denominatorZh: '期间内的回访评价数', notesZh: '权重为城市设置 reports.satisfactionWeights；每一轮评价都计（不满意转二次办理，最终评价不会是不满意）；计入工单的承办单位。',
+    drill: { numerator: [Measure.satSatisfied, Measure.satBasic], denominator: [Measure.satSatisfied, Measure.satBasic, Measure.satUnsatisfied] },
     compute: (m, w) => {
       const s = sum(m.total, Measure.satSatisfied), b = sum(m.total, Measure.satBasic), u = sum(m.total, Measure.satUnsatisfied);
       return rate(s * w.satisfied + b * w.basicallySatisfied + u * w.unsatisfied, s + b + u);

@@ -107,8 +107,8 @@ describe('every KPI of the month', () => {
       onTimeCompletionRate: { value: 0.75, numerator: 3, denominator: 4 },
       // T3 needed a second handling.
       firstTimeFixRate: { value: 0.75, numerator: 3, denominator: 4 },
-      // Final ratings: 满意 T1, T3; 基本满意 T2 (default weights 1, 1, 0).
-      satisfactionRate: { value: 1, numerator: 3, denominator: 3 },
+      // Ratings: 满意 T1 and T3's second round, 基本满意 T2, 不满意 T3's first round (default weights 1, 1, 0).
+      satisfactionRate: { value: 0.75, numerator: 3, denominator: 4 },
       // 即办 T5 of 7 valid (T6 merged).
       onSpotRate: { value: 0.1429, numerator: 1, denominator: 7 },
       // Closed: T1, T2, T3, T5, T7 of 7 valid.
@@ -169,16 +169,16 @@ describe('the rankings of the month', () => {
     s.t.ctx.directory.forgetCached();
   }
 
-  it('weighted (default): 城管局 (5/6, 3/4, 3/4, 1 → 83.33) above 自来水 (0/1 → 0)', async () => {
+  it('weighted (default): 城管局 (5/6, 3/4, 3/4, 3/4 → 77.08) above 自来水 (0/1 → 0)', async () => {
     await withScheme({ scheme: 'weighted' });
     const r = await s.ok('supervisor1', 'GET', '/reports/rankings?period=month&from=2025-10-01');
-    expect(r.rows.map((x: any) => [x.unitId, x.score, x.rank])).toEqual([[cgj, 83.33, 1], [water, 0, 2]]);
+    expect(r.rows.map((x: any) => [x.unitId, x.score, x.rank])).toEqual([[cgj, 77.08, 1], [water, 0, 2]]);
   });
 
-  it('寿光: 城管局 loses 2 for one slow response and 1 for a 一般 outcome; 自来水 5 for not responding', async () => {
+  it('寿光: 城管局 loses 2 for a slow response, 1 for a 一般 and 3 for a 差 outcome; 自来水 5 for not responding', async () => {
     await withScheme({ scheme: 'shouguang' });
     const r = await s.ok('supervisor1', 'GET', '/reports/rankings?period=month&from=2025-10-01');
-    expect(r.rows.map((x: any) => [x.unitId, x.deduction, x.score, x.rank])).toEqual([[cgj, 3, 297, 1], [water, 5, 295, 2]]);
+    expect(r.rows.map((x: any) => [x.unitId, x.deduction, x.score, x.rank])).toEqual([[water, 5, 295, 1], [cgj, 6, 294, 2]]);
   });
 
   it('诸城: both units are in the bottom 3 this month, but not in September: nobody flagged', async () => {

@@ -42,9 +42,10 @@ async function randomLife(rand: () => number, earlier: string[]) {
     if (rand() < 0.7) await s.ok('dispatcher1', 'POST', `/tickets/${t.id}/transitions`, { version: (await ticketOf(t.id)).version, action: 'close' });
     return t.id;
   }
-  if (roll < 0.2 && earlier.length) {
+  if (roll < 0.2) {
+    // A repeat of an open ticket (one registered now, or an earlier one if it is still open).
+    const into = rand() < 0.5 && earlier.length ? pick(earlier) : (await s.newTicket()).id;
     const t = await s.newTicket();
-    const into = pick(earlier);
     const r = await s.api('agent1', 'POST', `/tickets/${t.id}/transitions`, { version: t.version, action: 'merge', intoTicketId: into, reason: '重复' });
     if (r.status >= 300) await s.ok('dispatcher1', 'POST', `/tickets/${t.id}/transitions`, { version: t.version, action: 'cancel', reason: '重复诉求' });
     return t.id;
@@ -52,6 +53,8 @@ async function randomLife(rand: () => number, earlier: string[]) {
   if (roll < 0.25) return (await s.newTicket()).id;
   const unit = pick(['dept-cgj', 'util-water']);
   const { ticket } = await s.dispatched(unit, { coUnitCodes: rand() < 0.2 ? ['util-power'] : [] });
+  // Some units never answer (不响应).
+  if (rand() < 0.15) return ticket.id;
   for (let step = 0; step < 14; step++) {
     await later(rand() < 0.25 ? 96 : 12);
     const tk = await ticketOf(ticket.id);
