@@ -8,6 +8,7 @@ import { importCityFromDir, importCategoriesFile } from './city-preset';
 import { classifierEvalCommand, crossValidate, readLabelledCsv, listCategories } from '../routing';
 import { startServer } from './main';
 import { reportsRebuildCommand } from './reports';
+import { kpiDocTable } from '../reports';
 
 /** Prints a domain error in both languages and exits non-zero. */
 function fail(err: unknown): never {
@@ -276,6 +277,9 @@ classifier
   });
 
 const reportsCmd = program.command('reports').description('reports and their rollups (统计报表)');
+reportsCmd.command('kpis').description("print the KPI definitions as docs/kpis.md's table (指标口径)").action(() => {
+  process.stdout.write(kpiDocTable());
+});
 reportsCmd
   .command('rebuild')
   .description('recompute the rollups from the tickets and prove they match a full scan (exits 1 on a mismatch)')

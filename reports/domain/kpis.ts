@@ -300,7 +300,7 @@ export const CALL_KPIS = [
   { key: 'averageSpeedOfAnswer', labelZh: '平均应答时长', unit: 'seconds' as const, formulaZh: '接通来电的等待秒数之和 ÷ 接通的来电数', periodRule: '按来电日期', notesZh: '同上。' },
 ];
 
-/** docs/kpis.md's table, from the definitions above (`npm run docs:kpis` or the test that checks it). */
+/** docs/kpis.md's table, from the definitions above (`hotline reports kpis` prints it; a test checks the file holds it). */
 export function kpiDocTable(): string {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
   const lines = [
