@@ -18,8 +18,9 @@ import { createLiveService, createLocalLiveAdapters, createRedisLiveAdapters, pu
 import { createCallService } from '../calls';
 import { createSmsService, createGatewaysFromConfig } from '../sms';
 import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
-import { createReports, figuresNotInstalled, REPORT_JOB_NAMES, type ReportJobs } from './report-exports';
+import { createReportExports, reportSourceOf, REPORT_JOB_NAMES, type ReportJobs } from './report-exports';
 import type { ReportSource } from '../reports';
+import { createReports } from './reports';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
@@ -170,6 +171,9 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     await workOrders.deliverOutbox();
   });
 
+  // 统计: the rollups change in the same transaction as the tickets and work orders.
+  const reports = createReports({ db, dialect, clock, directory, intake, intakeEvents, workOrderEvents });
+
   // 实时推送: in-process on one node, Redis pub/sub between several; the database numbers every event.
   const liveAdapters = config.redisUrl
     ? await createRedisLiveAdapters({ redisUrl: config.redisUrl, prefix: config.redisPrefix, onError: (err) => opts.logger?.error({ err }, 'live: Redis error') })
@@ -239,8 +243,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   });
   await jobs.schedule('workorders.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});
   await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
-  // 报表: exports and the 08:00 schedule; the figures come from the reports part's document builder.
-  const reportExports = await createReports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? figuresNotInstalled, logger: opts.logger });
+  // 报表导出: exports and the 08:00 schedule, rendering the figures part's report documents.
+  const reportExports = await createReportExports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? reportSourceOf(reports), logger: opts.logger });
   await jobs.start();
 
   return {
@@ -267,6 +271,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     },
     intake,
     workOrders,
+    reports,
     live,
     calls,
     sms,

@@ -5,14 +5,14 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB, DialectName } from '../db';
-import { badRequest, type Clock } from '../core';
+import { Role, type Actor, type Clock } from '../core';
 import type { JobNames, JobQueue } from '../jobs';
 import type { CalendarService } from '../calendar';
 import type { DirectoryService } from '../directory';
 import type { LiveService } from '../live';
 import { getCategory } from '../routing';
 import { createDiskAttachmentStorage, createS3AttachmentStorage } from '../workorders';
-import { createChromiumPrinter, createReportExportService, findChromiumBinary, type ReportPrinter, type ReportSource } from '../reports';
+import { createChromiumPrinter, createReportExportService, findChromiumBinary, periodOf, type ReportPrinter, type ReportSource, type ReportsService } from '../reports';
 import type { AppConfig } from './config';
 
 /** The reports part's jobs (merged into the product's catalog in app/context.ts). */
@@ -27,16 +27,24 @@ export type ReportJobs = {
 export const REPORT_JOB_NAMES: JobNames<ReportJobs> = { 'reports.generate': true, 'reports.schedule': true, 'reports.sweep': true };
 
 /**
- * Until the figures part provides `buildReportDocument`, exports fail with a clear reason. The
- * figures part's source is passed as `source` (createContext's `reportSource` option in tests).
+ * The report documents of the figures part as the exports' source. A kind's natural period is asked
+ * for by its first day; any other span (a daily report covering a holiday) by its dates. A unit's
+ * export is built as that unit sees it: its own figures and its own rank, no other unit's details.
  */
-export const figuresNotInstalled: ReportSource = {
-  async build() {
-    throw badRequest('REPORT_FIGURES_UNAVAILABLE', 'the report figures service is not installed', '报表统计服务未安装');
-  },
-};
+export function reportSourceOf(reports: Pick<ReportsService, 'buildReportDocument'>): ReportSource {
+  return {
+    build(kind, period, cityId, filters) {
+      const natural = periodOf(kind, period.from);
+      const when = natural.from === period.from && natural.to === period.to ? period.from : { from: period.from, to: period.to };
+      const viewer: Actor | undefined = filters.unitId
+        ? { kind: 'system', id: null, name: 'reports', role: Role.unitManager, cityId, unitId: filters.unitId, territoryId: null, territoryPath: null }
+        : undefined;
+      return reports.buildReportDocument(kind, when, cityId, { unitId: filters.unitId, categoryId: filters.categoryId, territoryId: filters.territoryId, channel: filters.channel }, viewer);
+    },
+  };
+}
 
-export interface ReportsWiring {
+export interface ReportExportsWiring {
   config: AppConfig;
   db: Kysely<DB>;
   dialect: DialectName;
@@ -59,7 +67,7 @@ function printerOf(config: AppConfig, logger?: Logger): ReportPrinter | null {
   return createChromiumPrinter();
 }
 
-export async function createReports(w: ReportsWiring) {
+export async function createReportExports(w: ReportExportsWiring) {
   const { config, jobs } = w;
   const a = config.attachments;
   const exports = createReportExportService({

@@ -12,7 +12,7 @@ import { directoryRoutes } from '../directory';
 import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } from '../routing';
 import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
-import { reportExportRoutes } from '../reports';
+import { reportsRoutes, reportExportRoutes } from '../reports';
 import { registerErrorHandling } from './http-errors';
 import { registerWellFormedText } from './well-formed-text';
 import { registerSecurityHeaders } from './security-headers';
@@ -108,6 +108,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       allowedOrigins: config.allowedOrigins,
     });
     await api.register(callRoutes, { calls: ctx.calls });
+    await api.register(reportsRoutes, { reports: ctx.reports });
     await api.register(smsRoutes, {
       sms: ctx.sms,
       ticketCreateBody: TicketCreateBodySchema,

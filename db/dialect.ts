@@ -78,3 +78,22 @@ export function jsonText(dialect: DialectName, column: string, path: string): Ra
 export function unindexed(column: string) {
   return sql<string>`coalesce(${sql.ref(column)}, '')`;
 }
+
+/**
+ * Adds rows to counters: insert each, or on its unique key add its `column` to the stored one
+ * (MariaDB `VALUES(n)`, SQLite `excluded.n`). One statement for the whole batch.
+ */
+export async function upsertAdd<DB, T extends keyof DB & string>(
+  db: Kysely<DB>,
+  dialect: DialectName,
+  table: T,
+  rows: Record<string, unknown>[],
+  conflictColumns: string[],
+  column: string,
+): Promise<void> {
+  if (!rows.length) return;
+  const q = db.insertInto(table).values(rows as never);
+  const add = dialect === 'mysql' ? sql`${sql.ref(column)} + values(${sql.ref(column)})` : sql`${sql.ref(column)} + excluded.${sql.ref(column)}`;
+  if (dialect === 'mysql') await q.onDuplicateKeyUpdate({ [column]: add } as never).execute();
+  else await q.onConflict((oc) => oc.columns(conflictColumns as never).doUpdateSet({ [column]: add } as never)).execute();
+}

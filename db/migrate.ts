@@ -12,6 +12,7 @@ import * as m0009 from './migrations/0009-notification-reads';
 import * as m0010 from './migrations/0010-work-order-queues';
 import * as m0011 from './migrations/0011-sms';
 import * as m0012 from './migrations/0012-own-policy-names';
+import * as m0015 from './migrations/0015-report-rollups';
 import * as m0016 from './migrations/0016-generated-reports';
 
 type DialectMigration = {
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0010-work-order-queues': m0010,
   '0011-sms': m0011,
   '0012-own-policy-names': m0012,
+  '0015-report-rollups': m0015,
   '0016-generated-reports': m0016,
 };
 

@@ -681,6 +681,24 @@ export interface GeneratedReportsTable {
   finished_at: string | null;
 }
 
+/** A counter of the reports (报表): '' in a key column is "none". See migration 0015. */
+export interface ReportRollupsTable {
+  city_id: string;
+  measure: string;
+  day: string; // YYYY-MM-DD in China
+  unit_id: string;
+  category_id: string;
+  territory_id: string;
+  channel: string;
+  type: string;
+  n: number;
+}
+
+/** What one ticket counts for now, in the rollups' keys (the drill-down lists these). */
+export interface ReportFactsTable extends ReportRollupsTable {
+  ticket_id: string;
+}
+
 export interface DB {
   classifier_models: ClassifierModelsTable;
   classifier_feedback: ClassifierFeedbackTable;
@@ -729,4 +747,6 @@ export interface DB {
   sms_action_codes: SmsActionCodesTable;
   sms_opt_outs: SmsOptOutsTable;
   generated_reports: GeneratedReportsTable;
+  report_rollups: ReportRollupsTable;
+  report_facts: ReportFactsTable;
 }
