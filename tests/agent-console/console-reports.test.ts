@@ -1,38 +1,12 @@
 /**
- * The reports page in chromium: a supervisor picks a period and sees the KPI cards with 环比, the
- * charts (ECharts on canvas) and the tables; a number opens the tickets behind it, a ticket opens in
- * the drawer; an export (PDF, rendered by the server's chromium) shows its progress in the list and
- * is then downloaded from it.
- *
- * The figures come from the fixture document (tests/reports/fixture-document.ts). Until the figures
- * part's `GET /reports/figures` and `GET /reports/drill` are merged, this file stands in for them with
- * routes of the same shape (the document; a page of tickets — the demo city's real tickets).
+ * The reports page in chromium over the real figures: a supervisor sees today's daily report of the
+ * demo city — KPI cards with 环比, charts (ECharts on canvas), tables; the 受理量 number opens the
+ * tickets behind it and a ticket opens in the drawer; an export (PDF, printed by the server's
+ * chromium) appears in the list and its download link serves the file.
  */
 import { beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import type { FastifyInstance } from 'fastify';
-import type { AppContext } from '../../app/context';
 import { describeConsole, login, openConsole, screenshot, type ConsoleServer } from './browser';
-import { fixtureDocument } from '../reports/fixture-document';
-import { fixtureSource } from '../reports/report-app';
-
-const fixture = fixtureSource();
-
-async function figuresStandIns(app: FastifyInstance, ctx: AppContext) {
-  if (!app.hasRoute({ method: 'GET', url: '/api/v1/reports/figures' })) {
-    app.get('/api/v1/reports/figures', async (request) => {
-      const q = request.query as { kind: 'daily'; from: string; to: string };
-      const doc = fixtureDocument({ kind: q.kind, period: { from: q.from, to: q.to, label: `${q.from}` } });
-      return { ...doc, titleZh: `演示市12345热线${q.from}报表` };
-    });
-  }
-  if (!app.hasRoute({ method: 'GET', url: '/api/v1/reports/drill' })) {
-    app.get('/api/v1/reports/drill', async () => {
-      const rows = await ctx.database.db.selectFrom('tickets').select(['id', 'number', 'situation', 'status', 'created_at']).orderBy('number').execute();
-      return { items: rows.map((r) => ({ id: r.id, number: r.number, situation: r.situation, status: r.status, createdAt: `${r.created_at.replace(' ', 'T').slice(0, 19)}Z` })), total: rows.length, page: 1, pageSize: 20 };
-    });
-  }
-}
 
 async function threeTickets(s: ConsoleServer) {
   for (const situation of ['小区门口路灯不亮', '自来水水压低', '夜间施工噪音扰民']) {
@@ -53,29 +27,31 @@ describeConsole('reports page (browser)', (env) => {
     await login(page, 'supervisor1');
     await page.waitForURL('**/supervise');
     await page.goto('/reports');
-    await expect.poll(() => page.getByTestId('report-title').innerText(), { timeout: 15_000 }).toBe('演示市12345热线2025-10-09报表');
+    await expect.poll(() => page.getByTestId('report-title').innerText(), { timeout: 15_000 }).toBe('演示市 (Demo City)12345热线2025年10月9日日报告');
     // Today is in the period: the page follows the live feed.
     await expect.poll(() => page.getByTestId('report-live').isVisible()).toBe(true);
-    expect(await page.getByTestId('report-kpi-value-accepted').innerText()).toBe('12,873');
-    expect(await page.getByTestId('report-kpi-onTimeCompletionRate').innerText()).toContain('96.34%');
-    expect(await page.getByTestId('report-kpi-onTimeCompletionRate').innerText()).toContain('环比 ↑1.22个百分点');
-    expect(await page.getByTestId('report-kpi-accepted').innerText()).toContain('↑8.0%');
-    // Charts drawn by ECharts (canvas with pixels), tables with formatted numbers.
-    await expect.poll(() => page.locator('[data-testid="report-chart-daily-volume"] canvas').count()).toBeGreaterThan(0);
-    await expect.poll(() => page.locator('[data-testid="report-chart-unit-volume"] canvas').count()).toBeGreaterThan(0);
-    const units = page.getByTestId('report-table-unit-kpis');
-    await expect.poll(() => units.innerText()).toContain('市水务集团');
-    expect(await units.innerText()).toContain('98.23%');
+    await expect.poll(() => page.getByTestId('report-kpi-value-accepted').innerText(), { timeout: 10_000 }).toBe('3');
+    // Yesterday had none: 环比 against 0 is no percentage.
+    expect(await page.getByTestId('report-kpi-accepted').innerText()).toContain('环比');
+    expect(await page.getByTestId('report-kpi-onTimeCompletionRate').innerText()).toContain('按期办结率');
+    // Charts drawn by ECharts (canvas), tables with their KPIs.
+    await expect.poll(() => page.locator('[data-testid="report-chart-by-channel-chart"] canvas').count(), { timeout: 10_000 }).toBeGreaterThan(0);
+    const channels = page.getByTestId('report-table-by-channel');
+    await expect.poll(() => channels.innerText()).toContain('受理总量');
+    expect(await channels.innerText()).toContain('电话');
+    const overall = page.getByTestId('report-table-overall-kpis');
+    expect(await overall.innerText()).toContain('按期办结率');
 
     // A number → the tickets behind it → one ticket.
-    await page.getByTestId('report-cell-unit-kpis-1-received').click();
+    await page.getByTestId('report-kpi-value-accepted').click();
     const drill = page.getByTestId('report-drill');
     await expect.poll(() => drill.isVisible()).toBe(true);
     await expect.poll(() => page.getByTestId('drill-total').innerText(), { timeout: 10_000 }).toBe('共 3 件');
     expect(await drill.innerText()).toContain('自来水水压低');
     await screenshot(page, 'reports-drill-down');
-    await page.getByTestId('drill-ticket').nth(1).click();
-    await expect.poll(() => page.getByTestId('ticket-situation').innerText(), { timeout: 10_000 }).toBe('自来水水压低');
+    await drill.getByTestId('drill-ticket').nth(1).click();
+    const opened = await drill.getByTestId('drill-ticket').nth(1).innerText();
+    await expect.poll(() => page.getByTestId('ticket-drawer').innerText(), { timeout: 10_000 }).toContain(opened);
     await screenshot(page, 'reports-ticket-from-drill-down');
     expect(errors).toEqual([]);
     await context.close();
@@ -93,7 +69,7 @@ describeConsole('reports page (browser)', (env) => {
     await expect.poll(() => row.innerText(), { timeout: 10_000 }).toContain('PDF');
     const download = row.locator('[data-testid^="export-download-"]');
     await expect.poll(() => download.count(), { timeout: 60_000 }).toBe(1);
-    expect(await row.innerText()).toContain('演示市12345热线');
+    expect(await row.innerText()).toContain('演示市 (Demo City)12345热线2025年10月9日日报告');
     const href = await download.getAttribute('href');
     const file = await page.request.get(href!);
     expect(file.status()).toBe(200);
@@ -101,8 +77,7 @@ describeConsole('reports page (browser)', (env) => {
     expect(file.headers()['content-disposition']).toContain("filename*=UTF-8''");
     expect((await file.body()).subarray(0, 5).toString()).toBe('%PDF-');
     await screenshot(page, 'reports-exported');
-    expect(fixture.calls.at(-1)).toMatchObject({ kind: 'daily', period: { from: '2025-10-09', to: '2025-10-10' }, filters: { groupBy: 'unit' } });
     expect(errors).toEqual([]);
     await context.close();
   }, 120_000);
-}, threeTickets, { beforeReady: figuresStandIns, reportSource: fixture.source });
+}, threeTickets);

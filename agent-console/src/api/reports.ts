@@ -3,9 +3,10 @@
  * format renders: reports/domain/report-document.ts on the server), the tickets behind a number
  * (drill-down), and generated report files (exports).
  *
- * Figures: `GET /reports/figures?kind&from&to&groupBy&unitId&categoryId&territoryId&channel` answers
- * a ReportDocument; each figure and table cell may carry `drill`, the API path (with its query) of
- * `GET /reports/drill`, which answers a page of tickets.
+ * The page reads `GET /reports/documents/:kind?date&to&unitId&categoryId&territoryId&channel`: the
+ * report document of the kind's period containing `date` (or of `date`..`to`, both inclusive), with
+ * summary figures (环比), sections, tables and ECharts options. Each figure and table cell may carry
+ * `drill`, the API path (with its query) of `GET /reports/drill`, which answers a page of tickets.
  */
 import { http } from './http';
 import type { Page } from './types';
@@ -67,7 +68,10 @@ export interface ReportFilters {
 export interface FiguresQuery extends ReportFilters {
   kind: ReportKind;
   from: string;
+  /** Exclusive end. */
   to: string;
+  /** A span other than the kind's natural period. */
+  custom?: boolean;
 }
 
 /** A ticket behind a number: what the drill-down list shows (the rest is in the ticket drawer). */
@@ -117,7 +121,11 @@ function drillPath(link: string): { path: string; query: Record<string, string> 
 }
 
 export const reportsApi = {
-  figures: (q: FiguresQuery, signal?: AbortSignal) => http.get<ReportDocument>('/reports/figures', { ...q }, signal),
+  document(q: FiguresQuery, signal?: AbortSignal) {
+    const { kind, from, to, custom, groupBy: _groupBy, ...filters } = q;
+    const last = new Date(Date.parse(`${to}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
+    return http.get<ReportDocument>(`/reports/documents/${kind}`, { date: from, to: custom ? last : undefined, ...filters }, signal);
+  },
   drill(link: string, page: number, pageSize: number) {
     const { path, query } = drillPath(link);
     return http.get<Page<DrillTicket>>(path, { ...query, page, pageSize });
