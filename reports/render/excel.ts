@@ -9,6 +9,7 @@ import type { ReportDocument, ReportTable } from '../domain/report-document';
 import { excelNumberFormat, periodChange, formatValue } from './format';
 import { renderChartSvg, DEFAULT_CHART_SIZE, type ChartSize } from './charts';
 import type { ReportPrinter } from './chromium';
+import { splitPngRows } from './png-bands';
 
 export interface ExcelRenderOptions {
   /** Draws the charts as PNG; without it the workbook has the tables only. */
@@ -73,8 +74,20 @@ function writeTable(sheet: ExcelJS.Worksheet, title: string, table: Pick<ReportT
   sheet.views = [{ state: 'frozen', xSplit: 0, ySplit: 2 }];
 }
 
-function chartPage(svg: string): string {
-  return `<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><style>html,body{margin:0;padding:0;background:#fff;overflow:hidden}</style></head><body>${svg}</body></html>`;
+/** Every chart of the document, stacked, as one page: one chromium run draws them all. */
+function chartsPage(svgs: string[], size: ChartSize): string {
+  const blocks = svgs.map((svg) => `<div style="width:${size.width}px;height:${size.height}px;overflow:hidden">${svg}</div>`).join('');
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'"><style>html,body{margin:0;padding:0;background:#fff;overflow:hidden}svg{display:block}</style></head><body>${blocks}</body></html>`;
+}
+
+const CHART_SCALE = 2;
+
+/** The charts as PNGs, in document order. */
+async function chartImages(doc: ReportDocument, printer: ReportPrinter, size: ChartSize): Promise<Buffer[]> {
+  const svgs = doc.sections.flatMap((s) => s.charts.map((c) => renderChartSvg(c, size)));
+  if (!svgs.length) return [];
+  const shot = await printer.png(chartsPage(svgs, size), { width: size.width, height: size.height * svgs.length, scale: CHART_SCALE });
+  return splitPngRows(shot, svgs.map((_, i) => ({ y: i * size.height * CHART_SCALE, height: size.height * CHART_SCALE })));
 }
 
 /** Renders the document to an .xlsx file's bytes. */
@@ -85,6 +98,8 @@ export async function renderReportExcel(doc: ReportDocument, opts: ExcelRenderOp
   wb.title = doc.titleZh;
   wb.created = new Date(doc.generatedAt);
   const taken = new Set<string>();
+  const images = opts.printer ? await chartImages(doc, opts.printer, size) : [];
+  let nextImage = 0;
 
   const summary = wb.addWorksheet(sheetNameFor('概要', taken));
   writeTable(summary, `${doc.titleZh}（${doc.period.label}）`, {
@@ -122,8 +137,8 @@ export async function renderReportExcel(doc: ReportDocument, opts: ExcelRenderOp
       chartColumn = 0;
     }
     let top = 2;
-    for (const chart of section.charts) {
-      const png = await opts.printer.png(chartPage(renderChartSvg(chart, size)), { ...size, scale: 2 });
+    for (let i = 0; i < section.charts.length; i++) {
+      const png = images[nextImage++];
       const imageId = wb.addImage({ buffer: png as unknown as ExcelJS.Buffer, extension: 'png' });
       chartSheet.addImage(imageId, { tl: { col: chartColumn, row: top }, ext: { width: size.width, height: size.height } });
       // A row is 20 px high by default: the next chart starts below this one.

@@ -137,9 +137,15 @@ describe.skipIf(skipPdf)('PDF and Excel through chromium', () => {
     expect(wb.getWorksheet('总体情况')!.getImages()).toHaveLength(1);
     const media = (wb.model as unknown as { media: { extension: string; buffer: Buffer }[] }).media;
     expect(media).toHaveLength(2);
+    // One chromium screenshot of both charts, cut into one PNG per chart at 2× (680×320 CSS px).
     for (const m of media) {
+      const png = Buffer.from(m.buffer);
       expect(m.extension).toBe('png');
-      expect(Buffer.from(m.buffer).subarray(1, 4).toString()).toBe('PNG');
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([1360, 640]);
     }
+    expect(Buffer.from(media[0].buffer).equals(Buffer.from(media[1].buffer))).toBe(false);
+    // The cut bands are real images: the line chart's band is not blank (a blank band compresses to almost nothing).
+    expect(Buffer.from(media[0].buffer).length).toBeGreaterThan(5000);
   });
 });
