@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB, DialectName } from '../db';
-import { Role, type Actor, type Clock } from '../core';
+import { chinaDate, Role, type Actor, type Clock } from '../core';
 import type { JobNames, JobQueue } from '../jobs';
 import type { CalendarService } from '../calendar';
 import type { DirectoryService } from '../directory';
@@ -96,14 +96,20 @@ export async function createReportExports(w: ReportExportsWiring) {
   });
 
   jobs.register('reports.generate', ({ exportId }) => exports.generate(exportId));
-  jobs.register('reports.schedule', async () => {
-    await exports.runSchedule();
-  });
   const { hour, minute } = config.reports.scheduleTime;
+  /** The China date this node last ran the schedule for: the catch-up runs once a day per node. */
+  let scheduledDay: string | null = null;
+  const runSchedule = async () => {
+    const day = chinaDate(w.clock.now());
+    await exports.runSchedule();
+    scheduledDay = day;
+  };
+  jobs.register('reports.schedule', runSchedule);
   jobs.register('reports.sweep', async () => {
     await exports.sweep();
     // A node that was down at the scheduled time catches up once it is past it (the same reports: idempotent).
-    if (config.reports.schedule && chinaMinutes(w.clock.now()) >= hour * 60 + minute) await exports.runSchedule();
+    const now = w.clock.now();
+    if (config.reports.schedule && scheduledDay !== chinaDate(now) && chinaMinutes(now) >= hour * 60 + minute) await runSchedule();
   });
   if (config.reports.schedule) await jobs.schedule('reports.schedule', { cron: `${minute} ${hour} * * *`, tz: 'Asia/Shanghai' }, {});
   await jobs.schedule('reports.sweep', { everyMs: Math.max(60, config.sweepIntervalSeconds) * 1000 }, {});
