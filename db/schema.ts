@@ -668,6 +668,11 @@ export interface ReportFactsTable extends ReportRollupsTable {
   ticket_id: string;
 }
 
+/** The counters: the facts summed, at the full grain and at one-dimension projections ('*' elsewhere). */
+export interface ReportRollupsGrainTable extends ReportRollupsTable {
+  grain: string; // full | unit | category | territory | ct
+}
+
 export interface DB {
   classifier_models: ClassifierModelsTable;
   classifier_feedback: ClassifierFeedbackTable;
@@ -715,6 +720,6 @@ export interface DB {
   sms_inbound: SmsInboundTable;
   sms_action_codes: SmsActionCodesTable;
   sms_opt_outs: SmsOptOutsTable;
-  report_rollups: ReportRollupsTable;
+  report_rollups: ReportRollupsGrainTable;
   report_facts: ReportFactsTable;
 }

@@ -12,7 +12,7 @@ import {
 import { KPIS, KPI_BY_KEY, MEASURES, contributionsOf, type Contribution, type KpiDefinition, type Measure, type MeasureTotals, type SatisfactionWeights } from './domain/kpis';
 import { resolvePeriod, addDays, type PeriodKind } from './domain/periods';
 import { ReportSettings, compositeScore, shouguangScore, rank, bottomUnits, round2, ZHUCHENG_WEIGHTS, RANKING_SCHEME_ZH, type RankingScheme } from './domain/scoring';
-import { ReportsRepository, rollupKeyOf, type GroupColumn, type RollupFilter, type RollupSum } from './reports.repository';
+import { ReportsRepository, rollupKeyOf, atEveryGrain, type Grain, type GroupColumn, type RollupFilter, type RollupSum } from './reports.repository';
 import { REPORT_KIND_ZH, type ReportDocument, type ReportFigure, type ReportKind, type ReportPeriod, type ReportTable, type ReportChart } from './domain/report-document';
 import type { CallMetricsSource, CategoryRef, ReportLookups, TerritoryRef, TicketFactsSource, TicketViews } from './ports';
 
@@ -325,15 +325,15 @@ export function createReportsService(deps: ReportsDeps) {
   }
 
   /** A full scan of the city's tickets: the counters they give, keyed like the rollups. */
-  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution>; tickets: number }> {
-    const expected = new Map<string, Contribution>();
+  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution & { grain: Grain }>; tickets: number }> {
+    const expected = new Map<string, Contribution & { grain: Grain }>();
     let tickets = 0;
     if (writeFacts) await repo().deleteCityFacts(cityId);
     for await (const batch of deps.facts.scan(cityId)) {
       tickets += batch.length;
       const contributions = batch.flatMap(contributionsOf);
       if (writeFacts) await repo().replaceFacts([], contributions);
-      for (const c of contributions) {
+      for (const c of contributions.flatMap(atEveryGrain)) {
         const k = rollupKeyOf(c);
         const e = expected.get(k);
         if (e) e.n += c.n;

@@ -8,9 +8,13 @@ import { columnTypes, type DialectName } from '../dialect';
  * - `report_facts`: what each ticket counts for now — one row per (ticket, measure, day, unit) with
  *   the ticket's category, territory, channel and type. A change to the ticket deletes its rows and
  *   writes the new ones; the difference goes to the rollups. It is also what a drill-down lists.
- * - `report_rollups`: the counters, keyed by (city, measure, day, unit, category leaf, territory
- *   leaf, channel, type); '' stands for "none" (a key column cannot be null). Categories and
- *   territories roll up to any level through their trees' paths when a report is read.
+ * - `report_rollups`: the counters, keyed by (city, grain, measure, day, unit, category leaf,
+ *   territory leaf, channel, type); '' stands for "none" (a key column cannot be null). Categories
+ *   and territories roll up to any level through their trees' paths when a report is read. Each
+ *   count is kept at several grains: `full` (every dimension) and projections that keep one
+ *   dimension and put '*' in the others (`unit`, `category`, `territory`, `ct` = channel and type).
+ *   With fine dimensions the full grain has about as many rows as facts; a report grouped or
+ *   filtered by one dimension reads its projection, days × measures × that dimension's values.
  */
 export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   const t = columnTypes(dialect);
@@ -29,8 +33,8 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addPrimaryKeyConstraint('report_facts_pk', ['ticket_id', 'measure', 'day', 'unit_id'])
     .execute();
   await db.schema.createIndex('report_facts_drill').on('report_facts').columns(['city_id', 'measure', 'day']).execute();
-  await keyColumns(db.schema.createTable('report_rollups'))
-    .addPrimaryKeyConstraint('report_rollups_pk', ['city_id', 'measure', 'day', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'])
+  await keyColumns(db.schema.createTable('report_rollups').addColumn('grain', t.key(12), (c) => c.notNull()))
+    .addPrimaryKeyConstraint('report_rollups_pk', ['city_id', 'grain', 'measure', 'day', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'])
     .execute();
 }
 
