@@ -21,3 +21,5 @@ export {
   type ReportsService, type ReportsDeps, type FiguresQuery, type FiguresResult, type KpiFigure, type RankingResult, type RankingRow, type RebuildReport, type CallFigures,
 } from './reports.service';
 export { reportsRoutes, type ReportsRoutesOptions } from './reports.routes';
+/** The counters' grains and keys, for bulk loaders that write rollup rows directly (the bench, a migration of history). */
+export { atEveryGrain, rollupKeyOf, grainFor, Grain } from './reports.repository';

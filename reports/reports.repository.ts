@@ -9,7 +9,7 @@ import type { Contribution, Measure } from './domain/kpis';
 export const ROLLUP_KEY = ['city_id', 'grain', 'measure', 'day', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'] as const;
 
 /** The grains the counters are kept at: every dimension, or one kept and '*' in the others. */
-export const Grain = { full: 'full', unit: 'unit', category: 'category', territory: 'territory', ct: 'ct' } as const;
+export const Grain = { full: 'full', unit: 'unit', ct: 'ct', category1: 'category1', territory1: 'territory1' } as const;
 export type Grain = (typeof Grain)[keyof typeof Grain];
 const ANY = '*';
 
@@ -18,18 +18,22 @@ export function atEveryGrain(c: Contribution): (Contribution & { grain: Grain })
   return [
     { ...c, grain: 'full' },
     { ...c, grain: 'unit', categoryId: ANY, territoryId: ANY, channel: ANY, type: ANY },
-    { ...c, grain: 'category', unitId: ANY, territoryId: ANY, channel: ANY, type: ANY },
-    { ...c, grain: 'territory', unitId: ANY, categoryId: ANY, channel: ANY, type: ANY },
+    { ...c, grain: 'category1', categoryId: c.categoryTop, unitId: ANY, territoryId: ANY, channel: ANY, type: ANY },
+    { ...c, grain: 'territory1', territoryId: c.territoryTop, unitId: ANY, categoryId: ANY, channel: ANY, type: ANY },
     { ...c, grain: 'ct', unitId: ANY, categoryId: ANY, territoryId: ANY },
   ];
 }
 
-/** The smallest grain that holds every dimension a query groups or filters by. */
-export function grainFor(f: Omit<RollupFilter, 'from' | 'to' | 'measures'>, group: GroupColumn | null): Grain {
+/**
+ * The smallest grain that answers a query: one dimension grouped or filtered reads its projection
+ * (categories and territories only at their top level, grouped, unfiltered); anything finer or
+ * crossing dimensions reads the full grain.
+ */
+export function grainFor(f: Omit<RollupFilter, 'from' | 'to' | 'measures'>, group: GroupColumn | null, topLevel = false): Grain {
   const dims = new Set<string>();
   if (f.unitIds || group === 'unit_id') dims.add('unit');
-  if (f.categoryIds || group === 'category_id') dims.add('category');
-  if (f.territoryIds || group === 'territory_id') dims.add('territory');
+  if (f.categoryIds || group === 'category_id') dims.add(!f.categoryIds && topLevel ? 'category1' : 'full');
+  if (f.territoryIds || group === 'territory_id') dims.add(!f.territoryIds && topLevel ? 'territory1' : 'full');
   if (f.channel || f.type || group === 'channel' || group === 'type') dims.add('ct');
   if (dims.size > 1) return 'full';
   return (([...dims][0] as Grain | undefined) ?? 'ct');
@@ -66,7 +70,7 @@ export class ReportsRepository {
     const rows = await newestCommitted(this.db.selectFrom('report_facts').selectAll().where('ticket_id', 'in', ticketIds), this.dialect).execute();
     return rows.map((r) => ({
       ticketId: r.ticket_id, cityId: r.city_id, measure: r.measure as Measure, day: r.day, unitId: r.unit_id, categoryId: r.category_id,
-      territoryId: r.territory_id, channel: r.channel, type: r.type, n: Number(r.n),
+      territoryId: r.territory_id, categoryTop: r.category_top, territoryTop: r.territory_top, channel: r.channel, type: r.type, n: Number(r.n),
     }));
   }
 
@@ -75,7 +79,7 @@ export class ReportsRepository {
     for (let i = 0; i < facts.length; i += 500) {
       await this.db.insertInto('report_facts').values(facts.slice(i, i + 500).map((c) => {
         const { grain: _grain, ...row } = toRow(c);
-        return { ...row, ticket_id: c.ticketId };
+        return { ...row, ticket_id: c.ticketId, category_top: c.categoryTop, territory_top: c.territoryTop };
       })).execute();
     }
   }
@@ -98,7 +102,7 @@ export class ReportsRepository {
   }
 
   /** Σ n by measure, group column and whether the day is before `today`: periods × groups rows, never tickets. */
-  async sums(f: RollupFilter, group: GroupColumn | null, today: string): Promise<RollupSum[]> {
+  async sums(f: RollupFilter, group: GroupColumn | null, today: string, topLevel = false): Promise<RollupSum[]> {
     let q = this.db
       .selectFrom('report_rollups')
       .select([
@@ -108,7 +112,7 @@ export class ReportsRepository {
         sql<number>`sum(n)`.as('n'),
       ])
       .where('city_id', '=', f.cityId)
-      .where('grain', '=', grainFor(f, group === 'day' ? null : group))
+      .where('grain', '=', grainFor(f, group === 'day' ? null : group, topLevel))
       .where('measure', 'in', [...f.measures])
       .where('day', '>=', f.from)
       .where('day', '<', f.to);

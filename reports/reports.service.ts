@@ -235,9 +235,11 @@ export function createReportsService(deps: ReportsDeps) {
     const r = repo();
     const base = { ...ctx.filter, measures: MEASURES };
     const t = today();
+    // Grouped by the top level of a tree (一级分类, 区/县): its own small projection serves.
+    const topLevel = (groupBy === 'category' && (level ?? '1') === '1') || (groupBy === 'territory' && (level ?? 'district') === ctx.territories.find((x) => !x.parentId)?.level);
     const [cur, prev] = await Promise.all([
-      r.sums({ ...base, from: ctx.period.from, to: ctx.period.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t),
-      r.sums({ ...base, from: ctx.previous.from, to: ctx.previous.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t),
+      r.sums({ ...base, from: ctx.period.from, to: ctx.period.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t, topLevel),
+      r.sums({ ...base, from: ctx.previous.from, to: ctx.previous.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t, topLevel),
     ]);
     const w = ctx.settings.satisfactionWeights;
     const figures = figuresOf(totalsOf(cur, null), totalsOf(prev, null), w, drillQuery(ctx, ctx.period));
