@@ -672,7 +672,7 @@ export interface ReportFactsTable extends ReportRollupsTable {
 
 /** The counters: the facts summed, at the full grain and at one-dimension projections ('*' elsewhere). */
 export interface ReportRollupsGrainTable extends ReportRollupsTable {
-  grain: string; // full | unit | ct | category1 | territory1
+  grain: string; // full | unit | ct | category | category1 | territory1
 }
 
 export interface DB {

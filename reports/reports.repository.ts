@@ -9,7 +9,7 @@ import type { Contribution, Measure } from './domain/kpis';
 export const ROLLUP_KEY = ['city_id', 'grain', 'measure', 'day', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'] as const;
 
 /** The grains the counters are kept at: every dimension, or one kept and '*' in the others. */
-export const Grain = { full: 'full', unit: 'unit', ct: 'ct', category1: 'category1', territory1: 'territory1' } as const;
+export const Grain = { full: 'full', unit: 'unit', ct: 'ct', category: 'category', category1: 'category1', territory1: 'territory1' } as const;
 export type Grain = (typeof Grain)[keyof typeof Grain];
 const ANY = '*';
 
@@ -18,6 +18,7 @@ export function atEveryGrain(c: Contribution): (Contribution & { grain: Grain })
   return [
     { ...c, grain: 'full' },
     { ...c, grain: 'unit', categoryId: ANY, territoryId: ANY, channel: ANY, type: ANY },
+    { ...c, grain: 'category', unitId: ANY, territoryId: ANY, channel: ANY, type: ANY },
     { ...c, grain: 'category1', categoryId: c.categoryTop, unitId: ANY, territoryId: ANY, channel: ANY, type: ANY },
     { ...c, grain: 'territory1', territoryId: c.territoryTop, unitId: ANY, categoryId: ANY, channel: ANY, type: ANY },
     { ...c, grain: 'ct', unitId: ANY, categoryId: ANY, territoryId: ANY },
@@ -26,13 +27,13 @@ export function atEveryGrain(c: Contribution): (Contribution & { grain: Grain })
 
 /**
  * The smallest grain that answers a query: one dimension grouped or filtered reads its projection
- * (categories and territories only at their top level, grouped, unfiltered); anything finer or
- * crossing dimensions reads the full grain.
+ * (categories by leaf or, grouped at the top level, by 一级分类; territories only grouped by district:
+ * a city has thousands of grids); anything finer or crossing dimensions reads the full grain.
  */
 export function grainFor(f: Omit<RollupFilter, 'from' | 'to' | 'measures'>, group: GroupColumn | null, topLevel = false): Grain {
   const dims = new Set<string>();
   if (f.unitIds || group === 'unit_id') dims.add('unit');
-  if (f.categoryIds || group === 'category_id') dims.add(!f.categoryIds && topLevel ? 'category1' : 'full');
+  if (f.categoryIds || group === 'category_id') dims.add(!f.categoryIds && topLevel ? 'category1' : 'category');
   if (f.territoryIds || group === 'territory_id') dims.add(!f.territoryIds && topLevel ? 'territory1' : 'full');
   if (f.channel || f.type || group === 'channel' || group === 'type') dims.add('ct');
   if (dims.size > 1) return 'full';

@@ -12,8 +12,8 @@ import { columnTypes, type DialectName } from '../dialect';
  *   territory leaf, channel, type); '' stands for "none" (a key column cannot be null). Categories
  *   and territories roll up to any level through their trees' paths when a report is read. Each
  *   count is kept at several grains: `full` (every dimension, leaves) and projections that keep
- *   one dimension and put '*' in the others: `unit`, `ct` (channel and type), `category1` (the
- *   top-level category, 一级分类) and `territory1` (the district, 区/县). With fine dimensions the
+ *   one dimension and put '*' in the others: `unit`, `ct` (channel and type), `category` (leaf),
+ *   `category1` (the top-level category, 一级分类) and `territory1` (the district, 区/县). With fine dimensions the
  *   full grain has about as many rows as facts; a report grouped or filtered by one of these reads
  *   its projection, days × measures × that dimension's values, whatever the number of tickets.
  */
