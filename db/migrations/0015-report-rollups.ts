@@ -36,8 +36,9 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addPrimaryKeyConstraint('report_facts_pk', ['ticket_id', 'measure', 'day', 'unit_id'])
     .execute();
   await db.schema.createIndex('report_facts_drill').on('report_facts').columns(['city_id', 'measure', 'day']).execute();
+  // Day before measure: a report reads almost every measure of a range of days, one contiguous range.
   await keyColumns(db.schema.createTable('report_rollups').addColumn('grain', t.key(12), (c) => c.notNull()))
-    .addPrimaryKeyConstraint('report_rollups_pk', ['city_id', 'grain', 'measure', 'day', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'])
+    .addPrimaryKeyConstraint('report_rollups_pk', ['city_id', 'grain', 'day', 'measure', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'])
     .execute();
 }
 
