@@ -23,8 +23,10 @@ export function createTicketFactsSource(db: Kysely<DB>): TicketFactsSource {
     if (!ticketIds.length) return [];
     const [tickets, workOrders, callbacks] = await Promise.all([
       q.selectFrom('tickets')
-        .select(['id', 'city_id', 'status', 'channel', 'type', 'category_id', 'territory_id', 'handling_unit_id', 'created_at', 'closed_at', 'answer', 'round', 'satisfaction', 'merged_into_id'])
-        .where('id', 'in', ticketIds).execute(),
+        .leftJoin('categories', 'categories.id', 'tickets.category_id')
+        .select(['tickets.id', 'tickets.city_id', 'tickets.status', 'tickets.channel', 'tickets.type', 'tickets.category_id', 'categories.path as category_path', 'tickets.territory_id',
+          'tickets.territory_path', 'tickets.handling_unit_id', 'tickets.created_at', 'tickets.closed_at', 'tickets.answer', 'tickets.round', 'tickets.satisfaction', 'tickets.merged_into_id'])
+        .where('tickets.id', 'in', ticketIds).execute(),
       q.selectFrom('work_orders')
         .select(['ticket_id', 'unit_id', 'role', 'status', 'dispatched_at', 'acknowledge_due', 'acknowledged_at', 'returned_at', 'reply_due', 'replied_at'])
         .where('ticket_id', 'in', ticketIds).orderBy('ticket_id').orderBy('dispatched_at').orderBy('id').execute(),
@@ -43,7 +45,7 @@ export function createTicketFactsSource(db: Kysely<DB>): TicketFactsSource {
       byTicket.set(w.ticket_id, list);
     }
     return tickets.map((t) => ({
-      id: t.id, cityId: t.city_id, status: t.status, channel: t.channel, type: t.type, categoryId: t.category_id, territoryId: t.territory_id,
+      id: t.id, cityId: t.city_id, status: t.status, channel: t.channel, type: t.type, categoryId: t.category_id, categoryPath: t.category_path, territoryId: t.territory_id, territoryPath: t.territory_path,
       handlingUnitId: t.handling_unit_id, createdAt: fromDbTime(t.created_at), closedAt: date(t.closed_at), answeredOnSpot: t.answer != null,
       round: Number(t.round), satisfaction: t.satisfaction, mergedIntoId: t.merged_into_id, workOrders: byTicket.get(t.id) ?? [], ratings: ratings.get(t.id) ?? [],
     }));

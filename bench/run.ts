@@ -12,6 +12,7 @@ import { benchClassifier } from './routing-classifier.bench';
 import { benchTerritory } from './routing-territory.bench';
 import { benchConsoleHub } from './console-hub.bench';
 import { benchSms } from './sms.bench';
+import { benchReportsBulletin } from './reports.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -35,5 +36,7 @@ report(await benchJobs(size(10_000)));
 for (const kind of kinds) report(await benchWorkOrderSweep(kind, size(1_000_000)));
 report(await benchConsoleHub({ connections: size(2000), events: size(100) }));
 for (const kind of kinds) report(await benchSms(kind, size(2000)));
+// 月通报 on a synthetic year: 25 million tickets on MariaDB (Beijing's scale), 2 million on SQLite.
+for (const kind of kinds) report(await benchReportsBulletin(kind, size(kind === 'mysql' ? 25_000_000 : 2_000_000)));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

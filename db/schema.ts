@@ -697,6 +697,13 @@ export interface ReportRollupsTable {
 /** What one ticket counts for now, in the rollups' keys (the drill-down lists these). */
 export interface ReportFactsTable extends ReportRollupsTable {
   ticket_id: string;
+  category_top: string;
+  territory_top: string;
+}
+
+/** The counters: the facts summed, at the full grain and at one-dimension projections ('*' elsewhere). */
+export interface ReportRollupsGrainTable extends ReportRollupsTable {
+  grain: string; // full | unit | ct | category | category1 | territory1
 }
 
 export interface DB {
@@ -747,6 +754,6 @@ export interface DB {
   sms_action_codes: SmsActionCodesTable;
   sms_opt_outs: SmsOptOutsTable;
   generated_reports: GeneratedReportsTable;
-  report_rollups: ReportRollupsTable;
+  report_rollups: ReportRollupsGrainTable;
   report_facts: ReportFactsTable;
 }

@@ -41,3 +41,5 @@ export {
 } from './exports.service';
 /** The fastify plugin: POST/GET /reports/exports, GET /reports/exports/:id and /:id/file. */
 export { reportExportRoutes, contentDisposition, ExportViewSchema, ReportFiltersSchema, type ReportExportRoutesOptions } from './exports.routes';
+/** The counters' grains and keys, for bulk loaders that write rollup rows directly (the bench, a migration of history). */
+export { atEveryGrain, rollupKeyOf, grainFor, Grain } from './reports.repository';

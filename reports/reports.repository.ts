@@ -6,7 +6,39 @@ import { sql, type Kysely } from 'kysely';
 import { upsertAdd, newestCommitted, type DB, type DialectName } from '../db';
 import type { Contribution, Measure } from './domain/kpis';
 
-export const ROLLUP_KEY = ['city_id', 'measure', 'day', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'] as const;
+export const ROLLUP_KEY = ['city_id', 'grain', 'measure', 'day', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'] as const;
+
+/** The grains the counters are kept at: every dimension, or one kept and '*' in the others. */
+export const Grain = { full: 'full', unit: 'unit', ct: 'ct', category: 'category', category1: 'category1', territory1: 'territory1' } as const;
+export type Grain = (typeof Grain)[keyof typeof Grain];
+const ANY = '*';
+
+/** A fact at every grain. */
+export function atEveryGrain(c: Contribution): (Contribution & { grain: Grain })[] {
+  return [
+    { ...c, grain: 'full' },
+    { ...c, grain: 'unit', categoryId: ANY, territoryId: ANY, channel: ANY, type: ANY },
+    { ...c, grain: 'category', unitId: ANY, territoryId: ANY, channel: ANY, type: ANY },
+    { ...c, grain: 'category1', categoryId: c.categoryTop, unitId: ANY, territoryId: ANY, channel: ANY, type: ANY },
+    { ...c, grain: 'territory1', territoryId: c.territoryTop, unitId: ANY, categoryId: ANY, channel: ANY, type: ANY },
+    { ...c, grain: 'ct', unitId: ANY, categoryId: ANY, territoryId: ANY },
+  ];
+}
+
+/**
+ * The smallest grain that answers a query: one dimension grouped or filtered reads its projection
+ * (categories by leaf or, grouped at the top level, by 一级分类; territories only grouped by district:
+ * a city has thousands of grids); anything finer or crossing dimensions reads the full grain.
+ */
+export function grainFor(f: Omit<RollupFilter, 'from' | 'to' | 'measures'>, group: GroupColumn | null, topLevel = false): Grain {
+  const dims = new Set<string>();
+  if (f.unitIds || group === 'unit_id') dims.add('unit');
+  if (f.categoryIds || group === 'category_id') dims.add(!f.categoryIds && topLevel ? 'category1' : 'category');
+  if (f.territoryIds || group === 'territory_id') dims.add(!f.territoryIds && topLevel ? 'territory1' : 'full');
+  if (f.channel || f.type || group === 'channel' || group === 'type') dims.add('ct');
+  if (dims.size > 1) return 'full';
+  return (([...dims][0] as Grain | undefined) ?? 'ct');
+}
 export type GroupColumn = 'unit_id' | 'category_id' | 'territory_id' | 'channel' | 'type' | 'day';
 
 export interface RollupFilter {
@@ -23,11 +55,11 @@ export interface RollupFilter {
 
 export interface RollupSum { measure: Measure; group: string; past: boolean; n: number }
 
-export const rollupKeyOf = (c: { cityId: string; measure: string; day: string; unitId: string; categoryId: string; territoryId: string; channel: string; type: string }) =>
-  [c.cityId, c.measure, c.day, c.unitId, c.categoryId, c.territoryId, c.channel, c.type].join('\u0001');
+export const rollupKeyOf = (c: { grain?: string; cityId: string; measure: string; day: string; unitId: string; categoryId: string; territoryId: string; channel: string; type: string }) =>
+  [c.grain ?? 'full', c.cityId, c.measure, c.day, c.unitId, c.categoryId, c.territoryId, c.channel, c.type].join('\u0001');
 
-const toRow = (c: Contribution) => ({
-  city_id: c.cityId, measure: c.measure, day: c.day, unit_id: c.unitId, category_id: c.categoryId, territory_id: c.territoryId, channel: c.channel, type: c.type, n: c.n,
+const toRow = (c: Contribution & { grain?: Grain }) => ({
+  grain: c.grain ?? 'full', city_id: c.cityId, measure: c.measure, day: c.day, unit_id: c.unitId, category_id: c.categoryId, territory_id: c.territoryId, channel: c.channel, type: c.type, n: c.n,
 });
 
 export class ReportsRepository {
@@ -39,14 +71,17 @@ export class ReportsRepository {
     const rows = await newestCommitted(this.db.selectFrom('report_facts').selectAll().where('ticket_id', 'in', ticketIds), this.dialect).execute();
     return rows.map((r) => ({
       ticketId: r.ticket_id, cityId: r.city_id, measure: r.measure as Measure, day: r.day, unitId: r.unit_id, categoryId: r.category_id,
-      territoryId: r.territory_id, channel: r.channel, type: r.type, n: Number(r.n),
+      territoryId: r.territory_id, categoryTop: r.category_top, territoryTop: r.territory_top, channel: r.channel, type: r.type, n: Number(r.n),
     }));
   }
 
   async replaceFacts(ticketIds: string[], facts: Contribution[]): Promise<void> {
     if (ticketIds.length) await this.db.deleteFrom('report_facts').where('ticket_id', 'in', ticketIds).execute();
     for (let i = 0; i < facts.length; i += 500) {
-      await this.db.insertInto('report_facts').values(facts.slice(i, i + 500).map((c) => ({ ...toRow(c), ticket_id: c.ticketId }))).execute();
+      await this.db.insertInto('report_facts').values(facts.slice(i, i + 500).map((c) => {
+        const { grain: _grain, ...row } = toRow(c);
+        return { ...row, ticket_id: c.ticketId, category_top: c.categoryTop, territory_top: c.territoryTop };
+      })).execute();
     }
   }
 
@@ -55,12 +90,20 @@ export class ReportsRepository {
    * counters lock them in the same order (no deadlock on MariaDB).
    */
   async addToRollups(deltas: Contribution[]): Promise<void> {
-    const rows = deltas.filter((d) => d.n !== 0).sort((a, b) => (rollupKeyOf(a) < rollupKeyOf(b) ? -1 : 1)).map(toRow);
+    // Two facts can meet in one projection: sum them first (one statement may not touch a row twice).
+    const merged = new Map<string, Contribution & { grain: Grain }>();
+    for (const d of deltas.flatMap(atEveryGrain)) {
+      const k = rollupKeyOf(d);
+      const m = merged.get(k);
+      if (m) m.n += d.n;
+      else merged.set(k, { ...d });
+    }
+    const rows = [...merged].filter(([, d]) => d.n !== 0).sort(([a], [b]) => (a < b ? -1 : 1)).map(([, d]) => toRow(d));
     for (let i = 0; i < rows.length; i += 500) await upsertAdd(this.db, this.dialect, 'report_rollups', rows.slice(i, i + 500), [...ROLLUP_KEY], 'n');
   }
 
   /** Σ n by measure, group column and whether the day is before `today`: periods × groups rows, never tickets. */
-  async sums(f: RollupFilter, group: GroupColumn | null, today: string): Promise<RollupSum[]> {
+  async sums(f: RollupFilter, group: GroupColumn | null, today: string, topLevel = false): Promise<RollupSum[]> {
     let q = this.db
       .selectFrom('report_rollups')
       .select([
@@ -70,6 +113,7 @@ export class ReportsRepository {
         sql<number>`sum(n)`.as('n'),
       ])
       .where('city_id', '=', f.cityId)
+      .where('grain', '=', grainFor(f, group === 'day' ? null : group, topLevel))
       .where('measure', 'in', [...f.measures])
       .where('day', '>=', f.from)
       .where('day', '<', f.to);
@@ -102,7 +146,7 @@ export class ReportsRepository {
     if (to) q = q.where('day', '<', to);
     const out = new Map<string, number>();
     for (const r of await q.execute()) {
-      out.set(rollupKeyOf({ cityId: r.city_id, measure: r.measure, day: r.day, unitId: r.unit_id, categoryId: r.category_id, territoryId: r.territory_id, channel: r.channel, type: r.type }), Number(r.n));
+      out.set(rollupKeyOf({ grain: r.grain, cityId: r.city_id, measure: r.measure, day: r.day, unitId: r.unit_id, categoryId: r.category_id, territoryId: r.territory_id, channel: r.channel, type: r.type }), Number(r.n));
     }
     return out;
   }
@@ -118,7 +162,8 @@ export class ReportsRepository {
     await this.db.deleteFrom('report_facts').where('city_id', '=', cityId).execute();
   }
 
-  async insertRollups(rows: Contribution[]): Promise<void> {
+  /** Counters already summed at their grain (a rebuild). */
+  async insertRollups(rows: (Contribution & { grain: Grain })[]): Promise<void> {
     for (let i = 0; i < rows.length; i += 500) await this.db.insertInto('report_rollups').values(rows.slice(i, i + 500).map(toRow)).execute();
   }
 

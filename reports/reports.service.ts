@@ -12,7 +12,7 @@ import {
 import { KPIS, KPI_BY_KEY, MEASURES, contributionsOf, type Contribution, type KpiDefinition, type Measure, type MeasureTotals, type SatisfactionWeights } from './domain/kpis';
 import { resolvePeriod, addDays, type PeriodKind } from './domain/periods';
 import { ReportSettings, compositeScore, shouguangScore, rank, bottomUnits, round2, ZHUCHENG_WEIGHTS, RANKING_SCHEME_ZH, type RankingScheme } from './domain/scoring';
-import { ReportsRepository, rollupKeyOf, type GroupColumn, type RollupFilter, type RollupSum } from './reports.repository';
+import { ReportsRepository, rollupKeyOf, atEveryGrain, type Grain, type GroupColumn, type RollupFilter, type RollupSum } from './reports.repository';
 import { REPORT_KIND_ZH, type ReportDocument, type ReportFigure, type ReportKind, type ReportPeriod, type ReportTable, type ReportChart } from './domain/report-document';
 import type { CallMetricsSource, CategoryRef, ReportLookups, TerritoryRef, TicketFactsSource, TicketViews } from './ports';
 
@@ -126,6 +126,8 @@ export function createReportsService(deps: ReportsDeps) {
     territories: TerritoryRef[];
     settings: ReportSettings;
     scope: Scope;
+    /** The rollup reads of one context; a document asks the same question from several sections (asked once). */
+    sums: ReportsRepository['sums'];
   }
 
   /** Checks the query (periods, units, categories, territories, levels) and builds the rollup filter. */
@@ -155,7 +157,13 @@ export function createReportsService(deps: ReportsDeps) {
     if (q.level != null && q.groupBy !== 'category' && q.groupBy !== 'territory') throw badRequest('LEVEL_INVALID', 'level goes with groupBy=category or territory', 'level 仅用于按分类或按区域分组');
     if (q.groupBy === 'category' && q.level != null && !/^[1-4]$/.test(q.level)) throw badRequest('LEVEL_INVALID', 'a category level is 1–4', '分类层级为 1–4');
     if (q.groupBy === 'territory' && q.level != null && !TERRITORY_LEVELS.includes(q.level)) throw badRequest('LEVEL_INVALID', `a territory level is one of ${TERRITORY_LEVELS.join(', ')}`, '区域层级为 district、street、community、grid 之一');
-    return { cityId, period, previous, filter, units: new Map(units.map((u) => [u.id, u.name])), categories, territories, settings, scope };
+    const memo = new Map<string, Promise<RollupSum[]>>();
+    const sums: ReportsRepository['sums'] = (f, group, t, topLevel) => {
+      const key = JSON.stringify([f, group, t, topLevel]);
+      if (!memo.has(key)) memo.set(key, repo().sums(f, group, t, topLevel));
+      return memo.get(key)!;
+    };
+    return { cityId, period, previous, filter, units: new Map(units.map((u) => [u.id, u.name])), categories, territories, settings, scope, sums };
   }
 
   const totalsOf = (sums: RollupSum[], group: string | null): MeasureTotals => {
@@ -232,12 +240,14 @@ export function createReportsService(deps: ReportsDeps) {
   }
 
   async function figuresIn(ctx: Context, groupBy: GroupBy | null, level: string | undefined): Promise<FiguresResult> {
-    const r = repo();
+    const r = ctx;
     const base = { ...ctx.filter, measures: MEASURES };
     const t = today();
+    // Grouped by the top level of a tree (一级分类, 区/县): its own small projection serves.
+    const topLevel = (groupBy === 'category' && (level ?? '1') === '1') || (groupBy === 'territory' && (level ?? 'district') === ctx.territories.find((x) => !x.parentId)?.level);
     const [cur, prev] = await Promise.all([
-      r.sums({ ...base, from: ctx.period.from, to: ctx.period.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t),
-      r.sums({ ...base, from: ctx.previous.from, to: ctx.previous.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t),
+      r.sums({ ...base, from: ctx.period.from, to: ctx.period.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t, topLevel),
+      r.sums({ ...base, from: ctx.previous.from, to: ctx.previous.to }, groupBy ? GROUP_COLUMN[groupBy] : null, t, topLevel),
     ]);
     const w = ctx.settings.satisfactionWeights;
     const figures = figuresOf(totalsOf(cur, null), totalsOf(prev, null), w, drillQuery(ctx, ctx.period));
@@ -259,7 +269,9 @@ export function createReportsService(deps: ReportsDeps) {
 
   /** Per-unit totals of a period (for rankings). */
   async function unitTotals(ctx: Context, period: { from: string; to: string }): Promise<Map<string, MeasureTotals>> {
-    const sums = await repo().sums({ ...ctx.filter, unitIds: undefined, measures: MEASURES, from: period.from, to: period.to }, 'unit_id', today());
+    // Scoped to the unit's own figures or not, a ranking ranks every unit (a unit sees its own row of it).
+    const { unitIds: _own, ...filter } = ctx.filter;
+    const sums = await ctx.sums({ ...filter, measures: MEASURES, from: period.from, to: period.to }, 'unit_id', today());
     const out = new Map<string, MeasureTotals>();
     for (const id of new Set(sums.map((s) => s.group))) if (id) out.set(id, totalsOf(sums, id));
     return out;
@@ -325,15 +337,15 @@ export function createReportsService(deps: ReportsDeps) {
   }
 
   /** A full scan of the city's tickets: the counters they give, keyed like the rollups. */
-  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution>; tickets: number }> {
-    const expected = new Map<string, Contribution>();
+  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution & { grain: Grain }>; tickets: number }> {
+    const expected = new Map<string, Contribution & { grain: Grain }>();
     let tickets = 0;
     if (writeFacts) await repo().deleteCityFacts(cityId);
     for await (const batch of deps.facts.scan(cityId)) {
       tickets += batch.length;
       const contributions = batch.flatMap(contributionsOf);
       if (writeFacts) await repo().replaceFacts([], contributions);
-      for (const c of contributions) {
+      for (const c of contributions.flatMap(atEveryGrain)) {
         const k = rollupKeyOf(c);
         const e = expected.get(k);
         if (e) e.n += c.n;
@@ -499,7 +511,7 @@ export function createReportsService(deps: ReportsDeps) {
 
   /** 本期热点: the most frequent leaf categories, and those rising most against the previous period. */
   async function topicsSection(ctx: Context): Promise<ReportDocument['sections'][number]> {
-    const r = repo();
+    const r = ctx;
     const f = { ...ctx.filter, measures: ['accepted'] as Measure[] };
     const [cur, prev] = await Promise.all([r.sums({ ...f, from: ctx.period.from, to: ctx.period.to }, 'category_id', today()), r.sums({ ...f, from: ctx.previous.from, to: ctx.previous.to }, 'category_id', today())]);
     const count = (sums: RollupSum[]) => { const m = new Map<string, number>(); for (const s of sums) if (s.group) m.set(s.group, (m.get(s.group) ?? 0) + s.n); return m; };

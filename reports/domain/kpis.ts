@@ -64,7 +64,11 @@ export interface TicketFacts {
   channel: string;
   type: string;
   categoryId: string | null;
+  /** The category's path of ids ('/l1/l2/l3/l4/'), for the top-level counters. */
+  categoryPath: string | null;
   territoryId: string | null;
+  /** The territory's path of ids ('/district/street/community/grid/'). */
+  territoryPath: string | null;
   handlingUnitId: string | null;
   createdAt: Date;
   closedAt: Date | null;
@@ -86,6 +90,9 @@ export interface Contribution {
   unitId: string;
   categoryId: string;
   territoryId: string;
+  /** The top-level category (一级分类) and territory (区/县) above them ('' for none). */
+  categoryTop: string;
+  territoryTop: string;
   channel: string;
   type: string;
   n: number;
@@ -102,6 +109,8 @@ const VOID_WORK_ORDER = new Set(['cancelled']);
  */
 export function contributionsOf(t: TicketFacts): Contribution[] {
   const out = new Map<string, Contribution>();
+  const top = (path: string | null, id: string | null) => (path ? path.split('/').filter(Boolean)[0] : null) ?? id ?? '';
+  const categoryTop = top(t.categoryPath, t.categoryId), territoryTop = top(t.territoryPath, t.territoryId);
   const add = (measure: Measure, at: Date | null, unitId: string | null) => {
     if (!at) return;
     const day = chinaDate(at);
@@ -112,7 +121,7 @@ export function contributionsOf(t: TicketFacts): Contribution[] {
     else {
       out.set(key, {
         ticketId: t.id, cityId: t.cityId, measure, day, unitId: unit, categoryId: t.categoryId ?? '', territoryId: t.territoryId ?? '',
-        channel: t.channel, type: t.type, n: 1,
+        categoryTop, territoryTop, channel: t.channel, type: t.type, n: 1,
       });
     }
   };

@@ -118,5 +118,8 @@ describe('bad input', () => {
     const byCat = await s.ok('supervisor1', 'GET', '/reports/figures?period=day&from=2025-10-09&groupBy=category&level=2');
     expect(byCat.groups.map((g: any) => [g.name, g.figures[0].value])).toEqual([[expect.any(String), 3]]);
     expect(byCat.level).toBe('2');
+    // Two dimensions at once (a unit's figures in a category, by channel) read the full grain: same answers.
+    const mixed = await s.ok('chengguan1', 'GET', `/reports/figures?period=day&from=2025-10-09&categoryId=${top.id}&groupBy=channel`);
+    expect(mixed.groups.map((g: any) => [g.key, g.figures[0].value])).toEqual([['phone', 1]]);
   });
 });

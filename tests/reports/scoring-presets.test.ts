@@ -64,7 +64,7 @@ describe('measures of one ticket', () => {
   it('a return within the window is a timely response; the deadline days carry the clocks', () => {
     const at = (s: string) => new Date(s);
     const t: TicketFacts = {
-      id: 't', cityId: 'c', status: 'dispatched', channel: 'phone', type: 'complaint', categoryId: null, territoryId: null, handlingUnitId: 'u2',
+      id: 't', cityId: 'c', status: 'dispatched', channel: 'phone', type: 'complaint', categoryId: null, categoryPath: null, territoryId: null, territoryPath: null, handlingUnitId: 'u2',
       createdAt: at('2025-10-08T16:30:00Z'), closedAt: null, answeredOnSpot: false, round: 1, satisfaction: null, mergedIntoId: null, ratings: [],
       workOrders: [
         { unitId: 'u1', role: 'lead', status: 'reassigned', dispatchedAt: at('2025-10-08T17:00:00Z'), acknowledgeDue: at('2025-10-09T02:00:00Z'), acknowledgedAt: null, returnedAt: at('2025-10-09T01:00:00Z'), replyDue: at('2025-10-12T02:00:00Z'), repliedAt: null },
