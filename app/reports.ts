@@ -114,7 +114,7 @@ export function createReports(w: ReportsWiring): ReportsService {
     },
   });
   const refresh = (trx: Kysely<DB>, e: { ticket: { id: string } }) => reports.refreshWithin(trx, [e.ticket.id]);
-  w.intakeEvents.onWithin('ticket.created', refresh);
+  w.intakeEvents.onWithin('ticket.created', (trx, e) => reports.refreshWithin(trx, [e.ticket.id], { created: true }));
   w.intakeEvents.onWithin('ticket.updated', refresh);
   w.intakeEvents.onWithin('ticket.transitioned', refresh);
   w.workOrderEvents.onWithin('workorder.changed', (trx, e) => reports.refreshWithin(trx, [e.workOrder.ticket_id]));

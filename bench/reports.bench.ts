@@ -146,6 +146,16 @@ export async function benchReportsBulletin(kind: 'sqlite' | 'mysql', tickets: nu
       doc = await reports.buildReportDocument('monthly', '2025-06-15', 'bench');
     });
 
+    if (process.env.REPORTS_BENCH_TRACE) {
+      const actor = { kind: 'system' as const, id: null, name: 'bench', role: 'system' as const, cityId: 'bench', unitId: null, territoryId: null, territoryPath: null };
+      for (const groupBy of [undefined, 'unit', 'category', 'territory', 'channel', 'type'] as const) {
+        const ms = await timeIt(async () => { await reports.figures(actor, { period: 'month', from: '2025-06-01', groupBy }); });
+        process.stdout.write(`# figures groupBy=${groupBy ?? '-'}: ${fmt(ms)} ms\n`);
+      }
+      const ms = await timeIt(async () => { await reports.rankings(actor, { period: 'month', from: '2025-06-01' }); });
+      process.stdout.write(`# rankings: ${fmt(ms)} ms\n`);
+    }
+
     // The same figures by full-scan GROUP BY over the base tables: tickets by acceptance and close
     // date, work orders by their deadlines, for June and May, by every dimension of the bulletin.
     const scanned = new Map<string, number>();

@@ -319,8 +319,11 @@ export function createReportsService(deps: ReportsDeps) {
     return { cityId: ctx.cityId, period: ctx.period, scheme: s.scheme, schemeZh: RANKING_SCHEME_ZH[s.scheme], rows, rankedUnits };
   }
 
-  async function contributionsChanged(r: ReportsRepository, ticketIds: string[], now: Contribution[]) {
-    const old = await r.factsOf(ticketIds);
+  async function contributionsChanged(r: ReportsRepository, ticketIds: string[], now: Contribution[], created: boolean) {
+    // A ticket being created has no facts yet, and nobody else can be counting it: no locking read
+    // (on MariaDB a locking read of missing rows takes gap locks, and concurrent creations would
+    // deadlock on them). Otherwise the read locks the ticket's facts and sees the newest committed.
+    const old = created ? [] : await r.factsOf(ticketIds);
     const delta = new Map<string, Contribution>();
     const put = (c: Contribution, sign: number) => {
       const k = rollupKeyOf(c);
@@ -374,13 +377,14 @@ export function createReportsService(deps: ReportsDeps) {
   return {
     /**
      * Brings the facts and counters of these tickets up to date, inside the transaction that
-     * changed them (called from the ticket and work-order events' `emitWithin`).
+     * changed them (called from the ticket and work-order events' `emitWithin`); `created` for
+     * tickets created in this transaction.
      */
-    async refreshWithin(trx: Kysely<DB>, ticketIds: string[]): Promise<void> {
+    async refreshWithin(trx: Kysely<DB>, ticketIds: string[], opts: { created?: boolean } = {}): Promise<void> {
       const ids = [...new Set(ticketIds)].sort();
       const r = repo(trx);
       const facts = await deps.facts.factsWithin(trx, ids);
-      await contributionsChanged(r, ids, facts.flatMap(contributionsOf));
+      await contributionsChanged(r, ids, facts.flatMap(contributionsOf), opts.created ?? false);
     },
 
     /** GET /reports/figures: every KPI with numerator, denominator and the previous period (环比), optionally by group. */

@@ -150,6 +150,19 @@ describe('rollups against a full scan', () => {
     expect((await s.t.ctx.reports.rebuild('demo', { checkOnly: true })).before.mismatches).toBe(0);
   });
 
+  it('concurrent changes count once each (tickets registered and signed for at the same time)', async () => {
+    s.clock.set(new Date('2025-10-20T02:00:00Z'));
+    const before = await s.ok('supervisor1', 'GET', '/reports/figures?period=day&from=2025-10-20');
+    const made = await Promise.all(Array.from({ length: 12 }, () => s.newTicket()));
+    const dispatched = await Promise.all(Array.from({ length: 6 }, () => s.dispatched('dept-cgj')));
+    await Promise.all(dispatched.map(({ lead }) => s.ok('chengguan1', 'POST', `/work-orders/${lead.id}/acknowledge`, { version: lead.version })));
+    const after = await s.ok('supervisor1', 'GET', '/reports/figures?period=day&from=2025-10-20');
+    const accepted = (r: any) => r.figures.find((f: any) => f.kpi === 'accepted').value;
+    expect(accepted(after) - accepted(before)).toBe(made.length + dispatched.length);
+    expect(after.figures.find((f: any) => f.kpi === 'ackOnTimeRate')).toMatchObject({ numerator: 6, denominator: 6 });
+    expect((await s.t.ctx.reports.rebuild('demo', { checkOnly: true })).before.mismatches).toBe(0);
+  });
+
   it('a rebuild limited to some days leaves the other days alone', async () => {
     const r = await s.t.ctx.reports.rebuild('demo', { from: '2025-10-10', to: '2025-10-12' });
     expect(r.after?.mismatches).toBe(0);
