@@ -9,6 +9,8 @@ RUN npm install --no-audit --no-fund
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# Report exports: chromium prints the PDFs and draws the charts of Excel files; the CJK fonts set the Chinese.
+RUN apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk && rm -rf /var/lib/apt/lists/*
 COPY --from=deps /app/node_modules ./node_modules
 COPY . .
 # data/attachments, data/recordings and data/prompts exist in the image, so their volumes start out owned by the app user.

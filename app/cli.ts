@@ -7,6 +7,8 @@ import { createContext, type AppContext } from './context';
 import { importCityFromDir, importCategoriesFile, ensureCityLoaded, noCityYet } from './city-preset';
 import { classifierEvalCommand, crossValidate, readLabelledCsv, listCategories } from '../routing';
 import { startServer } from './main';
+import { reportsRebuildCommand } from './reports';
+import { kpiDocTable } from '../reports';
 
 /** Prints a domain error in both languages and exits non-zero. */
 function fail(err: unknown): never {
@@ -287,6 +289,25 @@ classifier
       const result = await ctx.classifier.train(cityId, mapped, `hotline classifier train --data ${o.data}`);
       process.stdout.write(JSON.stringify(result) + '\n');
     }).catch(fail);
+  });
+
+const reportsCmd = program.command('reports').description('reports and their rollups (统计报表)');
+reportsCmd.command('kpis').description("print the KPI definitions as docs/kpis.md's table (指标口径)").action(() => {
+  process.stdout.write(kpiDocTable());
+});
+reportsCmd
+  .command('rebuild')
+  .description('recompute the rollups from the tickets and prove they match a full scan (exits 1 on a mismatch)')
+  .option('--city <id>', 'one city (default: every city)')
+  .option('--from <date>', 'first day of the counters to rebuild, YYYY-MM-DD')
+  .option('--to <date>', 'day after the last one, YYYY-MM-DD')
+  .option('--check', 'compare only; write nothing (exits 1 when they differ)')
+  .action(async (o: { city?: string; from?: string; to?: string; check?: boolean }) => {
+    const code = await withContext(async (ctx) => {
+      const cities = o.city ? [o.city] : (await ctx.directory.listCities()).map((c) => c.id);
+      return reportsRebuildCommand(ctx.reports, cities, o, (line) => process.stdout.write(line + '\n'));
+    }).catch(fail);
+    process.exitCode = code;
   });
 
 await program.parseAsync(process.argv);

@@ -31,6 +31,11 @@ const Env = z.object({
   ATTACHMENTS_S3_SECRET_ACCESS_KEY: z.string().optional(),
   /** How often the supervision ladder, callbacks and the outbox are swept (the database says what is due). */
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Reports: scheduled generation on/off, its local time (city time zone), the formats it makes; chromium for PDF. */
+  REPORTS_SCHEDULE: z.enum(['true', 'false']).default('true'),
+  REPORTS_SCHEDULE_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM').default('08:00'),
+  REPORTS_SCHEDULED_FORMATS: z.string().regex(/^(html|pdf|xlsx)(,(html|pdf|xlsx))*$/, 'a comma-separated list of html, pdf, xlsx').default('pdf,xlsx'),
+  CHROMIUM_PATH: z.string().optional(),
   /** Key prefix of everything the product keeps in Redis (jobs, live feed), per installation or environment. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('hotline'),
   /** Live feed: heartbeat period (consoles treat two missed periods as a dead link) and days of events kept for resume. */
@@ -161,6 +166,7 @@ export interface AppConfig {
   allowedOrigins: string[];
   sms: SmsConfig;
   drachtio: DrachtioEdgeConfig;
+  reports: { schedule: boolean; scheduleTime: { hour: number; minute: number }; scheduledFormats: ('html' | 'pdf' | 'xlsx')[]; chromiumPath: string | null };
 }
 
 /** The drachtio edge's settings; the required ones are null until set (see requireDrachtioConfig). */
@@ -206,7 +212,7 @@ export interface SmsConfig {
 }
 
 /** Settings where an empty value (a compose file's `${X:-}`) means "not set". */
-const EMPTY_IS_UNSET = /^(SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*)$/;
+const EMPTY_IS_UNSET = /^(SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*|CHROMIUM_PATH)$/;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => !(v === '' && EMPTY_IS_UNSET.test(k)))));
@@ -246,6 +252,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     sms: smsConfigOf(e),
     drachtio: drachtioConfigOf(e),
+    reports: {
+      schedule: e.REPORTS_SCHEDULE === 'true',
+      scheduleTime: { hour: Number(e.REPORTS_SCHEDULE_TIME.slice(0, 2)), minute: Number(e.REPORTS_SCHEDULE_TIME.slice(3)) },
+      scheduledFormats: e.REPORTS_SCHEDULED_FORMATS.split(',') as ('html' | 'pdf' | 'xlsx')[],
+      chromiumPath: e.CHROMIUM_PATH ?? null,
+    },
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
   };
 }
@@ -304,5 +316,5 @@ function drachtioConfigOf(e: z.infer<typeof Env>): DrachtioEdgeConfig {
 /** Defaults for tests and embedded use, overridable field by field. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   const attachmentsDir = join(tmpdir(), `hotline-test-attachments-${process.pid}`);
-  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '' } as NodeJS.ProcessEnv), ...overrides };
+  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '', REPORTS_SCHEDULE: 'false' } as NodeJS.ProcessEnv), ...overrides };
 }

@@ -19,6 +19,9 @@ import { createCallService } from '../calls';
 import { createSmsService, createGatewaysFromConfig } from '../sms';
 import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
 import { createHotspots, HOTSPOT_SWEEP_MS } from './hotspots';
+import { createReportExports, reportSourceOf, REPORT_JOB_NAMES, type ReportJobs } from './report-exports';
+import type { ReportSource } from '../reports';
+import { createReports } from './reports';
 import type { AppConfig } from './config';
 
 /** The product's job catalog (name → payload); each part adds its own. */
@@ -35,14 +38,14 @@ type HotlineJobs = {
   'sms.sweep': Record<string, never>;
   /** Hotspot warnings: today's busy groups evaluated against their baseline (every node; each level raised once). */
   'hotspots.sweep': Record<string, never>;
-};
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, 'hotspots.sweep': true };
+} & ReportJobs;
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, 'hotspots.sweep': true, ...REPORT_JOB_NAMES };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
  * Nothing else in the product reads configuration or decides which adapter runs.
  */
-export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger } = {}) {
+export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; reportSource?: ReportSource } = {}) {
   const clock = opts.clock ?? systemClock;
   let database = opts.database;
   if (!database) {
@@ -175,6 +178,9 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     await workOrders.deliverOutbox();
   });
 
+  // 统计: the rollups change in the same transaction as the tickets and work orders.
+  const reports = createReports({ db, dialect, clock, directory, intake, intakeEvents, workOrderEvents });
+
   // 实时推送: in-process on one node, Redis pub/sub between several; the database numbers every event.
   const liveAdapters = config.redisUrl
     ? await createRedisLiveAdapters({ redisUrl: config.redisUrl, prefix: config.redisPrefix, onError: (err) => opts.logger?.error({ err }, 'live: Redis error') })
@@ -248,6 +254,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   });
   await jobs.schedule('workorders.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});
   await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
+  // 报表导出: exports and the 08:00 schedule, rendering the figures part's report documents.
+  const reportExports = await createReportExports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? reportSourceOf(reports), logger: opts.logger });
   await jobs.start();
 
   return {
@@ -275,11 +283,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     },
     intake,
     workOrders,
+    reports,
     live,
     calls,
     hotspots: hotspotPart.hotspots,
     sms,
     smsGateway,
+    reportExports,
     jobs,
     async close() {
       await live.close(); // first: closing consoles announce their seats offline through the database

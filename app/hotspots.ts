@@ -12,7 +12,7 @@ import type { DirectoryService } from '../directory';
 import type { IdentityService } from '../identity';
 import type { IntakeEvents, IntakeService } from '../intake';
 import type { LiveService } from '../live';
-import { createHotspotService, PROACTIVE_CHANNEL, type HotspotPorts } from '../reports/hotspots';
+import { createHotspotService, PROACTIVE_CHANNEL, type HotspotPorts } from '../reports';
 
 /** Leaders told of a warning over their territory (信息互通); grid leaders also of one inside it. */
 const TERRITORY_LEADERS: ReadonlySet<string> = new Set([Role.townLeader, Role.communitySecretary, Role.gridLeader]);

@@ -12,6 +12,7 @@ import { directoryRoutes } from '../directory';
 import { routingRoutes, responsibilityRoutes, knowledgeRoutes, listCategories } from '../routing';
 import { calendarRoutes } from '../calendar';
 import { workOrderRoutes } from '../workorders';
+import { reportsRoutes, reportExportRoutes } from '../reports';
 import { registerErrorHandling, routerErrorHandler } from './http-errors';
 import { registerWellFormedText } from './well-formed-text';
 import { registerSecurityHeaders } from './security-headers';
@@ -21,7 +22,7 @@ import { callRoutes } from '../calls';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
 import { ticketStoryRoutes } from './ticket-story';
-import { hotspotRoutes } from '../reports/hotspots';
+import { hotspotRoutes } from '../reports';
 import type { AppContext } from './context';
 
 const VERSION = '0.1.0';
@@ -109,6 +110,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       allowedOrigins: config.allowedOrigins,
     });
     await api.register(callRoutes, { calls: ctx.calls });
+    await api.register(reportsRoutes, { reports: ctx.reports });
     await api.register(smsRoutes, {
       sms: ctx.sms,
       ticketCreateBody: TicketCreateBodySchema,
@@ -120,6 +122,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     });
     await api.register(ticketStoryRoutes, { intake: ctx.intake, workOrders: ctx.workOrders, calls: ctx.calls, identity: ctx.identity });
     await api.register(hotspotRoutes, { hotspots: ctx.hotspots });
+    await api.register(reportExportRoutes, { exports: ctx.reportExports });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 

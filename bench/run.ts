@@ -15,6 +15,7 @@ import { benchSms } from './sms.bench';
 import { benchTelephony } from './telephony.bench';
 import { benchHotspots } from './hotspots.bench';
 import { benchDrachtioRecording } from './drachtio-recording.bench';
+import { benchReportsBulletin } from './reports.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -41,5 +42,7 @@ for (const kind of kinds) report(await benchSms(kind, size(2000)));
 report(await benchTelephony({ calls: size(2000), rate: 1000, concurrent: size(200), holdMs: 3000 }));
 for (const kind of kinds) report(await benchHotspots(kind, size(kind === 'sqlite' ? 3000 : 1000)));
 report(await benchDrachtioRecording(Math.max(1, Math.round(30 * scale))));
+// 月通报 on a synthetic year: 25 million tickets on MariaDB (Beijing's scale), 200,000 on SQLite (REPORTS_BENCH_TRACE=1 times each query).
+for (const kind of kinds) report(await benchReportsBulletin(kind, size(kind === 'mysql' ? 25_000_000 : 200_000)));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

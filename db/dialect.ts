@@ -80,21 +80,21 @@ export function unindexed(column: string) {
 }
 
 /**
- * Insert a counter row, or add to its counters when its unique key exists, in one statement
- * (`ON CONFLICT … DO UPDATE SET n = n + ?` / `ON DUPLICATE KEY UPDATE n = n + ?`). Safe under
- * concurrency on both: the row is locked by the statement itself.
+ * Adds rows to counters in one statement: inserts each row, or, where its unique key exists, adds
+ * the row's `addColumns` to the stored ones (SQLite `excluded.n`, MariaDB/MySQL `VALUES(n)`).
+ * Safe under concurrency on both: the statement itself locks the row it adds to.
  */
 export async function upsertAdd<DB, T extends keyof DB & string>(
   db: Kysely<DB>,
   dialect: DialectName,
   table: T,
-  row: Record<string, unknown>,
+  rows: Record<string, unknown>[],
   conflictColumns: string[],
-  add: Record<string, number>,
+  addColumns: string[],
 ): Promise<void> {
-  const set = Object.fromEntries(Object.entries(add).map(([c, n]) => [c, sql`${sql.ref(`${table}.${c}`)} + ${n}`]));
-  const values = { ...row, ...add };
-  const q = db.insertInto(table).values(values as never);
+  if (!rows.length) return;
+  const q = db.insertInto(table).values(rows as never);
+  const set = Object.fromEntries(addColumns.map((c) => [c, dialect === 'mysql' ? sql`${sql.ref(c)} + values(${sql.ref(c)})` : sql`${sql.ref(c)} + excluded.${sql.ref(c)}`]));
   if (dialect === 'mysql') await q.onDuplicateKeyUpdate(set as never).execute();
   else await q.onConflict((oc) => oc.columns(conflictColumns as never).doUpdateSet(set as never)).execute();
 }

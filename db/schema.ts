@@ -662,6 +662,62 @@ export interface SipEndpointsTable {
   updated_at: string;
 }
 
+/** A generated report file (已生成报表): see db/migrations/0016-generated-reports.ts. */
+export interface GeneratedReportsTable {
+  id: string;
+  city_id: string;
+  unit_id: string | null;
+  kind: string;
+  period_from: string;
+  period_to: string;
+  period_label: string;
+  format: string;
+  filters: string;
+  idempotency_key: string;
+  origin: string;
+  requested_by: string | null;
+  requested_by_name: string | null;
+  status: string;
+  progress: number;
+  attempts: number;
+  lease_until: string | null;
+  title: string | null;
+  file_key: string | null;
+  file_name: string | null;
+  content_type: string | null;
+  file_size: number | null;
+  error: string | null;
+  created_at: string;
+  updated_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** A counter of the reports (报表): '' in a key column is "none". See migration 0015. */
+export interface ReportRollupsTable {
+  city_id: string;
+  measure: string;
+  day: string; // YYYY-MM-DD in China
+  unit_id: string;
+  category_id: string;
+  territory_id: string;
+  channel: string;
+  type: string;
+  n: number;
+}
+
+/** What one ticket counts for now, in the rollups' keys (the drill-down lists these). */
+export interface ReportFactsTable extends ReportRollupsTable {
+  ticket_id: string;
+  category_top: string;
+  territory_top: string;
+}
+
+/** The counters: the facts summed, at the full grain and at one-dimension projections ('*' elsewhere). */
+export interface ReportRollupsGrainTable extends ReportRollupsTable {
+  grain: string; // full | unit | ct | category | category1 | territory1
+}
+
 export interface DB {
   classifier_models: ClassifierModelsTable;
   classifier_feedback: ClassifierFeedbackTable;
@@ -714,6 +770,9 @@ export interface DB {
   hotspot_callers: HotspotCallersTable;
   hotspot_ticket_groups: HotspotTicketGroupsTable;
   hotspot_warnings: HotspotWarningsTable;
+  generated_reports: GeneratedReportsTable;
+  report_rollups: ReportRollupsGrainTable;
+  report_facts: ReportFactsTable;
 }
 
 /** Hotspots (热点预警): tickets and distinct callers per category × territory × China day (see migration 0017). */

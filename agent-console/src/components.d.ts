@@ -30,6 +30,7 @@ declare module 'vue' {
     ElOption: typeof EP.ElOption;
     ElPagination: typeof EP.ElPagination;
     ElPopover: typeof EP.ElPopover;
+    ElProgress: typeof EP.ElProgress;
     ElRadio: typeof EP.ElRadio;
     ElRadioButton: typeof EP.ElRadioButton;
     ElRadioGroup: typeof EP.ElRadioGroup;

@@ -45,8 +45,8 @@ export class HotspotRepository {
       await this.db.updateTable('hotspot_callers').set({ tickets: sql`tickets + 1` }).where('city_id', '=', m.city_id).where('category_id', '=', m.category_id)
         .where('territory_id', '=', m.territory_id).where('day', '=', m.day).where('caller_key', '=', m.caller_key).execute();
     }
-    await upsertAdd(this.db, this.dialect, 'hotspot_counts', { ...key, category_level: g.categoryLevel, territory_level: g.territoryLevel, territory_path: g.territoryPath },
-      ['city_id', 'category_id', 'territory_id', 'day'], { tickets: 1, callers: newCaller ? 1 : 0 });
+    await upsertAdd(this.db, this.dialect, 'hotspot_counts', [{ ...key, category_level: g.categoryLevel, territory_level: g.territoryLevel, territory_path: g.territoryPath, tickets: 1, callers: newCaller ? 1 : 0 }],
+      ['city_id', 'category_id', 'territory_id', 'day'], ['tickets', 'callers']);
     return true;
   }
 

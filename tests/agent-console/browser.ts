@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Clock } from '../../core';
 import { CONSOLE_DIST } from '../../app/landing';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, type StartTestAppOptions, type TestApp } from '../helpers/app';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -87,12 +87,12 @@ export interface ConsoleServer {
 }
 
 /** The real server over a fresh database with the demo city, listening on a free port, serving the built console. */
-export async function startConsoleServer(): Promise<ConsoleServer> {
+export async function startConsoleServer(opts: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource'> = {}): Promise<ConsoleServer> {
   await ensureConsoleBuilt();
   // The browser keeps cookies by the real date, the server dates them by its own clock (2025): a
   // session long enough to reach past today keeps the cookie alive in chromium.
   const sessionHours = Math.ceil((Date.now() - START.getTime()) / 3_600_000) + 48;
-  const t = await startTestApp({ clock: flowingClock(START), config: { sessionHours } });
+  const t = await startTestApp({ ...opts, clock: flowingClock(START), config: { sessionHours } });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = t.app.server.address() as AddressInfo;
   return {
@@ -157,14 +157,19 @@ export async function unresolvedElements(page: Page): Promise<string[]> {
  * built console and one browser for the file, started before its tests (after `seed`, if given,
  * has filled the database) and closed after them. `env()` gives both to the tests.
  */
-export function describeConsole(name: string, body: (env: () => { s: ConsoleServer; browser: Browser }) => void, seed?: (s: ConsoleServer) => Promise<void>) {
+export function describeConsole(
+  name: string,
+  body: (env: () => { s: ConsoleServer; browser: Browser }) => void,
+  seed?: (s: ConsoleServer) => Promise<void>,
+  server?: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource'>,
+) {
   const skip = browserSkipReason();
   if (skip) console.log(`[agent-console] ${skip}`);
   describe.skipIf(!!skip)(name, () => {
     let s: ConsoleServer;
     let browser: Browser;
     beforeAll(async () => {
-      s = await startConsoleServer();
+      s = await startConsoleServer(server);
       await seed?.(s);
       browser = await launchBrowser();
     }, 180_000);

@@ -4,6 +4,7 @@ import { buildServer } from '../../app/server';
 import { testConfig, type AppConfig } from '../../app/config';
 import { importCityFromDir } from '../../app/city-preset';
 import { FixedClock, systemActor, type Clock } from '../../core';
+import type { ReportSource } from '../../reports';
 import { freshDatabase, type TestDatabase } from './db';
 
 export const DEMO_PASSWORD = 'demo12345';
@@ -23,12 +24,14 @@ export interface StartTestAppOptions {
   config?: Partial<AppConfig>;
   /** Runs on the built server before `ready()`: the place to register extra test-only routes. */
   beforeReady?: (app: FastifyInstance, ctx: AppContext) => void | Promise<void>;
+  /** The report figures behind exports (default: none installed; tests/reports gives a fixture document). */
+  reportSource?: ReportSource;
 }
 
 /** The real server over a fresh database with the demo city imported (SQLite or MariaDB per TEST_DATABASE). */
 export async function startTestApp(opts: StartTestAppOptions = {}): Promise<TestApp> {
   const database = await freshDatabase();
-  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')) });
+  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')), reportSource: opts.reportSource });
   await importCityFromDir(ctx, 'cities/demo', { actor: systemActor('demo', 'test') });
   const app = await buildServer(ctx);
   await opts.beforeReady?.(app, ctx);

@@ -6,14 +6,14 @@ import type { App, Component } from 'vue';
 import {
   ElAlert, ElBadge, ElButton, ElCascader, ElCheckbox, ElCheckboxGroup, ElConfigProvider, ElDatePicker, ElDescriptions, ElDescriptionsItem, ElDialog,
   ElDivider, ElDrawer, ElDropdown, ElDropdownItem, ElDropdownMenu, ElEmpty, ElForm, ElFormItem, ElInput, ElLink, ElLoading, ElMenu,
-  ElMenuItem, ElOption, ElPagination, ElPopover, ElRadio, ElRadioButton, ElRadioGroup, ElSelect, ElSkeleton, ElTabPane, ElTable,
+  ElMenuItem, ElOption, ElPagination, ElPopover, ElProgress, ElRadio, ElRadioButton, ElRadioGroup, ElSelect, ElSkeleton, ElTabPane, ElTable,
   ElTableColumn, ElTabs, ElTag, ElTimeline, ElTimelineItem, ElTooltip, ElUpload,
 } from 'element-plus';
 
 const COMPONENTS: Record<string, Component> = {
   ElAlert, ElBadge, ElButton, ElCascader, ElCheckbox, ElCheckboxGroup, ElConfigProvider, ElDatePicker, ElDescriptions, ElDescriptionsItem, ElDialog,
   ElDivider, ElDrawer, ElDropdown, ElDropdownItem, ElDropdownMenu, ElEmpty, ElForm, ElFormItem, ElInput, ElLink, ElMenu, ElMenuItem,
-  ElOption, ElPagination, ElPopover, ElRadio, ElRadioButton, ElRadioGroup, ElSelect, ElSkeleton, ElTabPane, ElTable, ElTableColumn,
+  ElOption, ElPagination, ElPopover, ElProgress, ElRadio, ElRadioButton, ElRadioGroup, ElSelect, ElSkeleton, ElTabPane, ElTable, ElTableColumn,
   ElTabs, ElTag, ElTimeline, ElTimelineItem, ElTooltip, ElUpload,
 };
 

@@ -6,6 +6,7 @@ import { bump } from '../stores/changes';
 import { callsActions } from '../stores/calls';
 import { notificationsActions } from '../stores/notifications';
 import { presenceActions } from '../stores/presence';
+import { reportsActions } from '../stores/reports';
 import { ticketOfEvent, ticketsStore } from '../stores/tickets';
 import { workOrderOfEvent, workOrdersStore } from '../stores/workOrders';
 import type { LiveMessage } from './connection';
@@ -45,6 +46,8 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'sms.*': () => bump('sms'),
   // 热点预警: a warning raised or its level risen, acknowledged or converted.
   'hotspot.*': () => bump('hotspots'),
+  // 报表: an export's progress, and a report ready (with its download link) or failed.
+  'report.*': (d, m) => reportsActions.received(m.type, d),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');
