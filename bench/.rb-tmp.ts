@@ -1,2 +1,0 @@
-import { benchReportsBulletin } from './reports.bench';
-console.log(JSON.stringify(await benchReportsBulletin((process.argv[2] ?? 'sqlite') as any, Number(process.argv[3]))));
