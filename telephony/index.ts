@@ -1,0 +1,24 @@
+/**
+ * Telephony (话务): real calls into the hotline. The SIP edge (ports.ts) turns SIP into call facts;
+ * above it, the same for every edge: the ACD (排队分配), call detail records (话单), the screen pop
+ * through calls/, recordings (录音), callback requests (留言回拨), GB/T 33358 metrics and the wallboard.
+ */
+export * from './ports';
+export {
+  /** Builds the service over the database, an edge (or null: off) and the other parts' ports; `start()` at boot, `stop()` at close. */
+  createTelephonyService,
+  toCallRecordView,
+  type TelephonyService,
+  type TelephonyDeps,
+  type TelephonyLogger,
+  type CallRecordView,
+  type CallbackRequestView,
+  type AgentSettingsView,
+} from './telephony.service';
+export type { TelephonyPorts, TelephonyStaff, SipPhoneCredentials } from './telephony-ports';
+/** The fastify plugin: `/telephony/...` (calls, recordings, callbacks, metrics, wallboard, queues, agents); options `{ telephony }`. */
+export { telephonyRoutes, parseRange, type TelephonyRoutesOptions } from './telephony.routes';
+export { Acd, AbandonPoint, CallOutcome, PromptName, type AcdAgent, type AcdCommand, type AcdNotice, type Scheduler, type CallEnd } from './domain/acd';
+export { Skill, SKILL_ZH, DEFAULT_QUEUES, mergeQueueSettings, TelephonyCitySettings, QueueSettingsInput, type QueueSettings } from './domain/queues';
+export { computeMetrics, chinaHourOf, SERVICE_LEVEL_SECONDS, type MetricsCall, type QueueHourMetrics } from './domain/metrics';
+export { ensureDefaultPrompts } from './prompts';
