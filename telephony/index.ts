@@ -1,9 +1,14 @@
 /**
- * Telephony (话务): real calls into the hotline. The SIP edge (ports.ts) turns SIP into call facts;
- * above it, the same for every edge: the ACD (排队分配), call detail records (话单), the screen pop
- * through calls/, recordings (录音), callback requests (留言回拨), GB/T 33358 metrics and the wallboard.
+ * Telephony (电话接入, 话务): real calls into the hotline. The SIP edge port (ports.ts) turns SIP into
+ * call facts; above it, the same for every edge: the ACD (排队分配), call detail records (话单), the
+ * screen pop through calls/, recordings (录音), callback requests (留言回拨), GB/T 33358 metrics and
+ * the wallboard. The core sees only {@link SipEdge} and {@link EdgeEvent}; SIP and RTP stay in an edge.
  */
 export * from './ports';
+/** The built-in edge: SIP on UDP and G.711 RTP in this process (the embedded default). */
+export { createBuiltinSipEdge, type BuiltinSipEdgeOptions } from './edges/builtin/builtin-edge';
+export { ensureDefaultPrompts, DEFAULT_PROMPTS, type DefaultPromptName } from './edges/builtin/prompts';
+export { computeHa1 } from './edges/builtin/digest';
 export {
   /** Builds the service over the database, an edge (or null: off) and the other parts' ports; `start()` at boot, `stop()` at close. */
   createTelephonyService,
@@ -21,4 +26,3 @@ export { telephonyRoutes, parseRange, type TelephonyRoutesOptions } from './tele
 export { Acd, AbandonPoint, CallOutcome, PromptName, type AcdAgent, type AcdCommand, type AcdNotice, type Scheduler, type CallEnd } from './domain/acd';
 export { Skill, SKILL_ZH, DEFAULT_QUEUES, mergeQueueSettings, TelephonyCitySettings, QueueSettingsInput, type QueueSettings } from './domain/queues';
 export { computeMetrics, chinaHourOf, SERVICE_LEVEL_SECONDS, type MetricsCall, type QueueHourMetrics } from './domain/metrics';
-export { ensureDefaultPrompts } from './prompts';
