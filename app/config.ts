@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { GatewayConfig } from '../sms';
@@ -97,6 +97,23 @@ const Env = z.object({
   SMS_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   SMS_WEBHOOK_RATE: z.coerce.number().min(0.1).max(100_000).default(50),
   SMS_WEBHOOK_CALLBACK_TOKEN: z.string().min(16).optional(),
+  /** Telephony (电话接入, docs/telephony.md): which SIP edge runs. `builtin`: SIP on UDP in this process; `drachtio`: drachtio-server; `off`: none. */
+  TELEPHONY_EDGE: z.enum(['builtin', 'drachtio', 'off']).default('builtin'),
+  TELEPHONY_SIP_HOST: z.string().default('0.0.0.0'),
+  TELEPHONY_SIP_PORT: z.coerce.number().int().min(0).max(65535).default(5070),
+  /** The address phones and carriers reach this node at (Via, Contact, SDP); default: the first non-internal IPv4 address. */
+  TELEPHONY_PUBLIC_ADDRESS: z.string().optional(),
+  TELEPHONY_RTP_PORTS: z.string().regex(/^\d{4,5}-\d{4,5}$/, 'min-max, e.g. 20000-20999').default('20000-20999'),
+  /** The city whose hotline the edge answers (default: the installation's only or first city). */
+  TELEPHONY_CITY_ID: z.string().optional(),
+  /** This node's name in call records (a restart closes its dangling records): stable across restarts; default the host name. */
+  TELEPHONY_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  /** The city's recorded prompts (welcome.wav, queue-music.wav, callback-offer.wav, goodbye.wav); default: tone placeholders. */
+  TELEPHONY_PROMPTS_DIR: z.string().optional(),
+  /** Where the edge writes recordings before they are stored with the attachments. */
+  TELEPHONY_RECORDINGS_DIR: z.string().default('./data/recordings'),
+  /** Days a recording is kept when the city's settings name none (telephony.recordingRetentionDays). */
+  TELEPHONY_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(180),
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   message: 'HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
@@ -135,6 +152,20 @@ export interface AppConfig {
   /** Origins allowed to open the live feed; empty: the server's own. */
   allowedOrigins: string[];
   sms: SmsConfig;
+  telephony: TelephonyConfig;
+}
+
+export interface TelephonyConfig {
+  edge: 'builtin' | 'drachtio' | 'off';
+  sipHost: string;
+  sipPort: number;
+  publicAddress: string | null;
+  rtpPorts: { min: number; max: number };
+  cityId: string | null;
+  nodeId: string;
+  promptsDir: string | null;
+  recordingsDir: string;
+  recordingRetentionDays: number;
 }
 
 export interface SmsConfig {
@@ -149,7 +180,7 @@ export interface SmsConfig {
 }
 
 /** Settings where an empty value (a compose file's `${X:-}`) means "not set". */
-const EMPTY_IS_UNSET = /^(SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS)$/;
+const EMPTY_IS_UNSET = /^(TELEPHONY_(PUBLIC_ADDRESS|CITY_ID|NODE_ID|PROMPTS_DIR)|SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS)$/;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => !(v === '' && EMPTY_IS_UNSET.test(k)))));
@@ -188,6 +219,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
     sms: smsConfigOf(e),
+    telephony: {
+      edge: e.TELEPHONY_EDGE,
+      sipHost: e.TELEPHONY_SIP_HOST,
+      sipPort: e.TELEPHONY_SIP_PORT,
+      publicAddress: e.TELEPHONY_PUBLIC_ADDRESS ?? null,
+      rtpPorts: { min: Number(e.TELEPHONY_RTP_PORTS.split('-')[0]), max: Number(e.TELEPHONY_RTP_PORTS.split('-')[1]) },
+      cityId: e.TELEPHONY_CITY_ID ?? null,
+      nodeId: e.TELEPHONY_NODE_ID ?? hostname(),
+      promptsDir: e.TELEPHONY_PROMPTS_DIR ?? null,
+      recordingsDir: e.TELEPHONY_RECORDINGS_DIR,
+      recordingRetentionDays: e.TELEPHONY_RECORDING_RETENTION_DAYS,
+    },
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
   };
 }
@@ -230,5 +273,5 @@ function smsConfigOf(e: z.infer<typeof Env>): SmsConfig {
 /** Defaults for tests and embedded use, overridable field by field. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   const attachmentsDir = join(tmpdir(), `hotline-test-attachments-${process.pid}`);
-  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '' } as NodeJS.ProcessEnv), ...overrides };
+  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '', TELEPHONY_EDGE: 'off' } as NodeJS.ProcessEnv), ...overrides };
 }

@@ -19,6 +19,7 @@ import { createCallService } from '../calls';
 import { createSmsService, createGatewaysFromConfig } from '../sms';
 import { createSmsPorts, queueCitizenTextsOnTicketEvents } from './sms-ports';
 import type { AppConfig } from './config';
+import { createTelephony, type TelephonyParts } from './telephony';
 
 /** The product's job catalog (name → payload); each part adds its own. */
 type HotlineJobs = {
@@ -32,14 +33,16 @@ type HotlineJobs = {
   'sms.deliver': Record<string, never>;
   /** SMS: texts due or left behind by a crash, and inbound texts whose handling was cut short (every node). */
   'sms.sweep': Record<string, never>;
+  /** Telephony: recordings past their retention are deleted (daily, every node; each file once). */
+  'telephony.recordings_purge': Record<string, never>;
 };
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true };
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, 'telephony.recordings_purge': true };
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
  * Nothing else in the product reads configuration or decides which adapter runs.
  */
-export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger } = {}) {
+export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; telephony?: Pick<TelephonyParts, 'edge' | 'credentials'> } = {}) {
   const clock = opts.clock ?? systemClock;
   let database = opts.database;
   if (!database) {
@@ -138,6 +141,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
 
   // 工单办理: work orders take part in every ticket transition; the sweep fires the supervision ladder.
   const workOrderLookups = createWorkOrderLookups({ db, directory, calendar });
+  const attachmentStorage = config.attachments.s3 ? createS3AttachmentStorage(config.attachments.s3) : createDiskAttachmentStorage(config.attachments.dir);
   const workOrderEvents = new EventBus<WorkOrderEvents, Kysely<DB>>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
   const workOrders = createWorkOrderService({
     db,
@@ -152,7 +156,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       view: toTicketView,
     },
     lookups: workOrderLookups,
-    storage: config.attachments.s3 ? createS3AttachmentStorage(config.attachments.s3) : createDiskAttachmentStorage(config.attachments.dir),
+    storage: attachmentStorage,
     sinks: [createLogNotificationSink(opts.logger)],
     maxAttachmentBytes: config.attachments.maxBytes,
     // Notices are delivered right after the commit that queued them; the sweep catches any left behind.
@@ -189,6 +193,12 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   // Notices reach the consoles as a sink of the outbox: stored (once per notice) before the row counts as delivered.
   workOrders.addSink(createLiveNotificationSink(live));
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
+  // 电话接入: the SIP edge and the ACD above it; recordings are stored where attachments are.
+  const telephony = createTelephony(config, { db, clock, directory, identity, intake, intakeEvents, live, calls, storage: attachmentStorage, logger: opts.logger, ...opts.telephony });
+  jobs.register('telephony.recordings_purge', async () => {
+    await telephony.service.purgeExpiredRecordings();
+  });
+  await jobs.schedule('telephony.recordings_purge', { everyMs: 86_400_000 }, {});
 
   // 短信: gateways in the configured order (failover, a rate limit each); texts from the outbox and ticket events.
   const smsGateway = createGatewaysFromConfig(config.sms.gateways, { logger: opts.logger });
@@ -265,10 +275,12 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     workOrders,
     live,
     calls,
+    telephony,
     sms,
     smsGateway,
     jobs,
     async close() {
+      await telephony.stop(); // its last call records are written while the database is open
       await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing
       await smsRunning;

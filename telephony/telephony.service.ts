@@ -22,14 +22,14 @@ export interface TelephonyLogger {
 export interface TelephonyDeps {
   db: Kysely<DB>;
   ports: TelephonyPorts;
-  /** The city whose hotline the edge answers. */
-  cityId: string;
+  /** The city whose hotline the edge answers; may be given to `start` instead (a first start imports the city after the context is built). */
+  cityId?: string;
   /** null: telephony off (TELEPHONY_EDGE=off): the admin, callback, recording and metrics APIs still work. */
   edge: SipEdge | null;
   /** Stable across restarts of this node (host name): a restart closes this node's dangling records. */
   nodeId: string;
-  /** Prompt files by name (8 kHz WAV). */
-  prompts: Record<PromptName, string>;
+  /** The file of a prompt (8 kHz WAV), asked when it is played. */
+  promptFile(name: PromptName): string;
   clock?: Clock;
   scheduler?: Scheduler;
   logger?: TelephonyLogger;
@@ -126,8 +126,8 @@ export function createTelephonyService(deps: TelephonyDeps) {
   const scheduler = deps.scheduler ?? realScheduler(clock);
   const logger = deps.logger ?? noopLogger;
   const repo = new TelephonyRepository(deps.db);
-  const cityId = deps.cityId;
-  const system: CommandContext = { actor: systemActor(cityId, 'telephony') };
+  let cityId = deps.cityId ?? '';
+  let system: CommandContext = { actor: systemActor(cityId, 'telephony') };
   const now = () => toDbTime(clock.now());
 
   let queues: Record<string, QueueSettings> = mergeQueueSettings(undefined, {});
@@ -183,7 +183,7 @@ export function createTelephonyService(deps: TelephonyDeps) {
         case 'answer':
           return await edge.answer(c.callId);
         case 'play': {
-          const prompt: Prompt = { id: c.prompt, file: deps.prompts[c.prompt], loop: c.prompt === 'queue' };
+          const prompt: Prompt = { id: c.prompt, file: deps.promptFile(c.prompt), loop: c.prompt === 'queue' };
           return await edge.playPrompt(c.callId, prompt);
         }
         case 'offer': {
@@ -383,7 +383,13 @@ export function createTelephonyService(deps: TelephonyDeps) {
 
   const service = {
     /** Boot: settings, dangling records, then the edge; the ACD runs from here until `stop`. */
-    async start() {
+    async start(forCity?: string) {
+      if (started) return;
+      if (forCity) {
+        cityId = forCity;
+        system = { actor: systemActor(cityId, 'telephony') };
+      }
+      if (!cityId) throw new Error('telephony: no city to answer calls for');
       await loadSettings();
       const closed = await closeDangling();
       if (closed) logger.warn({ closed }, 'telephony: closed call records left open by this node before a restart (node_restart)');

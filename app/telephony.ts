@@ -1,0 +1,148 @@
+/**
+ * Telephony wiring (电话接入): which SIP edge runs (TELEPHONY_EDGE), the telephony service over the
+ * other parts' public services, and its life: started when the HTTP app is ready (after a first
+ * start imported the city), stopped when it closes. See docs/telephony.md.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db';
+import { systemActor, type Clock, type EventBus } from '../core';
+import type { DirectoryService } from '../directory';
+import type { IdentityService } from '../identity';
+import { FINAL_STATUSES, type IntakeEvents, type IntakeService, type TicketStatus } from '../intake';
+import type { LiveService } from '../live';
+import type { CallService } from '../calls';
+import type { AttachmentStorage } from '../workorders';
+import {
+  computeHa1, createBuiltinSipEdge, createTelephonyService, ensureDefaultPrompts, type PromptName, type SipCredentials, type SipEdge, type SipPhoneCredentials,
+} from '../telephony';
+import type { AppConfig } from './config';
+
+const SIP_REALM = 'hotline';
+
+/**
+ * Agent phone credentials until the edge's credential table (sip_endpoints, migration 0013 on the
+ * sipedge branch) is merged: HA1 per username, in this process only (set again after a restart).
+ */
+export function createInterimPhoneCredentials(): SipCredentials & SipPhoneCredentials {
+  const ha1s = new Map<string, string>();
+  return {
+    async ha1(username, realm) {
+      return realm === SIP_REALM ? (ha1s.get(username) ?? null) : null;
+    },
+    async setPassword(_cityId, username, password) {
+      ha1s.set(username, computeHa1(username, SIP_REALM, password));
+    },
+  };
+}
+
+export interface TelephonyParts {
+  db: Kysely<DB>;
+  clock: Clock;
+  directory: DirectoryService;
+  identity: IdentityService;
+  intake: IntakeService;
+  intakeEvents: EventBus<IntakeEvents, Kysely<DB>>;
+  live: LiveService;
+  calls: CallService;
+  storage: AttachmentStorage;
+  logger?: Logger;
+  /** Tests give their own credentials (and edge); the default is {@link createInterimPhoneCredentials}. */
+  credentials?: SipCredentials & SipPhoneCredentials;
+  edge?: SipEdge | null;
+}
+
+/** A repeat caller (重复来电) with an open urgent ticket jumps the queue; an emergency one further. */
+const URGENCY_PRIORITY: Record<string, number> = { urgent: 1, emergency: 2 };
+
+export function createTelephony(config: AppConfig, p: TelephonyParts) {
+  const t = config.telephony;
+  const logger = p.logger?.child({ part: 'telephony' });
+  const credentials = p.credentials ?? createInterimPhoneCredentials();
+  const edgeLogger = logger ?? { debug() {}, info() {}, warn() {}, error() {} };
+  let edge: SipEdge | null;
+  if (p.edge !== undefined) edge = p.edge;
+  else if (t.edge === 'builtin') {
+    edge = createBuiltinSipEdge({
+      host: t.sipHost, port: t.sipPort, publicAddress: t.publicAddress ?? undefined, realm: SIP_REALM, credentials, logger: edgeLogger,
+      rtpPorts: t.rtpPorts, recordingsDir: t.recordingsDir,
+    });
+  } else if (t.edge === 'drachtio') {
+    // The drachtio edge is built on its own branch; until it is merged this build cannot run it.
+    throw new Error('TELEPHONY_EDGE=drachtio: the drachtio edge is not part of this build yet; use builtin or off');
+  } else edge = null;
+
+  let promptsFor: Record<PromptName, string> | null = null;
+  async function promptFiles(): Promise<Record<PromptName, string>> {
+    const files = ensureDefaultPrompts(t.promptsDir ?? join(t.recordingsDir, '..', 'prompts'));
+    return { queue: files.queueMusic, callback_offer: files.callbackOffer, callback_confirmed: files.goodbye, goodbye: files.goodbye };
+  }
+
+  const service = createTelephonyService({
+    db: p.db, clock: p.clock, edge, nodeId: t.nodeId, logger, recordingRetentionDays: t.recordingRetentionDays,
+    // The files are written at start; no call is taken before.
+    promptFile: (name) => promptsFor![name],
+    ports: {
+      directory: {
+        settingsOf: async (cityId) => (await p.directory.getCity(cityId)).settings as Record<string, unknown>,
+        lineByNumber: (cityId, dialled) => p.directory.lineByNumber(cityId, dialled),
+      },
+      presence: {
+        list: async (cityId) => (await p.live.listPresence(systemActor(cityId, 'telephony'))).map((x) => ({ userId: x.userId, status: x.status, since: x.since })),
+      },
+      staff: { list: async (cityId) => (await p.identity.listUsers(cityId)).map((u) => ({ id: u.id, username: u.username, displayName: u.displayName, role: u.role })) },
+      async callerPriority(cityId, phone) {
+        if (!phone) return 0;
+        const h = await p.intake.lookupCitizen(systemActor(cityId, 'telephony'), phone);
+        if (!h.repeatCaller) return 0;
+        let best = 0;
+        for (const tk of h.tickets) {
+          if (FINAL_STATUSES.has(tk.status as TicketStatus) || tk.status === 'answered') continue;
+          best = Math.max(best, URGENCY_PRIORITY[tk.urgency] ?? 0);
+        }
+        return best;
+      },
+      calls: { record: (ctx, e) => p.calls.record(ctx, e) },
+      tickets: {
+        async readable(actor, ticketId) {
+          const tk = await p.intake.getTicket(actor, ticketId);
+          return { id: tk.id, confidential: tk.confidential, handlingUnitId: tk.handlingUnitId };
+        },
+      },
+      live: { publish: (e) => p.live.publish(e) },
+      storage: p.storage,
+      credentials,
+    },
+  });
+
+  // Answering links the call to the ticket the agent builds: the ticket carries the call's id.
+  p.intakeEvents.on('ticket.created', async (e) => {
+    if (e.ticket.call_id) await service.ticketCreated({ id: e.ticket.id, cityId: e.ticket.city_id, callId: e.ticket.call_id });
+  });
+
+  let running = false;
+  return {
+    service,
+    edge,
+    credentials,
+    /** Starts the edge and the ACD for the configured (or first) city; without a city, telephony waits (logged). */
+    async start() {
+      if (running || !edge) return;
+      const cities = await p.directory.listCities();
+      const cityId = t.cityId ?? cities[0]?.id ?? null;
+      if (!cityId) return logger?.warn('telephony: no city yet; the SIP edge is not started');
+      promptsFor = await promptFiles();
+      await service.start(cityId);
+      running = true;
+      logger?.info({ edge: edge.kind, health: await edge.health() }, 'telephony: SIP edge started');
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      await service.stop();
+    },
+  };
+}
+
+export type Telephony = ReturnType<typeof createTelephony>;
