@@ -23,12 +23,14 @@ export interface StartTestAppOptions {
   config?: Partial<AppConfig>;
   /** Runs on the built server before `ready()`: the place to register extra test-only routes. */
   beforeReady?: (app: FastifyInstance, ctx: AppContext) => void | Promise<void>;
+  /** A SIP edge (a test double or a real one on a free port) and phone credentials for telephony. */
+  telephony?: NonNullable<Parameters<typeof createContext>[1]>['telephony'];
 }
 
 /** The real server over a fresh database with the demo city imported (SQLite or MariaDB per TEST_DATABASE). */
 export async function startTestApp(opts: StartTestAppOptions = {}): Promise<TestApp> {
   const database = await freshDatabase();
-  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')) });
+  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')), telephony: opts.telephony });
   await importCityFromDir(ctx, 'cities/demo', { actor: systemActor('demo', 'test') });
   const app = await buildServer(ctx);
   await opts.beforeReady?.(app, ctx);
