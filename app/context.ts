@@ -42,7 +42,7 @@ const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'work
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
  * Nothing else in the product reads configuration or decides which adapter runs.
  */
-export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; telephony?: Pick<TelephonyParts, 'edge' | 'credentials'> } = {}) {
+export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; telephony?: Pick<TelephonyParts, 'edge'> } = {}) {
   const clock = opts.clock ?? systemClock;
   let database = opts.database;
   if (!database) {

@@ -15,27 +15,11 @@ import type { LiveService } from '../live';
 import type { CallService } from '../calls';
 import type { AttachmentStorage } from '../workorders';
 import {
-  computeHa1, createBuiltinSipEdge, createTelephonyService, ensureDefaultPrompts, type PromptName, type SipCredentials, type SipEdge, type SipPhoneCredentials,
+  createBuiltinSipEdge, createSipEndpointsService, createTelephonyService, ensureDefaultPrompts, type PromptName, type SipEdge,
 } from '../telephony';
 import type { AppConfig } from './config';
 
 const SIP_REALM = 'hotline';
-
-/**
- * Agent phone credentials until the edge's credential table (sip_endpoints, migration 0013 on the
- * sipedge branch) is merged: HA1 per username, in this process only (set again after a restart).
- */
-export function createInterimPhoneCredentials(): SipCredentials & SipPhoneCredentials {
-  const ha1s = new Map<string, string>();
-  return {
-    async ha1(username, realm) {
-      return realm === SIP_REALM ? (ha1s.get(username) ?? null) : null;
-    },
-    async setPassword(_cityId, username, password) {
-      ha1s.set(username, computeHa1(username, SIP_REALM, password));
-    },
-  };
-}
 
 export interface TelephonyParts {
   db: Kysely<DB>;
@@ -48,8 +32,7 @@ export interface TelephonyParts {
   calls: CallService;
   storage: AttachmentStorage;
   logger?: Logger;
-  /** Tests give their own credentials (and edge); the default is {@link createInterimPhoneCredentials}. */
-  credentials?: SipCredentials & SipPhoneCredentials;
+  /** Tests give their own edge (a double, or a real one on a free port); default: the one TELEPHONY_EDGE names. */
   edge?: SipEdge | null;
 }
 
@@ -59,7 +42,9 @@ const URGENCY_PRIORITY: Record<string, number> = { urgent: 1, emergency: 2 };
 export function createTelephony(config: AppConfig, p: TelephonyParts) {
   const t = config.telephony;
   const logger = p.logger?.child({ part: 'telephony' });
-  const credentials = p.credentials ?? createInterimPhoneCredentials();
+  // Agents' phone accounts: only HA1 is stored (sip_endpoints); the registrar asks it.
+  const sipEndpoints = createSipEndpointsService({ db: p.db, clock: p.clock });
+  const credentials = sipEndpoints.credentials;
   const edgeLogger = logger ?? { debug() {}, info() {}, warn() {}, error() {} };
   let edge: SipEdge | null;
   if (p.edge !== undefined) edge = p.edge;
@@ -112,7 +97,11 @@ export function createTelephony(config: AppConfig, p: TelephonyParts) {
       },
       live: { publish: (e) => p.live.publish(e) },
       storage: p.storage,
-      credentials,
+      credentials: {
+        async setPassword(ctx, input) {
+          await sipEndpoints.setPassword(ctx, { ...input, realm: SIP_REALM });
+        },
+      },
     },
   });
 
@@ -125,7 +114,9 @@ export function createTelephony(config: AppConfig, p: TelephonyParts) {
   return {
     service,
     edge,
-    credentials,
+    sipEndpoints,
+    /** The digest realm phones register in. */
+    realm: SIP_REALM,
     /** Starts the edge and the ACD for the configured (or first) city; without a city, telephony waits (logged). */
     async start() {
       if (running || !edge) return;

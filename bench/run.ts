@@ -12,6 +12,7 @@ import { benchClassifier } from './routing-classifier.bench';
 import { benchTerritory } from './routing-territory.bench';
 import { benchConsoleHub } from './console-hub.bench';
 import { benchSms } from './sms.bench';
+import { benchTelephony } from './telephony.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -35,5 +36,6 @@ report(await benchJobs(size(10_000)));
 for (const kind of kinds) report(await benchWorkOrderSweep(kind, size(1_000_000)));
 report(await benchConsoleHub({ connections: size(2000), events: size(100) }));
 for (const kind of kinds) report(await benchSms(kind, size(2000)));
+report(await benchTelephony({ calls: size(2000), rate: 1000, concurrent: size(200), holdMs: 3000 }));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

@@ -12,6 +12,7 @@ import * as m0009 from './migrations/0009-notification-reads';
 import * as m0010 from './migrations/0010-work-order-queues';
 import * as m0011 from './migrations/0011-sms';
 import * as m0012 from './migrations/0012-own-policy-names';
+import * as m0013 from './migrations/0013-sip-endpoints';
 import * as m0014 from './migrations/0014-telephony';
 
 type DialectMigration = {
@@ -33,6 +34,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0010-work-order-queues': m0010,
   '0011-sms': m0011,
   '0012-own-policy-names': m0012,
+  '0013-sip-endpoints': m0013,
   '0014-telephony': m0014,
 };
 

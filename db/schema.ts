@@ -650,6 +650,18 @@ export interface SmsOptOutsTable {
   inbound_id: string | null;
 }
 
+/** An agent phone's SIP account on the built-in edge; only HA1 = MD5(username:realm:password) is kept. */
+export interface SipEndpointsTable {
+  id: string;
+  city_id: string;
+  username: string; // unique: the SIP user the phone registers as
+  user_id: string | null; // the console user at this phone (坐席), if linked
+  realm: string; // the digest realm the HA1 was computed for
+  ha1: string;
+  created_at: string;
+  updated_at: string;
+}
+
 /** A call detail record (话单), see migration 0014. */
 export interface TelephonyCallRecordsTable {
   id: string;
@@ -765,6 +777,7 @@ export interface DB {
   calls: CallsTable;
   call_transcript_segments: CallTranscriptSegmentsTable;
   sms_messages: SmsMessagesTable;
+  sip_endpoints: SipEndpointsTable;
   sms_provider_ids: SmsProviderIdsTable;
   sms_receipts: SmsReceiptsTable;
   sms_inbound: SmsInboundTable;

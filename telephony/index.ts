@@ -26,3 +26,8 @@ export { telephonyRoutes, parseRange, type TelephonyRoutesOptions } from './tele
 export { Acd, AbandonPoint, CallOutcome, PromptName, type AcdAgent, type AcdCommand, type AcdNotice, type Scheduler, type CallEnd } from './domain/acd';
 export { Skill, SKILL_ZH, DEFAULT_QUEUES, mergeQueueSettings, TelephonyCitySettings, QueueSettingsInput, type QueueSettings } from './domain/queues';
 export { computeMetrics, chinaHourOf, SERVICE_LEVEL_SECONDS, type MetricsCall, type QueueHourMetrics } from './domain/metrics';
+/** Agents' phone accounts (sip_endpoints): set a password (HA1 only), list, remove; the registrar's credentials port. */
+export {
+  createSipEndpointsService, MIN_SIP_PASSWORD_LENGTH,
+  type SipEndpointsService, type SipEndpointsDeps, type SipEndpointView, type SetSipPasswordInput,
+} from './sip-endpoints.service';

@@ -17,11 +17,11 @@ export interface TelephonyStaff {
 }
 
 /**
- * Sets an agent phone's SIP password (stored as HA1 by the edge's credential table, never in clear).
- * Implemented over the built-in edge's endpoint repository once merged.
+ * Sets an agent phone's SIP password: only its HA1 is stored, in the edge's credential table
+ * (sip_endpoints, which audits the change); the phone's registrations are checked against it.
  */
 export interface SipPhoneCredentials {
-  setPassword(cityId: string, username: string, password: string): Promise<void>;
+  setPassword(ctx: CommandContext, input: { cityId: string; username: string; password: string; userId: string }): Promise<void>;
 }
 
 export interface TelephonyPorts {

@@ -594,16 +594,15 @@ export function createTelephonyService(deps: TelephonyDeps) {
       return (await service.listAgents(ctx.actor)).find((a) => a.userId === userId)!;
     },
 
-    /** Sets the password of an agent's phone; stored as HA1 by the edge's credential table. */
+    /** Sets the password of an agent's phone; stored as HA1 in sip_endpoints, linked to the agent. */
     async setPhonePassword(ctx: CommandContext, userId: string, password: string): Promise<void> {
       requireAdmin(ctx.actor);
       const a = await repo.agent(userId);
       if (!a || a.city_id !== ctx.actor.cityId || !a.phone_username) {
         throw conflict('AGENT_NO_PHONE', 'the agent has no phone: set phoneUsername first', '该坐席未配置话机账号，请先设置话机账号', { field: 'userId' });
       }
-      if (password.length < 8) throw badRequest('PASSWORD_TOO_SHORT', 'a phone password has at least 8 characters', '话机密码至少 8 位', { field: 'password' });
-      await deps.ports.credentials.setPassword(ctx.actor.cityId, a.phone_username, password);
-      await deps.db.transaction().execute((trx) => recordAudit(trx, ctx, { entityType: 'telephony_agent', entityId: userId, action: 'telephony.phone_password_set', after: { phoneUsername: a.phone_username }, cityId: ctx.actor.cityId }, clock.now()));
+      // The credential table checks the password and writes the audit row (never the secret).
+      await deps.ports.credentials.setPassword(ctx, { cityId: ctx.actor.cityId, username: a.phone_username, password, userId });
     },
   };
 

@@ -23,7 +23,7 @@ export interface StartTestAppOptions {
   config?: Partial<AppConfig>;
   /** Runs on the built server before `ready()`: the place to register extra test-only routes. */
   beforeReady?: (app: FastifyInstance, ctx: AppContext) => void | Promise<void>;
-  /** A SIP edge (a test double or a real one on a free port) and phone credentials for telephony. */
+  /** A SIP edge (a test double or a real one on a free port) for telephony. */
   telephony?: NonNullable<Parameters<typeof createContext>[1]>['telephony'];
 }
 

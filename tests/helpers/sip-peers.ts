@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { accessSync, constants, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const SIPP = '/usr/bin/sipp';
@@ -109,7 +110,13 @@ export interface Baresip {
  * Starts baresip as `username` registered to the edge at `registrar` (host:port) with `password`,
  * answering every call at once and sending `wavFile` (8 kHz mono) as its microphone.
  */
-export function startBaresip(o: { username: string; password: string; registrar: string; wavFile: string; sipPort: number; rtpRange: { min: number; max: number } }): Baresip {
+export function startBaresip(o: {
+  username: string; password: string; registrar: string; wavFile: string; sipPort: number; rtpRange: { min: number; max: number };
+  /** `auto` answers at once; `manual` lets it ring (a phone nobody picks up). */
+  answerMode?: 'auto' | 'manual';
+  /** A TCP port for baresip's ctrl_tcp module, to send it commands (`hangup`) with {@link baresipCommand}. */
+  controlPort?: number;
+}): Baresip {
   const dir = mkdtempSync(join(tmpdir(), 'baresip-'));
   writeFileSync(join(dir, 'config'), [
     'poll_method epoll',
@@ -124,10 +131,11 @@ export function startBaresip(o: { username: string; password: string; registrar:
     'module aufile.so',
     'module_app account.so',
     'module_app menu.so',
+    ...(o.controlPort ? ['module_app ctrl_tcp.so', `ctrl_tcp_listen 127.0.0.1:${o.controlPort}`] : []),
     '',
   ].join('\n'));
   writeFileSync(join(dir, 'accounts'),
-    `<sip:${o.username}@${o.registrar};transport=udp>;auth_user=${o.username};auth_pass=${o.password};answermode=auto;regint=120;audio_codecs=PCMU,PCMA;\n`);
+    `<sip:${o.username}@${o.registrar};transport=udp>;auth_user=${o.username};auth_pass=${o.password};answermode=${o.answerMode ?? 'auto'};regint=120;audio_codecs=PCMU,PCMA;\n`);
   writeFileSync(join(dir, 'contacts'), '');
   const child = spawn(BARESIP, ['-f', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
@@ -150,4 +158,34 @@ export function startBaresip(o: { username: string; password: string; registrar:
         setTimeout(() => child.kill('SIGKILL'), 3000).unref();
       }),
   };
+}
+
+/** Sends one command to baresip's ctrl_tcp module (a netstring of JSON) and resolves with its reply. */
+export function baresipCommand(port: number, command: string, params = ''): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const json = JSON.stringify({ command, params, token: 't1' });
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${Buffer.byteLength(json)}:${json},`));
+    let reply = '';
+    socket.on('data', (b) => {
+      reply += String(b);
+      if (reply.includes('"response"')) {
+        socket.end();
+        resolve(reply);
+      }
+    });
+    socket.on('error', reject);
+    setTimeout(() => {
+      socket.destroy();
+      resolve(reply);
+    }, 3000).unref();
+  });
+}
+
+/** A free TCP port (for ctrl_tcp). */
+export async function freeTcpPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
 }

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FixedClock, systemActor } from '../../core';
 import { computeHa1, createTelephonyService, type EdgeEvent } from '../../telephony';
-import { createInterimPhoneCredentials } from '../../app/telephony';
 import { startTestApp, type TestApp } from '../helpers/app';
 import { until } from '../helpers/until';
 import { SIX } from '../helpers/matrix';
@@ -62,7 +61,7 @@ function wavFile(name: string, bytes = 4000) {
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ clock, telephony: { edge, credentials: createInterimPhoneCredentials() } });
+  t = await startTestApp({ clock, telephony: { edge } });
   base = await listen(t.app);
   ids = await demoIds(t, ['agent1', 'agent2', 'admin', 'water1', 'power1', 'supervisor1']);
   admin = await t.login('admin');
@@ -290,7 +289,7 @@ describe('bad input', () => {
       [api('PUT', `/telephony/agents/${ids.user.water1}`, 'admin', { phoneUsername: 'water1', skills: ['general'] }), 400, 'AGENT_INVALID'],
       [api('PUT', `/telephony/agents/${ids.user.agent2}`, 'admin', { phoneUsername: 'agent1', skills: ['general'] }), 409, 'PHONE_TAKEN'],
       [api('PUT', `/telephony/agents/${ids.user.agent2}/phone-password`, 'admin', { password: 'secret-123' }), 409, 'AGENT_NO_PHONE'],
-      [api('PUT', `/telephony/agents/${ids.user.agent1}/phone-password`, 'admin', { password: 'short' }), 400, 'PASSWORD_TOO_SHORT'],
+      [api('PUT', `/telephony/agents/${ids.user.agent1}/phone-password`, 'admin', { password: 'short' }), 400, 'SIP_PASSWORD_TOO_SHORT'],
       [api('PUT', `/telephony/agents/${ids.user.agent1}`, 'agent1', { phoneUsername: 'agent1', skills: ['general'] }), 403, 'ROLE_FORBIDDEN'],
       [api('PUT', '/telephony/queues/general', 'admin', { overflowTo: 'general' }), 400, 'OVERFLOW_TO_SELF'],
       [api('PUT', '/telephony/queues/general', 'admin', { overflowTo: 'nowhere' }), 400, 'TELEPHONY_QUEUE_UNKNOWN'],
@@ -309,8 +308,10 @@ describe('bad input', () => {
 
   it('a phone password is stored as HA1 only, for an agent with a phone', async () => {
     expect((await api('PUT', `/telephony/agents/${ids.user.agent1}/phone-password`, 'admin', { password: 'phone-pass-1' })).statusCode).toBe(204);
-    const audit = await t.ctx.database.db.selectFrom('audit_events').select(['action', 'after']).where('action', '=', 'telephony.phone_password_set').executeTakeFirst();
+    const audit = await t.ctx.database.db.selectFrom('audit_events').select(['action', 'after']).where('action', 'like', 'sip_endpoint.%').execute();
+    expect(audit.length).toBeGreaterThan(0);
     expect(JSON.stringify(audit)).not.toContain('phone-pass-1');
-    expect(await t.ctx.telephony.credentials.ha1('agent1', 'hotline')).toBe(computeHa1('agent1', 'hotline', 'phone-pass-1'));
+    const row = await t.ctx.database.db.selectFrom('sip_endpoints').selectAll().where('username', '=', 'agent1').executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ ha1: computeHa1('agent1', 'hotline', 'phone-pass-1'), user_id: ids.user.agent1 });
   });
 });
