@@ -103,6 +103,8 @@ const Env = z.object({
   TELEPHONY_SIP_PORT: z.coerce.number().int().min(0).max(65535).default(5070),
   /** The address phones and carriers reach this node at (Via, Contact, SDP); default: the first non-internal IPv4 address. */
   TELEPHONY_PUBLIC_ADDRESS: z.string().optional(),
+  /** Send RTP back to where a phone's packets come from (symmetric RTP: phones behind NAT). */
+  TELEPHONY_RTP_LATCH: z.enum(['true', 'false']).default('false'),
   TELEPHONY_RTP_PORTS: z.string().regex(/^\d{4,5}-\d{4,5}$/, 'min-max, e.g. 20000-20999').default('20000-20999'),
   /** The city whose hotline the edge answers (default: the installation's only or first city). */
   TELEPHONY_CITY_ID: z.string().optional(),
@@ -161,6 +163,7 @@ export interface TelephonyConfig {
   sipPort: number;
   publicAddress: string | null;
   rtpPorts: { min: number; max: number };
+  rtpLatch: boolean;
   cityId: string | null;
   nodeId: string;
   promptsDir: string | null;
@@ -225,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       sipPort: e.TELEPHONY_SIP_PORT,
       publicAddress: e.TELEPHONY_PUBLIC_ADDRESS ?? null,
       rtpPorts: { min: Number(e.TELEPHONY_RTP_PORTS.split('-')[0]), max: Number(e.TELEPHONY_RTP_PORTS.split('-')[1]) },
+      rtpLatch: e.TELEPHONY_RTP_LATCH === 'true',
       cityId: e.TELEPHONY_CITY_ID ?? null,
       nodeId: e.TELEPHONY_NODE_ID ?? hostname(),
       promptsDir: e.TELEPHONY_PROMPTS_DIR ?? null,

@@ -51,7 +51,7 @@ export function createTelephony(config: AppConfig, p: TelephonyParts) {
   else if (t.edge === 'builtin') {
     edge = createBuiltinSipEdge({
       host: t.sipHost, port: t.sipPort, publicAddress: t.publicAddress ?? undefined, realm: SIP_REALM, credentials, logger: edgeLogger,
-      rtpPorts: t.rtpPorts, recordingsDir: t.recordingsDir,
+      rtpPorts: t.rtpPorts, rtpLatch: t.rtpLatch, recordingsDir: t.recordingsDir,
     });
   } else if (t.edge === 'drachtio') {
     // The drachtio edge is built on its own branch; until it is merged this build cannot run it.
