@@ -6,6 +6,7 @@ import { bump } from '../stores/changes';
 import { callsActions } from '../stores/calls';
 import { notificationsActions } from '../stores/notifications';
 import { presenceActions } from '../stores/presence';
+import { wallboardActions } from '../stores/wallboard';
 import { ticketOfEvent, ticketsStore } from '../stores/tickets';
 import { workOrderOfEvent, workOrdersStore } from '../stores/workOrders';
 import type { LiveMessage } from './connection';
@@ -43,6 +44,10 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'call.ended': (d, m) => callsActions.ended(d, m.at),
   // 短信: a citizen's text in (sms.received), one registered or set aside (sms.inbound_handled), a text that failed (sms.failed).
   'sms.*': () => bump('sms'),
+  // 话务: a caller left a callback request; the wallboard's numbers; this agent let a call ring out (未接置忙).
+  'telephony.callback_requested': () => bump('callbackRequests'),
+  'telephony.wallboard': (d) => wallboardActions.set(d),
+  'telephony.agent_not_ready': () => presenceActions.setMine('busy'),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');
