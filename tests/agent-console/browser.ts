@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { Clock } from '../../core';
 import { CONSOLE_DIST } from '../../app/landing';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { startTestApp, type StartTestAppOptions, type TestApp } from '../helpers/app';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
@@ -87,12 +87,12 @@ export interface ConsoleServer {
 }
 
 /** The real server over a fresh database with the demo city, listening on a free port, serving the built console. */
-export async function startConsoleServer(): Promise<ConsoleServer> {
+export async function startConsoleServer(opts: Pick<StartTestAppOptions, 'config' | 'telephony'> = {}): Promise<ConsoleServer> {
   await ensureConsoleBuilt();
   // The browser keeps cookies by the real date, the server dates them by its own clock (2025): a
   // session long enough to reach past today keeps the cookie alive in chromium.
   const sessionHours = Math.ceil((Date.now() - START.getTime()) / 3_600_000) + 48;
-  const t = await startTestApp({ clock: flowingClock(START), config: { sessionHours } });
+  const t = await startTestApp({ clock: flowingClock(START), config: { sessionHours, ...opts.config }, telephony: opts.telephony });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = t.app.server.address() as AddressInfo;
   return {
