@@ -117,16 +117,19 @@ export function createTelephony(config: AppConfig, p: TelephonyParts) {
     sipEndpoints,
     /** The digest realm phones register in. */
     realm: SIP_REALM,
-    /** Starts the edge and the ACD for the configured (or first) city; without a city, telephony waits (logged). */
+    /**
+     * Starts the ACD and the edge for the configured (or first) city; without a city, telephony waits
+     * (logged). With no edge (off) the city's queue settings and this node's dangling records are still handled.
+     */
     async start() {
-      if (running || !edge) return;
+      if (running) return;
       const cities = await p.directory.listCities();
       const cityId = t.cityId ?? cities[0]?.id ?? null;
       if (!cityId) return logger?.warn('telephony: no city yet; the SIP edge is not started');
-      promptsFor = await promptFiles();
+      if (edge) promptsFor = await promptFiles();
       await service.start(cityId);
       running = true;
-      logger?.info({ edge: edge.kind, health: await edge.health() }, 'telephony: SIP edge started');
+      if (edge) logger?.info({ edge: edge.kind, health: await edge.health() }, 'telephony: SIP edge started');
     },
     async stop() {
       if (!running) return;

@@ -187,8 +187,8 @@ export function createTelephonyService(deps: TelephonyDeps) {
           return await edge.playPrompt(c.callId, prompt);
         }
         case 'offer': {
-          const line = recordIds.has(c.callId) ? await repo.recordByEdgeCallId(c.callId) : null;
-          const legId = await edge.offerToAgent(c.callId, { username: c.agent.phoneUsername }, { ringTimeoutMs: c.ringTimeoutMs, callerDisplay: line?.caller_number });
+          const record = recordIds.has(c.callId) ? await repo.recordByEdgeCallId(c.callId) : null;
+          const legId = await edge.offerToAgent(c.callId, { username: c.agent.phoneUsername }, { ringTimeoutMs: c.ringTimeoutMs, callerDisplay: record?.caller_number });
           return acd.offerStarted(c.callId, legId);
         }
         case 'cancel_offer':
@@ -382,7 +382,7 @@ export function createTelephonyService(deps: TelephonyDeps) {
   }
 
   const service = {
-    /** Boot: settings, dangling records, then the edge; the ACD runs from here until `stop`. */
+    /** Boot: settings, dangling records, then the edge (if any); the ACD runs from here until `stop`. */
     async start(forCity?: string) {
       if (started) return;
       if (forCity) {
@@ -401,9 +401,11 @@ export function createTelephonyService(deps: TelephonyDeps) {
         acd.setRegistrations(regs.map((r) => r.username));
       }
       started = true;
-      const every = deps.refreshMs ?? 2000;
-      refreshTimer = setInterval(() => void refreshAgents().catch((err) => logger.warn({ err }, 'telephony: agent refresh failed')), every);
-      refreshTimer.unref();
+      // Presence reaches the ACD by polling: only worth it when calls come in.
+      if (deps.edge) {
+        refreshTimer = setInterval(() => void refreshAgents().catch((err) => logger.warn({ err }, 'telephony: agent refresh failed')), deps.refreshMs ?? 2000);
+        refreshTimer.unref();
+      }
     },
 
     /** Stops the edge (ending its calls, whose records complete) and the timers. */
