@@ -41,9 +41,9 @@ async function incoming(callId: string, dialled = '12345', caller = CALLER) {
   await until(async () => (await record(callId))?.queued_at, `queued ${callId}`);
 }
 
-async function ticket(o: { callId?: string; unit?: string; confidential?: boolean; title?: string }) {
+async function ticket(o: { callId?: string; unit?: string; confidential?: boolean; title?: string; phone?: string; urgency?: string }) {
   const res = await api('POST', '/tickets', 'agent1', {
-    channel: 'phone', type: 'help', title: o.title ?? '来电工单', ...SIX, callerPhone: CALLER, territoryId: ids.territory['990102001001001'],
+    channel: 'phone', type: 'help', title: o.title ?? '来电工单', ...SIX, callerPhone: o.phone ?? CALLER, urgency: o.urgency ?? 'normal', territoryId: ids.territory['990102001001001'],
     handlingUnitId: o.unit ?? ids.unit['util-water'], confidential: o.confidential ?? false, callId: o.callId ?? null,
   });
   expect(res.statusCode).toBe(201);
@@ -134,6 +134,26 @@ describe('a call answered by an agent', () => {
     emit({ type: 'call.ended', callId: 'e2', cause: 'caller_hangup', sipStatus: null, at: now() });
     await t.ctx.telephony.service.idle();
     expect(await record('e2')).toMatchObject({ end_cause: 'node_restart' });
+  });
+});
+
+describe('priority (优先接入)', () => {
+  it('a repeat caller with an open urgent ticket gets priority 1, an emergency one 2, anyone else 0', async () => {
+    await ticket({ phone: '13700000001', urgency: 'urgent', title: '紧急一' });
+    await ticket({ phone: '13700000001', title: '普通二' });
+    await ticket({ phone: '13700000002', urgency: 'emergency', title: '特急一' });
+    await ticket({ phone: '13700000002', title: '普通二' });
+    await ticket({ phone: '13700000003', urgency: 'urgent', title: '只来过一次' });
+    for (const [callId, caller] of [['p1', '13700000001'], ['p2', '+86 137 0000 0002'], ['p3', '13700000003']] as const) {
+      emit({ type: 'call.offered', call: { callId, callerNumber: caller, callerName: null, dialledNumber: '12345', source: '127.0.0.1:5060', codec: 'PCMU', at: now() } });
+      await until(async () => record(callId), `record ${callId}`);
+      emit({ type: 'call.ended', callId, cause: 'caller_cancelled', sipStatus: 487, at: now() });
+    }
+    expect((await record('p1'))!.priority).toBe(1);
+    expect((await record('p2'))!.priority).toBe(2);
+    expect((await record('p3'))!.priority).toBe(0); // urgent, but not a repeat caller
+    await until(async () => (await record('p3'))?.ended_at, 'p3 ended');
+    expect(await record('p3')).toMatchObject({ outcome: 'abandoned', abandon_point: 'ivr', end_cause: 'caller_cancelled' });
   });
 });
 
