@@ -4,6 +4,7 @@ import type { AppConfig } from './config';
 import { createContext } from './context';
 import { buildServer } from './server';
 import { importCityFromDir } from './city-preset';
+import { seedDemoAgentPhones } from './telephony-demo';
 
 /**
  * Starts the whole hotline: storage, migrations, the demo city on first start, the HTTP API.
@@ -17,6 +18,7 @@ export async function startServer(config: AppConfig) {
     logger.info({ dir: config.cityDir }, 'no city yet: importing the city preset');
     const summary = await importCityFromDir(ctx, config.cityDir, { actor: systemActor('-', 'first-start') });
     logger.info({ summary }, 'city preset imported');
+    if (summary.isDemo) logger.info({ phones: await seedDemoAgentPhones(ctx, summary.cityId) }, 'demo agent SIP phones seeded');
   }
 
   const app = await buildServer(ctx);

@@ -3,7 +3,6 @@
  * other parts' public services, and its life: started when the HTTP app is ready (after a first
  * start imported the city), stopped when it closes. See docs/telephony.md.
  */
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db';
@@ -15,11 +14,11 @@ import type { LiveService } from '../live';
 import type { CallService } from '../calls';
 import type { AttachmentStorage } from '../workorders';
 import {
-  createBuiltinSipEdge, createSipEndpointsService, createTelephonyService, ensureDefaultPrompts, type PromptName, type SipEdge,
+  createBuiltinSipEdge, createSipEndpointsService, DEFAULT_SIP_REALM, createTelephonyService, promptFiles, type PromptName, type SipEdge,
 } from '../telephony';
 import type { AppConfig } from './config';
 
-const SIP_REALM = 'hotline';
+const SIP_REALM = DEFAULT_SIP_REALM;
 
 export interface TelephonyParts {
   db: Kysely<DB>;
@@ -59,8 +58,9 @@ export function createTelephony(config: AppConfig, p: TelephonyParts) {
   } else edge = null;
 
   let promptsFor: Record<PromptName, string> | null = null;
-  async function promptFiles(): Promise<Record<PromptName, string>> {
-    const files = ensureDefaultPrompts(t.promptsDir ?? join(t.recordingsDir, '..', 'prompts'));
+  async function acdPrompts(): Promise<Record<PromptName, string>> {
+    // The city's recorded prompts, or the tones shipped in telephony/prompts/.
+    const files = promptFiles(t.promptsDir ?? undefined);
     return { queue: files.queueMusic, callback_offer: files.callbackOffer, callback_confirmed: files.goodbye, goodbye: files.goodbye };
   }
 
@@ -126,7 +126,7 @@ export function createTelephony(config: AppConfig, p: TelephonyParts) {
       const cities = await p.directory.listCities();
       const cityId = t.cityId ?? cities[0]?.id ?? null;
       if (!cityId) return logger?.warn('telephony: no city yet; the SIP edge is not started');
-      if (edge) promptsFor = await promptFiles();
+      if (edge) promptsFor = await acdPrompts();
       await service.start(cityId);
       running = true;
       if (edge) logger?.info({ edge: edge.kind, health: await edge.health() }, 'telephony: SIP edge started');

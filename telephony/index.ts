@@ -6,8 +6,8 @@
  */
 export * from './ports';
 /** The built-in edge: SIP on UDP and G.711 RTP in this process (the embedded default). */
-export { createBuiltinSipEdge, type BuiltinSipEdgeOptions } from './edges/builtin/builtin-edge';
-export { ensureDefaultPrompts, DEFAULT_PROMPTS, type DefaultPromptName } from './edges/builtin/prompts';
+export { createBuiltinSipEdge, DEFAULT_SIP_REALM, DEFAULT_SIP_PORT, type BuiltinSipEdgeOptions } from './edges/builtin/builtin-edge';
+export { ensureDefaultPrompts, promptFiles, SHIPPED_PROMPTS_DIR, DEFAULT_PROMPTS, type DefaultPromptName } from './edges/builtin/prompts';
 export { computeHa1 } from './edges/builtin/digest';
 export {
   /** Builds the service over the database, an edge (or null: off) and the other parts' ports; `start()` at boot, `stop()` at close. */

@@ -44,6 +44,11 @@ export interface SipEndpointsService {
   /** Creates the account or replaces its password (idempotent: the same input gives the same row). */
   setPassword(ctx: CommandContext, input: SetSipPasswordInput): Promise<SipEndpointView>;
   list(cityId: string): Promise<SipEndpointView[]>;
+  /**
+   * Gives each of these seats a phone account named like the user, with `password`, unless one exists
+   * (an existing account keeps its password). For the demo city and first installs; returns how many were created.
+   */
+  ensureAgentPhones(ctx: CommandContext, input: { cityId: string; realm: string; password: string; agents: { userId: string; username: string }[] }): Promise<number>;
   remove(ctx: CommandContext, cityId: string, username: string): Promise<void>;
   /** The registrar's lookup: the HA1 for this username in this realm, or null (unknown, or set for another realm). */
   credentials: SipCredentials;
@@ -56,7 +61,7 @@ const toView = (r: { id: string; city_id: string; username: string; user_id: str
 export function createSipEndpointsService(deps: SipEndpointsDeps): SipEndpointsService {
   const clock = deps.clock ?? { now: () => new Date() };
 
-  return {
+  const service: SipEndpointsService = {
     async setPassword(ctx, input) {
       if (!USERNAME.test(input.username)) {
         throw badRequest('SIP_USERNAME_INVALID', 'a SIP username is 1-64 letters, digits, dot, dash or underscore', 'SIP账号须为1-64位字母、数字、点、横线或下划线');
@@ -92,6 +97,17 @@ export function createSipEndpointsService(deps: SipEndpointsDeps): SipEndpointsS
       });
     },
 
+    async ensureAgentPhones(ctx, input) {
+      let created = 0;
+      for (const a of input.agents) {
+        if (!USERNAME.test(a.username)) continue;
+        if (await new SipEndpointsRepository(deps.db).findByUsername(a.username)) continue;
+        await service.setPassword(ctx, { cityId: input.cityId, username: a.username, password: input.password, realm: input.realm, userId: a.userId });
+        created++;
+      }
+      return created;
+    },
+
     async list(cityId) {
       return (await new SipEndpointsRepository(deps.db).listForCity(cityId)).map(toView);
     },
@@ -118,5 +134,6 @@ export function createSipEndpointsService(deps: SipEndpointsDeps): SipEndpointsS
       },
     },
   };
+  return service;
 }
 

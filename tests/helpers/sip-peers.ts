@@ -63,12 +63,16 @@ export interface SippOptions {
 
 /** Runs sipp to completion; resolves with its exit code and the final counts. */
 export function runSipp(o: SippOptions): { done: Promise<SippResult>; child: ChildProcess } {
+  // Own signalling and media ports below the ephemeral range: sipp's defaults (5060, 6000) collide with
+  // any other sipp running here.
+  const sipPort = 10000 + Math.floor(Math.random() * 5000);
+  const mediaPort = 15000 + 4 * Math.floor(Math.random() * 1200);
   const dir = mkdtempSync(join(tmpdir(), 'sipp-'));
   // The built-in uac_pcap scenario names `pcap/g711a.pcap` relative to the working directory.
   symlinkSync(SIPP_PCAP_DIR, join(dir, 'pcap'));
   const scenario = 'builtin' in o.scenario ? ['-sn', o.scenario.builtin] : ['-sf', o.scenario.file];
   const args = [
-    ...scenario, o.target, '-i', '127.0.0.1',
+    ...scenario, o.target, '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort),
     '-m', String(o.calls ?? 1), '-nostdin', '-trace_screen',
     '-timeout', `${o.timeoutSeconds ?? 30}s`, '-timeout_error',
     ...(o.rate ? ['-r', String(o.rate)] : []),

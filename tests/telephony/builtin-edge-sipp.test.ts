@@ -100,6 +100,8 @@ describe.skipIf(missing)('built-in SIP edge with sipp', () => {
     const [c] = offered('busy');
     expect(ofCall(c.call.callId).filter((e) => e.type === 'call.ended')).toEqual([expect.objectContaining({ cause: 'rejected', sipStatus: 486 })]);
     await expect(edge.answer(c.call.callId)).rejects.toMatchObject({ code: 'CALL_NOT_FOUND' });
+    await expect(edge.hangUp(c.call.callId, 'system_hangup')).resolves.toBeUndefined(); // idempotent once over
+    await expect(edge.hangUp('no-such-call', 'system_hangup')).rejects.toMatchObject({ code: 'CALL_NOT_FOUND' });
   });
 
   it('refuses an offer without PCMU/PCMA with 488 and a Warning, offering no call', async () => {

@@ -139,3 +139,13 @@ describe('WAV files', () => {
     }
   });
 });
+
+describe('shipped default prompts', () => {
+  it('are readable 8 kHz mono WAVs, not silence, one per purpose', async () => {
+    const { promptFiles } = await import('../../telephony');
+    const { readMonoWavFile } = await import('../../telephony/edges/builtin/wav');
+    const files = promptFiles();
+    expect(Object.keys(files).sort()).toEqual(['callbackOffer', 'goodbye', 'queueMusic', 'welcome']);
+    for (const f of Object.values(files)) expect(rms(readMonoWavFile(f))).toBeGreaterThan(1000);
+  });
+});

@@ -22,6 +22,10 @@ import { TokenBuckets } from './rate-limit';
 import { SipTransport, newBranch, newTag, type EdgeLogger, type Remote } from './transport';
 import type { Socket } from 'node:dgram';
 
+/** The digest realm agent phones are configured with unless the city sets its own. */
+export const DEFAULT_SIP_REALM = 'hotline';
+export const DEFAULT_SIP_PORT = 5070;
+
 export interface BuiltinSipEdgeOptions {
   /** Address to bind SIP and RTP to (default 0.0.0.0). */
   host?: string;
@@ -88,6 +92,7 @@ interface Call {
   invite: SipMessage;
   /** The INVITE (first or re-) whose 2xx is being resent until ACK. */
   pendingAck: SipMessage | null;
+  ackTimer: NodeJS.Timeout | null;
   source: Remote;
   localTag: string;
   localCseq: number;
@@ -151,6 +156,8 @@ export class BuiltinSipEdge implements SipEdge {
   private readonly bySipCallId = new Map<string, Call>();
   private readonly legsBySipCallId = new Map<string, AgentLeg>();
   private readonly promptCache = new Map<string, Int16Array>();
+  /** Calls ended in the last minute: hanging one up again is a no-op, not an error (the port's idempotence). */
+  private readonly recentlyEnded = new Map<string, number>();
   private emit: (e: EdgeEvent) => void = () => undefined;
   private ticker: NodeJS.Timeout | null = null;
   private tick = 0;
@@ -163,12 +170,12 @@ export class BuiltinSipEdge implements SipEdge {
     this.log = o.logger;
     this.host = o.host ?? '0.0.0.0';
     this.publicAddress = o.publicAddress ?? (this.host === '0.0.0.0' ? '127.0.0.1' : this.host);
-    this.realm = o.realm ?? 'hotline';
+    this.realm = o.realm ?? DEFAULT_SIP_REALM;
     this.pool = new PortPool(o.rtpPorts ?? { min: 20000, max: 20999 }, this.host);
     this.flood = new TokenBuckets(o.inviteRatePerSecond ?? 10, o.inviteBurst ?? 30);
     this.transport = new SipTransport({
       host: this.host,
-      port: o.port ?? 5070,
+      port: o.port ?? DEFAULT_SIP_PORT,
       publicAddress: this.publicAddress,
       logger: this.log,
       transactionTimeoutMs: o.transactionTimeoutMs ?? 32_000,
@@ -226,9 +233,14 @@ export class BuiltinSipEdge implements SipEdge {
 
   async stop(): Promise<void> {
     if (!this.started) return;
-    for (const call of [...this.calls.values()]) this.end(call, EndCause.systemHangup, null, true);
+    for (const call of [...this.calls.values()]) {
+      if (call.phase === 'offered') this.respond(call.invite, 480, { toTag: call.localTag });
+      this.end(call, EndCause.systemHangup, call.phase === 'offered' ? 480 : null, true);
+    }
     this.registrar.clear();
     if (this.ticker) clearInterval(this.ticker);
+    // Withdrawn legs linger a few seconds for a racing 200; on shutdown their sockets go now.
+    for (const leg of this.legsBySipCallId.values()) this.closeLeg(leg);
     // Give the BYEs/CANCELs just sent a moment on the wire before the socket closes.
     await new Promise((r) => setTimeout(r, 50));
     this.transport.close();
@@ -309,7 +321,7 @@ export class BuiltinSipEdge implements SipEdge {
     const id = randomUUID();
     const caller = this.newRtpLeg(id, 'caller', bound, codec, offer.telephoneEvent, offer);
     const call: Call = {
-      id, phase: 'offered', sipCallId, invite: rq, pendingAck: null, source: remote, localTag: newTag(), localCseq: 1, offer, codec,
+      id, phase: 'offered', sipCallId, invite: rq, pendingAck: null, ackTimer: null, source: remote, localTag: newTag(), localCseq: 1, offer, codec,
       answerSdp: '', sdpVersion: 1, caller, prompt: null, recorder: null, legs: new Map(), bridged: null, answeredAt: null, rangAt: null,
     };
     call.answerSdp = this.sdpFor(call.caller.localPort, [codec], offer.telephoneEvent, call.sdpVersion);
@@ -374,6 +386,8 @@ export class BuiltinSipEdge implements SipEdge {
     if (call?.pendingAck && rq.headers.cseq!.seq === call.pendingAck.headers.cseq!.seq) {
       this.transport.stopResending(call.pendingAck);
       call.pendingAck = null;
+      if (call.ackTimer) clearTimeout(call.ackTimer);
+      call.ackTimer = null;
     }
   }
 
@@ -490,6 +504,7 @@ export class BuiltinSipEdge implements SipEdge {
     if (this.tick % 50 === 0) {
       this.registrar.sweep();
       this.flood.prune();
+      for (const [id, at] of this.recentlyEnded) if (now - at > 60_000) this.recentlyEnded.delete(id);
     }
   }
 
@@ -532,6 +547,13 @@ export class BuiltinSipEdge implements SipEdge {
     call.phase = 'answered';
     call.answeredAt = Date.now();
     call.pendingAck = call.invite;
+    // RFC 3261 §13.3.1.4: a 2xx never ACKed within 64×T1 means the dialog is dead; end it with a BYE.
+    call.ackTimer = setTimeout(() => {
+      if (call.phase !== 'answered' || !call.pendingAck) return;
+      this.log.warn({ callId: call.id }, 'sip: caller never ACKed our 200, ending the call');
+      this.end(call, EndCause.failed, null, true);
+    }, this.o.transactionTimeoutMs ?? 32_000);
+    call.ackTimer.unref();
     this.respond(call.invite, 200, { toTag: call.localTag, content: call.answerSdp, headers: { contact: this.contact(), allow: ALLOW } });
     if (this.o.recordingsDir !== null) {
       try {
@@ -578,7 +600,13 @@ export class BuiltinSipEdge implements SipEdge {
       setImmediate(() => this.fire({ type: 'agent.failed', callId, legId, reason: AgentLegFailure.unreachable, sipStatus: null, at: new Date() }));
       return legId;
     }
-    const bound = await this.pool.bind();
+    let bound: { socket: Socket; port: number };
+    try {
+      bound = await this.pool.bind();
+    } catch (err) {
+      this.log.error({ err, callId }, 'rtp: no port left for an agent leg');
+      throw new AppError('RTP_PORTS_EXHAUSTED', 503, 'no RTP port left on this edge', '媒体端口已用尽，暂时无法转接坐席');
+    }
     const sipCallId = `${randomUUID()}@${this.publicAddress}`;
     const callerNumber = (opts.callerDisplay ?? '').replace(/[^\w+*#.-]/g, '') || 'hotline';
     const invite: SipMessage = {
@@ -756,6 +784,7 @@ export class BuiltinSipEdge implements SipEdge {
 
   async hangUp(callId: string, cause: EndCause): Promise<void> {
     const call = this.calls.get(callId);
+    if (!call && this.recentlyEnded.has(callId)) return;
     if (!call) throw callUnknown(callId);
     if (call.phase === 'ended') return;
     if (call.phase === 'offered') {
@@ -775,6 +804,7 @@ export class BuiltinSipEdge implements SipEdge {
     const wasAnswered = call.phase === 'answered';
     call.phase = 'ended';
     call.prompt = null;
+    if (call.ackTimer) clearTimeout(call.ackTimer);
     for (const leg of call.legs.values()) {
       if (leg.phase === 'calling' || leg.phase === 'ringing') this.abandonLeg(leg, AgentLegFailure.cancelled);
       else if (leg.phase === 'answered') {
@@ -786,6 +816,7 @@ export class BuiltinSipEdge implements SipEdge {
     if (byeCaller && wasAnswered) this.sendCallerBye(call);
     call.caller.close();
     this.calls.delete(call.id);
+    this.recentlyEnded.set(call.id, Date.now());
     // The dialog stays findable for a while: a BYE/CANCEL retransmission must get its 200, not a 481.
     setTimeout(() => {
       if (this.bySipCallId.get(call.sipCallId) === call) this.bySipCallId.delete(call.sipCallId);

@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { monoWav } from './wav';
 
 export const DEFAULT_PROMPTS = {
@@ -18,6 +19,14 @@ export const DEFAULT_PROMPTS = {
   goodbye: 'goodbye.wav',
 } as const;
 export type DefaultPromptName = keyof typeof DEFAULT_PROMPTS;
+
+/** The shipped tone prompts (telephony/prompts/), used when the city configures no directory of its own. */
+export const SHIPPED_PROMPTS_DIR = fileURLToPath(new URL('../../prompts/', import.meta.url));
+
+/** name → path of a prompt set in `dir` (files named as in {@link DEFAULT_PROMPTS}). */
+export function promptFiles(dir: string = SHIPPED_PROMPTS_DIR): Record<DefaultPromptName, string> {
+  return Object.fromEntries(Object.entries(DEFAULT_PROMPTS).map(([k, f]) => [k, join(dir, f)])) as Record<DefaultPromptName, string>;
+}
 
 const RATE = 8000;
 

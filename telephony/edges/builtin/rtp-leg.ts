@@ -58,7 +58,7 @@ export class PortPool {
 }
 
 export interface RtpLegEvents {
-  /** Decoded audio from the peer (16-bit linear), with the RTP timestamp step since the last packet. */
+  /** Decoded audio from the peer (16-bit linear), one packet's worth. */
   onAudio(pcm: Int16Array): void;
   onDtmf(digit: string): void;
   onUnexpectedSource(from: string, dropped: number): void;

@@ -83,6 +83,13 @@ export class SipTransport {
       });
     });
     socket.on('error', (err) => this.o.logger.error({ err }, 'sip: socket error'));
+    // A burst of INVITEs overflows the default ~200 KB receive buffer and the kernel drops datagrams
+    // (an ACK and a BYE lost together leave a call nobody ends); ask for more, capped by rmem_max.
+    try {
+      socket.setRecvBufferSize(4 * 1024 * 1024);
+    } catch {
+      // the OS refused: the default stays
+    }
     socket.on('message', (data, rinfo) => this.receive(data, { address: rinfo.address, port: rinfo.port }));
     this.socket = socket;
     this.port = socket.address().port;
