@@ -1,4 +1,4 @@
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { GatewayConfig } from '../sms';
@@ -124,6 +124,25 @@ const Env = z.object({
   SIP_INVITE_RATE: z.coerce.number().min(0.1).max(10_000).default(5),
   SIP_INVITE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
   SIP_TRUSTED_SOURCES: z.string().default(''),
+  /** Telephony (电话接入, docs/telephony.md): which SIP edge runs. `builtin`: SIP on UDP in this process; `drachtio`: drachtio-server; `off`: none. */
+  TELEPHONY_EDGE: z.enum(['builtin', 'drachtio', 'off']).default('builtin'),
+  TELEPHONY_SIP_HOST: z.string().default('0.0.0.0'),
+  TELEPHONY_SIP_PORT: z.coerce.number().int().min(0).max(65535).default(5070),
+  /** The address phones and carriers reach this node at (Via, Contact, SDP); default: the first non-internal IPv4 address. */
+  TELEPHONY_PUBLIC_ADDRESS: z.string().optional(),
+  /** Send RTP back to where a phone's packets come from (symmetric RTP: phones behind NAT). */
+  TELEPHONY_RTP_LATCH: z.enum(['true', 'false']).default('false'),
+  TELEPHONY_RTP_PORTS: z.string().regex(/^\d{4,5}-\d{4,5}$/, 'min-max, e.g. 20000-20999').default('20000-20999'),
+  /** The city whose hotline the edge answers (default: the installation's only or first city). */
+  TELEPHONY_CITY_ID: z.string().optional(),
+  /** This node's name in call records (a restart closes its dangling records): stable across restarts; default the host name. */
+  TELEPHONY_NODE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional(),
+  /** The city's recorded prompts (welcome.wav, queue-music.wav, callback-offer.wav, goodbye.wav); default: tone placeholders. */
+  TELEPHONY_PROMPTS_DIR: z.string().optional(),
+  /** Where the edge writes recordings before they are stored with the attachments. */
+  TELEPHONY_RECORDINGS_DIR: z.string().default('./data/recordings'),
+  /** Days a recording is kept when the city's settings name none (telephony.recordingRetentionDays). */
+  TELEPHONY_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(180),
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   message: 'HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
@@ -166,6 +185,7 @@ export interface AppConfig {
   allowedOrigins: string[];
   sms: SmsConfig;
   drachtio: DrachtioEdgeConfig;
+  telephony: TelephonyConfig;
   reports: { schedule: boolean; scheduleTime: { hour: number; minute: number }; scheduledFormats: ('html' | 'pdf' | 'xlsx')[]; chromiumPath: string | null };
 }
 
@@ -200,6 +220,20 @@ export function requireDrachtioConfig(config: AppConfig): CompleteDrachtioEdgeCo
   return d as CompleteDrachtioEdgeConfig;
 }
 
+export interface TelephonyConfig {
+  edge: 'builtin' | 'drachtio' | 'off';
+  sipHost: string;
+  sipPort: number;
+  publicAddress: string | null;
+  rtpPorts: { min: number; max: number };
+  rtpLatch: boolean;
+  cityId: string | null;
+  nodeId: string;
+  promptsDir: string | null;
+  recordingsDir: string;
+  recordingRetentionDays: number;
+}
+
 export interface SmsConfig {
   /** Tried in this order. */
   gateways: GatewayConfig[];
@@ -212,7 +246,7 @@ export interface SmsConfig {
 }
 
 /** Settings where an empty value (a compose file's `${X:-}`) means "not set". */
-const EMPTY_IS_UNSET = /^(SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*|CHROMIUM_PATH)$/;
+const EMPTY_IS_UNSET = /^(TELEPHONY_(PUBLIC_ADDRESS|CITY_ID|NODE_ID|PROMPTS_DIR)|SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*|CHROMIUM_PATH)$/;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => !(v === '' && EMPTY_IS_UNSET.test(k)))));
@@ -257,6 +291,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       scheduleTime: { hour: Number(e.REPORTS_SCHEDULE_TIME.slice(0, 2)), minute: Number(e.REPORTS_SCHEDULE_TIME.slice(3)) },
       scheduledFormats: e.REPORTS_SCHEDULED_FORMATS.split(',') as ('html' | 'pdf' | 'xlsx')[],
       chromiumPath: e.CHROMIUM_PATH ?? null,
+    },
+    telephony: {
+      edge: e.TELEPHONY_EDGE,
+      sipHost: e.TELEPHONY_SIP_HOST,
+      sipPort: e.TELEPHONY_SIP_PORT,
+      publicAddress: e.TELEPHONY_PUBLIC_ADDRESS ?? null,
+      rtpPorts: { min: Number(e.TELEPHONY_RTP_PORTS.split('-')[0]), max: Number(e.TELEPHONY_RTP_PORTS.split('-')[1]) },
+      rtpLatch: e.TELEPHONY_RTP_LATCH === 'true',
+      cityId: e.TELEPHONY_CITY_ID ?? null,
+      nodeId: e.TELEPHONY_NODE_ID ?? hostname(),
+      promptsDir: e.TELEPHONY_PROMPTS_DIR ?? null,
+      recordingsDir: e.TELEPHONY_RECORDINGS_DIR,
+      recordingRetentionDays: e.TELEPHONY_RECORDING_RETENTION_DAYS,
     },
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
   };
@@ -316,5 +363,5 @@ function drachtioConfigOf(e: z.infer<typeof Env>): DrachtioEdgeConfig {
 /** Defaults for tests and embedded use, overridable field by field. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   const attachmentsDir = join(tmpdir(), `hotline-test-attachments-${process.pid}`);
-  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '', REPORTS_SCHEDULE: 'false' } as NodeJS.ProcessEnv), ...overrides };
+  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '', REPORTS_SCHEDULE: 'false', TELEPHONY_EDGE: 'off' } as NodeJS.ProcessEnv), ...overrides };
 }

@@ -23,6 +23,7 @@ import { createReportExports, reportSourceOf, REPORT_JOB_NAMES, type ReportJobs 
 import type { ReportSource } from '../reports';
 import { createReports } from './reports';
 import type { AppConfig } from './config';
+import { createTelephony, type TelephonyParts } from './telephony';
 
 /** The product's job catalog (name → payload); each part adds its own. */
 type HotlineJobs = {
@@ -38,14 +39,19 @@ type HotlineJobs = {
   'sms.sweep': Record<string, never>;
   /** Hotspot warnings: today's busy groups evaluated against their baseline (every node; each level raised once). */
   'hotspots.sweep': Record<string, never>;
+  /** Telephony: recordings past their retention are deleted (daily, every node; each file once). */
+  'telephony.recordings_purge': Record<string, never>;
 } & ReportJobs;
-const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = { 'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, 'hotspots.sweep': true, ...REPORT_JOB_NAMES };
+const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = {
+  'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, 'hotspots.sweep': true,
+  'telephony.recordings_purge': true, ...REPORT_JOB_NAMES,
+};
 
 /**
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
  * Nothing else in the product reads configuration or decides which adapter runs.
  */
-export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; reportSource?: ReportSource } = {}) {
+export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; reportSource?: ReportSource; telephony?: Pick<TelephonyParts, 'edge'> } = {}) {
   const clock = opts.clock ?? systemClock;
   let database = opts.database;
   if (!database) {
@@ -144,6 +150,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
 
   // 工单办理: work orders take part in every ticket transition; the sweep fires the supervision ladder.
   const workOrderLookups = createWorkOrderLookups({ db, directory, calendar });
+  const attachmentStorage = config.attachments.s3 ? createS3AttachmentStorage(config.attachments.s3) : createDiskAttachmentStorage(config.attachments.dir);
   const workOrderEvents = new EventBus<WorkOrderEvents, Kysely<DB>>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
   const workOrders = createWorkOrderService({
     db,
@@ -158,7 +165,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       view: toTicketView,
     },
     lookups: workOrderLookups,
-    storage: config.attachments.s3 ? createS3AttachmentStorage(config.attachments.s3) : createDiskAttachmentStorage(config.attachments.dir),
+    storage: attachmentStorage,
     sinks: [createLogNotificationSink(opts.logger)],
     maxAttachmentBytes: config.attachments.maxBytes,
     // Notices are delivered right after the commit that queued them; the sweep catches any left behind.
@@ -206,6 +213,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   const hotspotPart = createHotspots({ db, dialect, clock, logger: opts.logger, directory, identity, intake, intakeEvents, live });
   jobs.register('hotspots.sweep', async () => void (await hotspotPart.hotspots.sweep()));
   await jobs.schedule('hotspots.sweep', { everyMs: HOTSPOT_SWEEP_MS }, {});
+
+  // 电话接入: the SIP edge and the ACD above it; recordings are stored where attachments are.
+  const telephony = createTelephony(config, { db, clock, directory, identity, intake, intakeEvents, live, calls, storage: attachmentStorage, logger: opts.logger, ...opts.telephony });
+  jobs.register('telephony.recordings_purge', async () => {
+    await telephony.service.purgeExpiredRecordings();
+  });
+  await jobs.schedule('telephony.recordings_purge', { everyMs: 86_400_000 }, {});
 
   // 短信: gateways in the configured order (failover, a rate limit each); texts from the outbox and ticket events.
   const smsGateway = createGatewaysFromConfig(config.sms.gateways, { logger: opts.logger });
@@ -287,11 +301,13 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     live,
     calls,
     hotspots: hotspotPart.hotspots,
+    telephony,
     sms,
     smsGateway,
     reportExports,
     jobs,
     async close() {
+      await telephony.stop(); // its last call records are written while the database is open
       await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing
       await smsRunning;

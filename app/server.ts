@@ -19,6 +19,7 @@ import { registerSecurityHeaders } from './security-headers';
 import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
+import { telephonyRoutes } from '../telephony';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
 import { ticketStoryRoutes } from './ticket-story';
@@ -54,6 +55,9 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.server.maxConnections = config.http.maxConnections;
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  // The SIP edge runs with the app: started once it is ready (the city imported), stopped when it closes.
+  app.addHook('onReady', () => ctx.telephony.start());
+  app.addHook('onClose', () => ctx.telephony.stop());
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -88,7 +92,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
       const calendar = await ctx.calendar.coverage(ctx.clock.now());
       // An SMS link that is down is reported, not a failed health check: the hotline still takes calls; texts wait queued.
-      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar, sms: ctx.sms.health() };
+      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar, sms: ctx.sms.health(), telephony: await ctx.telephony.service.health() };
     } catch {
       return reply.code(503).send({ status: 'error', database: ctx.database.dialect, version: VERSION });
     }
@@ -111,6 +115,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     });
     await api.register(callRoutes, { calls: ctx.calls });
     await api.register(reportsRoutes, { reports: ctx.reports });
+    await api.register(telephonyRoutes, { telephony: ctx.telephony.service });
     await api.register(smsRoutes, {
       sms: ctx.sms,
       ticketCreateBody: TicketCreateBodySchema,

@@ -58,7 +58,7 @@ export async function benchSms(kind: 'sqlite' | 'mysql', n: number): Promise<Ben
       db: database.db, clock, nodeId: 'bench',
       tickets: { addParticipant: () => {}, transitionWithin: notUsed, prepareTransition: notUsed, getTicketRow: notUsed, statusWithin: notUsed, view: notUsed },
       lookups: { cityClock: notUsed, cityRules: notUsed, categoryFacts: notUsed, unit: notUsed },
-      storage: { kind: 'disk', put: notUsed, get: notUsed },
+      storage: { kind: 'disk', put: notUsed, get: notUsed, delete: notUsed },
     });
     workOrders.addSink({ deliver: (n) => sms.deliverNotice(n), deliverBatch: (ns) => sms.deliverNotices(ns) });
     // n work-order notices in the outbox, as dispatches leave them.

@@ -85,7 +85,7 @@ export async function benchWorkOrderSweep(kind: 'sqlite' | 'mysql', openOrders: 
       nodeId: 'bench',
       tickets: { addParticipant: () => {}, transitionWithin: notUsed('tickets'), prepareTransition: notUsed('tickets'), getTicketRow: notUsed('tickets'), statusWithin: notUsed('tickets'), view: notUsed('tickets') },
       lookups: { cityClock: notUsed('the calendar'), cityRules: notUsed('city rules'), categoryFacts: notUsed('categories'), unit: notUsed('units') },
-      storage: { kind: 'disk', put: notUsed('storage'), get: notUsed('storage') },
+      storage: { kind: 'disk', put: notUsed('storage'), get: notUsed('storage'), delete: notUsed('storage') },
     });
     let fired = 0;
     const sweepMs = await timeIt(async () => {

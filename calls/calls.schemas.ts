@@ -14,6 +14,11 @@ export const CallEventBody = z.discriminatedUnion('type', [
       agentUsername: z.string().min(1).max(64).optional(),
       agentId: z.string().min(1).max(64).optional(),
       at,
+      queue: z.strictObject({
+        skill: z.string().min(1).max(32),
+        name: z.string().min(1).max(64),
+        waitSeconds: z.number().int().min(0).max(86_400),
+      }).optional().describe('the ACD queue it waited in and for how long (shown on the pop)'),
     })
     .refine((b) => !(b.agentUsername && b.agentId), { message: 'give agentUsername or agentId, not both', path: ['agentId'] }),
   z.strictObject({

@@ -10,10 +10,21 @@ import type { CallerHistory, CallLine, CallPorts, CallStaff } from './ports';
 
 /** What the telephony gateway reports about a call (来电事件). `at`: when it happened; default now. */
 export type CallEvent =
-  | { type: 'offered'; callId: string; callerPhone: string; dialledNumber: string; agentUsername?: string; agentId?: string; at?: string }
+  | {
+    type: 'offered'; callId: string; callerPhone: string; dialledNumber: string; agentUsername?: string; agentId?: string; at?: string;
+    /** The ACD queue the call waited in (排队) and how long: shown on the pop, not stored (the call record has it). */
+    queue?: CallQueueInfo;
+  }
   | { type: 'transcript'; callId: string; seq: number; text: string; final: boolean; speaker: Speaker; at?: string }
   | { type: 'answered'; callId: string; at?: string }
   | { type: 'ended'; callId: string; at?: string };
+
+/** Where a call waited before it was offered to the agent. */
+export interface CallQueueInfo {
+  skill: string;
+  name: string;
+  waitSeconds: number;
+}
 
 export interface CallView {
   id: string;
@@ -122,11 +133,12 @@ export function createCallService(deps: CallDeps) {
   }
 
   /** The pop-up (来电弹屏): to the agent offered the call, or to the supervisors while it waits. */
-  async function publishOffered(actor: Actor, row: CallRow, line: CallLine | null) {
+  async function publishOffered(actor: Actor, row: CallRow, line: CallLine | null, queue: CallQueueInfo | null) {
     const pop = {
       call: { id: row.id, callId: row.call_id, callerPhone: row.caller_phone, dialledNumber: row.dialled_number, offeredAt: dbTimeToIso(row.offered_at) },
       line: line ? { number: line.number, name: line.name, mergedOn: line.mergedOn } : null,
       lineName: line?.name ?? MAIN_LINE_NAME,
+      queue,
       agentUserId: row.agent_user_id,
       history: await history(actor, row.caller_phone && normalizePhone(row.caller_phone)),
     };
@@ -160,7 +172,7 @@ export function createCallService(deps: CallDeps) {
       await repo.update(existing.id, { agent_user_id: agent?.id ?? null, updated_at: at });
       await publishToAgent(existing, 'call.withdrawn', { reason: 'reoffered' });
       const row = (await repo.findByCallId(cityId, e.callId))!;
-      await publishOffered(ctx.actor, row, line);
+      await publishOffered(ctx.actor, row, line, e.queue ?? null);
       return { duplicate: false, row };
     }
     const row: CallRow = {
@@ -170,7 +182,7 @@ export function createCallService(deps: CallDeps) {
     };
     // Two posts of one call at once: the unique key lets one in; the other is the duplicate.
     if (!(await repo.insertCall(row))) return { duplicate: true, row: (await repo.findByCallId(cityId, e.callId))! };
-    await publishOffered(ctx.actor, row, line);
+    await publishOffered(ctx.actor, row, line, e.queue ?? null);
     return { duplicate: false, row };
   }
 

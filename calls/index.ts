@@ -13,6 +13,7 @@ export {
   type CallDeps,
   type CallEvent,
   type CallView,
+  type CallQueueInfo,
 } from './calls.service';
 export type { CallPorts, CallLine, CallStaff, CallerHistory, CallerTicket } from './ports';
 /** The fastify plugin: `POST /calls/events`, `GET /calls/:callId`; options `{ calls }`. */

@@ -13,6 +13,7 @@ import * as m0010 from './migrations/0010-work-order-queues';
 import * as m0011 from './migrations/0011-sms';
 import * as m0012 from './migrations/0012-own-policy-names';
 import * as m0013 from './migrations/0013-sip-endpoints';
+import * as m0014 from './migrations/0014-telephony';
 import * as m0015 from './migrations/0015-report-rollups';
 import * as m0016 from './migrations/0016-generated-reports';
 import * as m0017 from './migrations/0017-hotspots';
@@ -37,6 +38,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0011-sms': m0011,
   '0012-own-policy-names': m0012,
   '0013-sip-endpoints': m0013,
+  '0014-telephony': m0014,
   '0015-report-rollups': m0015,
   '0016-generated-reports': m0016,
   '0017-hotspots': m0017,

@@ -718,6 +718,79 @@ export interface ReportRollupsGrainTable extends ReportRollupsTable {
   grain: string; // full | unit | ct | category | category1 | territory1
 }
 
+/** A call detail record (话单), see migration 0014. */
+export interface TelephonyCallRecordsTable {
+  id: string;
+  city_id: string;
+  edge_call_id: string;
+  edge: string;
+  node_id: string;
+  caller_number: string;
+  dialled_number: string;
+  line_number: string | null;
+  line_name: string | null;
+  queue: string;
+  priority: number;
+  agent_user_id: string | null;
+  ticket_id: string | null;
+  offered_at: string;
+  queued_at: string | null;
+  agent_offered_at: string | null;
+  answered_at: string | null;
+  ended_at: string | null;
+  outcome: string | null;
+  abandon_point: string | null;
+  reoffers: number;
+  overflowed_to: string | null;
+  end_cause: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface TelephonyCallbackRequestsTable {
+  id: string;
+  city_id: string;
+  call_record_id: string;
+  caller_number: string;
+  queue: string;
+  line_name: string | null;
+  status: string; // open | claimed | done
+  claimed_by: string | null;
+  claimed_at: string | null;
+  completed_at: string | null;
+  note: string | null;
+  requested_at: string;
+  updated_at: string;
+}
+
+export interface TelephonyRecordingsTable {
+  id: string;
+  city_id: string;
+  call_record_id: string;
+  storage_key: string;
+  content_type: string;
+  bytes: number;
+  duration_ms: number;
+  stored_at: string;
+  expires_at: string;
+  deleted_at: string | null;
+}
+
+export interface TelephonyAgentsTable {
+  user_id: string;
+  city_id: string;
+  phone_username: string | null;
+  skills: string; // JSON array of skill codes
+  updated_at: string;
+}
+
+export interface TelephonyQueueSettingsTable {
+  city_id: string;
+  skill: string;
+  settings: string; // JSON QueueSettingsInput
+  updated_at: string;
+}
+
 export interface DB {
   classifier_models: ClassifierModelsTable;
   classifier_feedback: ClassifierFeedbackTable;
@@ -773,6 +846,11 @@ export interface DB {
   generated_reports: GeneratedReportsTable;
   report_rollups: ReportRollupsGrainTable;
   report_facts: ReportFactsTable;
+  telephony_call_records: TelephonyCallRecordsTable;
+  telephony_callback_requests: TelephonyCallbackRequestsTable;
+  telephony_recordings: TelephonyRecordingsTable;
+  telephony_agents: TelephonyAgentsTable;
+  telephony_queue_settings: TelephonyQueueSettingsTable;
 }
 
 /** Hotspots (热点预警): tickets and distinct callers per category × territory × China day (see migration 0017). */

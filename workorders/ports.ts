@@ -51,6 +51,8 @@ export interface AttachmentStorage {
   readonly kind: 'disk' | 's3';
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   get(key: string): Promise<Buffer>;
+  /** Removes a stored file; a key already gone is no error (retention jobs run again after a crash). */
+  delete(key: string): Promise<void>;
 }
 
 /**

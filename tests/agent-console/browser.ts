@@ -87,12 +87,12 @@ export interface ConsoleServer {
 }
 
 /** The real server over a fresh database with the demo city, listening on a free port, serving the built console. */
-export async function startConsoleServer(opts: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource'> = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(opts: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource' | 'config' | 'telephony'> = {}): Promise<ConsoleServer> {
   await ensureConsoleBuilt();
   // The browser keeps cookies by the real date, the server dates them by its own clock (2025): a
   // session long enough to reach past today keeps the cookie alive in chromium.
   const sessionHours = Math.ceil((Date.now() - START.getTime()) / 3_600_000) + 48;
-  const t = await startTestApp({ ...opts, clock: flowingClock(START), config: { sessionHours } });
+  const t = await startTestApp({ ...opts, clock: flowingClock(START), config: { sessionHours, ...opts.config } });
   await t.app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = t.app.server.address() as AddressInfo;
   return {

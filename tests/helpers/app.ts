@@ -26,12 +26,14 @@ export interface StartTestAppOptions {
   beforeReady?: (app: FastifyInstance, ctx: AppContext) => void | Promise<void>;
   /** The report figures behind exports (default: none installed; tests/reports gives a fixture document). */
   reportSource?: ReportSource;
+  /** A SIP edge (a test double or a real one on a free port) for telephony. */
+  telephony?: NonNullable<Parameters<typeof createContext>[1]>['telephony'];
 }
 
 /** The real server over a fresh database with the demo city imported (SQLite or MariaDB per TEST_DATABASE). */
 export async function startTestApp(opts: StartTestAppOptions = {}): Promise<TestApp> {
   const database = await freshDatabase();
-  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')), reportSource: opts.reportSource });
+  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')), reportSource: opts.reportSource, telephony: opts.telephony });
   await importCityFromDir(ctx, 'cities/demo', { actor: systemActor('demo', 'test') });
   const app = await buildServer(ctx);
   await opts.beforeReady?.(app, ctx);

@@ -1,8 +1,8 @@
 /** Attachment storage: a folder on disk (embedded default) or an S3-compatible bucket (production). */
-import { mkdir, readFile, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readFile, writeFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { S3Client, PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { S3Client, PutObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
 import type { AttachmentStorage } from '../ports';
 
 /** Files under one root; keys never leave it. Written to a temporary name first, so a crash leaves no half file. */
@@ -23,6 +23,7 @@ export function createDiskAttachmentStorage(root: string): AttachmentStorage {
       await rename(tmp, p);
     },
     get: (key) => readFile(pathOf(key)),
+    delete: (key) => rm(pathOf(key), { force: true }),
   };
 }
 
@@ -53,6 +54,9 @@ export function createS3AttachmentStorage(o: S3StorageOptions): AttachmentStorag
     async get(key) {
       const r = await client.send(new GetObjectCommand({ Bucket: o.bucket, Key: keyOf(key) }));
       return Buffer.from(await r.Body!.transformToByteArray());
+    },
+    async delete(key) {
+      await client.send(new DeleteObjectCommand({ Bucket: o.bucket, Key: keyOf(key) }));
     },
   };
 }

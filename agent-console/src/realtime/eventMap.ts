@@ -7,6 +7,7 @@ import { callsActions } from '../stores/calls';
 import { notificationsActions } from '../stores/notifications';
 import { presenceActions } from '../stores/presence';
 import { reportsActions } from '../stores/reports';
+import { wallboardActions } from '../stores/wallboard';
 import { ticketOfEvent, ticketsStore } from '../stores/tickets';
 import { workOrderOfEvent, workOrdersStore } from '../stores/workOrders';
 import type { LiveMessage } from './connection';
@@ -48,6 +49,10 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'hotspot.*': () => bump('hotspots'),
   // 报表: an export's progress, and a report ready (with its download link) or failed.
   'report.*': (d, m) => reportsActions.received(m.type, d),
+  // 话务: a caller left a callback request; the wallboard's numbers; this agent let a call ring out (未接置忙).
+  'telephony.callback_requested': () => bump('callbackRequests'),
+  'telephony.wallboard': (d) => wallboardActions.set(d),
+  'telephony.agent_not_ready': () => presenceActions.setMine('busy'),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');

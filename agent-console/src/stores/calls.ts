@@ -22,6 +22,8 @@ export interface CurrentCall {
   line: string | null;
   /** Its name as the hub gives it (归并热线 such as 供水服务热线). */
   lineName: string | null;
+  /** The ACD queue it waited in (排队) and how long, when the hotline's own telephony offered it. */
+  queue: { skill: string; name: string; waitSeconds: number } | null;
   state: 'ringing' | 'talking' | 'ended';
   startedAt: string;
   endedAt: string | null;
@@ -48,6 +50,13 @@ function speakerOf(v: unknown): TranscriptLine['speaker'] {
   return 'unknown';
 }
 
+function queueOf(v: unknown): CurrentCall['queue'] {
+  if (!v || typeof v !== 'object') return null;
+  const q = v as Record<string, unknown>;
+  const name = pick(q, 'name');
+  return name ? { skill: pick(q, 'skill') ?? '', name, waitSeconds: typeof q.waitSeconds === 'number' ? q.waitSeconds : 0 } : null;
+}
+
 const listeners = new Set<(call: CurrentCall, event: 'offered' | 'ended') => void>();
 export function onCall(fn: (call: CurrentCall, event: 'offered' | 'ended') => void) {
   listeners.add(fn);
@@ -68,6 +77,7 @@ export const callsActions = {
       callerPhone: pick(c, 'callerPhone', 'from', 'caller'),
       line: pick(c, 'dialledNumber', 'line', 'to') ?? (line ? pick(line, 'number') : null),
       lineName: pick(d, 'lineName') ?? (line ? pick(line, 'name') : null),
+      queue: queueOf(d.queue),
       state: 'ringing',
       startedAt: pick(c, 'offeredAt', 'at') ?? at ?? new Date().toISOString(),
       endedAt: null,
