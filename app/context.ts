@@ -186,7 +186,9 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   });
 
   // 统计: the rollups change in the same transaction as the tickets and work orders.
-  const reports = createReports({ db, dialect, clock, directory, intake, intakeEvents, workOrderEvents });
+  // The contact-center KPIs read the call records of the telephony part (built below).
+  const callMetrics = { counts: (cityId: string, from: Date, to: Date) => telephony.service.callCounts(cityId, from, to) };
+  const reports = createReports({ db, dialect, clock, directory, intake, intakeEvents, workOrderEvents, calls: callMetrics });
 
   // 实时推送: in-process on one node, Redis pub/sub between several; the database numbers every event.
   const liveAdapters = config.redisUrl

@@ -7,7 +7,7 @@ import {
   systemClock, toDbTime, UNIT_ROLES, type Actor, type Clock, type CommandContext,
 } from '../core';
 import { Acd, type AcdCommand, type AcdNotice, type PromptName, type Scheduler } from './domain/acd';
-import { computeMetrics } from './domain/metrics';
+import { callCountsOf, computeMetrics, type MetricsCall } from './domain/metrics';
 import { mergeQueueSettings, QueueSettingsInput, Skill, TelephonyCitySettings, type QueueSettings } from './domain/queues';
 import { AgentLegFailure, EndCause, type EdgeEvent, type Prompt, type SipEdge } from './ports';
 import type { TelephonyPorts } from './telephony-ports';
@@ -527,11 +527,18 @@ export function createTelephonyService(deps: TelephonyDeps) {
       }
       if (q.queue) requireQueue(q.queue);
       const rows = await repo.recordsBetween(actor.cityId, toDbTime(from), toDbTime(to), q.queue ?? null);
-      const m = computeMetrics(rows.map((r) => ({
-        queue: r.queue, offeredAt: fromDbTime(r.offered_at), queuedAt: r.queued_at ? fromDbTime(r.queued_at) : null,
-        answeredAt: r.answered_at ? fromDbTime(r.answered_at) : null, endedAt: r.ended_at ? fromDbTime(r.ended_at) : null, outcome: r.outcome,
-      })));
+      const m = computeMetrics(rows.map(asMetricsCall));
       return { from: from.toISOString(), to: to.toISOString(), queue: q.queue ?? null, serviceLevelSeconds: 15, ...m };
+    },
+
+    /**
+     * The call counts of [from, to) over every queue, for the reports' contact-center KPIs (their
+     * CallMetricsSource port); null when the city has no call records in the period.
+     */
+    async callCounts(cityOf: string, from: Date, to: Date) {
+      const rows = await repo.recordsBetween(cityOf, toDbTime(from), toDbTime(to), null);
+      if (!rows.length) return null;
+      return callCountsOf(rows.map(asMetricsCall));
     },
 
     /** The queues with their effective settings (defaults → city settings → admin overrides). */
@@ -631,3 +638,11 @@ export function createTelephonyService(deps: TelephonyDeps) {
 }
 
 export type TelephonyService = ReturnType<typeof createTelephonyService>;
+
+/** A call record as the metrics read it. */
+function asMetricsCall(r: { queue: string; offered_at: string; queued_at: string | null; answered_at: string | null; ended_at: string | null; outcome: string | null }): MetricsCall {
+  return {
+    queue: r.queue, offeredAt: fromDbTime(r.offered_at), queuedAt: r.queued_at ? fromDbTime(r.queued_at) : null,
+    answeredAt: r.answered_at ? fromDbTime(r.answered_at) : null, endedAt: r.ended_at ? fromDbTime(r.ended_at) : null, outcome: r.outcome,
+  };
+}

@@ -95,3 +95,17 @@ export function computeMetrics(calls: MetricsCall[]): { hours: QueueHourMetrics[
   const totals = [...byQueue.entries()].map(([q, cs]) => summarise(q, null, cs)).sort((a, b) => a.queue.localeCompare(b.queue));
   return { hours, totals };
 }
+
+/** The period's counts over every queue, as the reports take them (their KPIs divide these themselves). */
+export function callCountsOf(calls: MetricsCall[]) {
+  let answered = 0, answeredWithin15s = 0, abandoned = 0, waitSecondsAnswered = 0;
+  for (const c of calls) {
+    if (c.answeredAt) {
+      const wait = (c.answeredAt.getTime() - (c.queuedAt ?? c.offeredAt).getTime()) / 1000;
+      answered++;
+      waitSecondsAnswered += wait;
+      if (wait <= SERVICE_LEVEL_SECONDS) answeredWithin15s++;
+    } else if (c.outcome === 'abandoned') abandoned++;
+  }
+  return { offered: calls.length, answered, answeredWithin15s, abandoned, waitSecondsAnswered };
+}
