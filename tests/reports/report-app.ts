@@ -2,15 +2,12 @@
  * The real server over a fresh demo-city database, with the fixture document standing in for the
  * figures service (the only stand-in: storage, chromium, jobs, calendar and the live feed are real).
  */
-import { createContext } from '../../app/context';
-import { buildServer } from '../../app/server';
-import { testConfig, type AppConfig } from '../../app/config';
-import { importCityFromDir } from '../../app/city-preset';
-import { systemActor, type Clock } from '../../core';
+import type { AppConfig } from '../../app/config';
+import type { Clock } from '../../core';
 import type { ReportFilters, ReportKind, ReportPeriod, ReportSource } from '../../reports';
 import { dropMysqlDatabase } from '../../db';
-import { freshDatabase, testDialect } from '../helpers/db';
-import { DEMO_PASSWORD, type TestApp } from '../helpers/app';
+import { testDialect } from '../helpers/db';
+import { startTestApp, type TestApp } from '../helpers/app';
 import { fixtureDocument } from './fixture-document';
 
 export interface SourceCall {
@@ -35,30 +32,14 @@ export function fixtureSource() {
 }
 
 export async function startReportApp(opts: { clock: Clock; config?: Partial<AppConfig>; source: ReportSource }): Promise<TestApp> {
-  const database = await freshDatabase();
-  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock, reportSource: opts.source });
-  await importCityFromDir(ctx, 'cities/demo', { actor: systemActor('demo', 'test') });
-  const app = await buildServer(ctx);
-  await app.ready();
-  const cookies = new Map<string, string>();
+  const t = await startTestApp({ clock: opts.clock, config: opts.config, reportSource: opts.source });
   return {
-    app,
-    ctx,
-    database,
-    async login(username: string) {
-      const cached = cookies.get(username);
-      if (cached) return cached;
-      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: DEMO_PASSWORD } });
-      if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode} ${res.body}`);
-      const cookie = res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
-      cookies.set(username, cookie);
-      return cookie;
-    },
+    ...t,
     async close() {
-      await app.close();
+      await t.app.close();
       // The context closes the jobs (a running export finishes first), the live feed and the database.
-      await ctx.close();
-      if (testDialect === 'mysql') await dropMysqlDatabase(database.url);
+      await t.ctx.close();
+      if (testDialect === 'mysql') await dropMysqlDatabase(t.database.url);
     },
   };
 }
