@@ -1,18 +1,7 @@
-import { toDbTime, FixedClock } from '../core';
+import { toDbTime, FixedClock, seededRandom } from '../core';
 import { createReportsService, contributionsOf, atEveryGrain, rollupKeyOf, type TicketFacts, type Contribution } from '../reports';
 import type { DB } from '../db';
 import { benchDatabase, timeIt, fmt, type BenchResult } from './harness';
-
-/** mulberry32: a seeded generator, so every run builds the same year. */
-function prng(seed: number) {
-  return () => {
-    seed |= 0;
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHANNELS = ['phone', 'phone', 'phone', 'phone', 'web', 'wechat', 'app', 'sms'];
 const TYPES = ['complaint', 'complaint', 'help', 'consultation', 'consultation', 'report', 'suggestion', 'praise'];
@@ -30,7 +19,7 @@ export async function benchReportsBulletin(kind: 'sqlite' | 'mysql', tickets: nu
   const database = await benchDatabase(kind);
   try {
     const { db } = database;
-    const rand = prng(12345);
+    const rand = seededRandom(12345);
     const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
     // A big city's shape: 120 units, a 4-level tree of 1,000 leaf categories, 4,000 grids.
     const units = Array.from({ length: 120 }, (_, i) => ({ id: `u${i}`, code: `u${i}`, name: `单位${i}` }));

@@ -7,6 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { buildTerritoryResolver, type GazetteerEntry, type ResolverTerritory, type TerritoryPolygon, type TerritoryResolver } from '../routing/territory';
 import { fmt, percentile, type BenchResult } from './harness';
+import { seededRandom } from '../core';
 
 export interface SyntheticCity {
   territories: ResolverTerritory[];
@@ -16,24 +17,12 @@ export interface SyntheticCity {
   addresses: { text: string; territoryId: string; point?: { lat: number; lng: number } }[];
 }
 
-/** A small deterministic PRNG (mulberry32): the same city on every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // Characters of place names; two or three of them make a name that no other one equals by chance often.
 const CHARS = '安宝北滨长朝城春翠大德东芳丰凤福富港高光广贵桂海和河红虹华怀槐惠吉嘉江金锦景静菊康兰蓝乐丽莲林临柳龙隆鹿茂梅美民明南宁平浦齐青清庆秋泉仁荣瑞润桑山上盛石寿顺松泰桃天亭通桐湾万旺望卫文武西溪霞仙祥新兴星秀阳杨耀怡义银永友玉裕园源月云泽樟振正芝中竹紫'.split('');
 
 export function syntheticCity(opts: { entries?: number; seed?: number } = {}): SyntheticCity {
   const total = opts.entries ?? 50_000;
-  const rand = rng(opts.seed ?? 12345);
+  const rand = seededRandom(opts.seed ?? 12345);
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)];
   const used = new Set<string>();
   const fresh = (suffix: string, len = 2) => {

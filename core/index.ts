@@ -10,3 +10,4 @@ export * from './ttl-cache';
 export * from './diff';
 export * from './json';
 export * from './api-key-scopes';
+export * from './seeded-random';

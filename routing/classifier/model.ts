@@ -1,3 +1,4 @@
+import { seededRandom } from '../../core';
 /**
  * The category classifier (工单智能分类): a complement naive Bayes model (Rennie et al. 2003, "Tackling the
  * poor assumptions of naive Bayes text classifiers") over jieba words and CJK character bigrams, with
@@ -27,16 +28,8 @@ import {
 } from './tokenize';
 import { KeywordMatcher, type KeywordRule, type KeywordScoring } from './keyword-rules';
 
-/** A seeded PRNG (mulberry32): folds and shuffles must repeat exactly for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded PRNG (core's mulberry32): folds and shuffles must repeat exactly for the same seed. */
+export { seededRandom };
 
 /**
  * Stratified fold numbers (0…k-1) for items with the given labels: each label's items are shuffled with the
