@@ -25,6 +25,7 @@ import { registerConsole } from './landing';
 import { ticketStoryRoutes } from './ticket-story';
 import { hotspotRoutes } from '../reports';
 import type { AppContext } from './context';
+import { registerOpen311 } from './open311';
 
 const VERSION = '0.1.0';
 
@@ -97,6 +98,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       return reply.code(503).send({ status: 'error', database: ctx.database.dialect, version: VERSION });
     }
   });
+
+  await registerOpen311(app, ctx.open311);
 
   await app.register(async (api) => {
     registerAuth(api, ctx.identity);
