@@ -102,7 +102,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await registerOpen311(app, ctx.open311);
 
   await app.register(async (api) => {
-    registerAuth(api, ctx.identity);
+    registerAuth(api, ctx.identity, { allowedOrigins: config.allowedOrigins });
     await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
     await api.register(intakeRoutes, { intake: ctx.intake });
     await api.register(directoryRoutes, { directory: ctx.directory });

@@ -55,6 +55,10 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
   }, async (request, reply) => {
     // request.ip honours TRUST_PROXY: behind nginx it is the client's address, not the proxy's.
     const { token, user, expiresAt } = await identity.login(request.body.username, request.body.password, { address: request.ip });
+    // A fresh token on every login (no session fixation, ASVS V3.2.1); the session this browser
+    // held before ends with it, so a re-login never leaves a second live session behind.
+    const previous = request.cookies[SESSION_COOKIE];
+    if (previous) await identity.logout(previous);
     reply.setCookie(SESSION_COOKIE, token, {
       path: '/',
       httpOnly: true,
