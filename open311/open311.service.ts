@@ -89,9 +89,11 @@ export function createOpen311Service(deps: Open311Deps) {
     return s;
   }
 
-  async function toRequest(t: Open311Ticket, rows: Map<string, Open311RequestRow>, categories: Map<string, { code: string; name: string }>): Promise<Open311Request> {
+  async function toRequest(t: Open311Ticket, rows: Map<string, Open311RequestRow>, categories: Map<string, { code: string; name: string }>, units: Map<string, Promise<string | null>>): Promise<Open311Request> {
     const category = t.categoryId ? categories.get(t.categoryId) : undefined;
     const row = rows.get(t.id);
+    // One lookup per unit, not per request: a list of 1,000 names a few dozen units.
+    if (t.handlingUnitId && !units.has(t.handlingUnitId)) units.set(t.handlingUnitId, ports.unitName(t.handlingUnitId));
     return {
       service_request_id: t.number,
       status: requestStatusOf(t.status),
@@ -99,7 +101,7 @@ export function createOpen311Service(deps: Open311Deps) {
       service_name: category?.name ?? null,
       service_code: category?.code ?? null,
       description: t.situation,
-      agency_responsible: t.handlingUnitId ? await ports.unitName(t.handlingUnitId) : null,
+      agency_responsible: t.handlingUnitId ? await units.get(t.handlingUnitId)! : null,
       service_notice: row ? SERVICE_NOTICE : null,
       requested_datetime: t.createdAt,
       updated_datetime: t.updatedAt,
@@ -116,8 +118,9 @@ export function createOpen311Service(deps: Open311Deps) {
   async function toRequests(cityId: string, tickets: Open311Ticket[]): Promise<Open311Request[]> {
     const rows = new Map((await repo.byTickets(tickets.map((t) => t.id))).map((r) => [r.ticket_id, r]));
     const categories = new Map((await ports.categories(cityId)).map((c) => [c.id, { code: c.code, name: c.name }]));
+    const units = new Map<string, Promise<string | null>>();
     const out: Open311Request[] = [];
-    for (const t of tickets) out.push(await toRequest(t, rows, categories));
+    for (const t of tickets) out.push(await toRequest(t, rows, categories, units));
     return out;
   }
 
