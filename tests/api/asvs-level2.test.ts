@@ -25,7 +25,7 @@ const me = (cookie: string) => t.app.inject({ method: 'GET', url: '/api/v1/auth/
 
 beforeAll(async () => {
   t = await startTestApp({ clock, config: { sessionHours: 12, allowedOrigins: ['https://portal.example.gov.cn'] } });
-}, 60_000);
+}, 120_000);
 afterAll(async () => t?.close());
 
 describe(`ASVS V3 sessions on ${testDialect}`, () => {

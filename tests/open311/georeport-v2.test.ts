@@ -76,7 +76,7 @@ beforeAll(async () => {
   key = k.key;
   keyId = k.id;
   otherKey = (await issueKey({ name: '另一个应用', role: 'agent', scopes: ['open311'] })).key;
-}, 60_000);
+}, 120_000);
 afterAll(async () => t?.close());
 
 describe(`Open311 GeoReport v2 on ${testDialect}`, () => {
