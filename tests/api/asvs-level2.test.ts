@@ -47,6 +47,29 @@ describe(`ASVS V3 sessions on ${testDialect}`, () => {
     expect((await me(first)).statusCode).toBe(401);
   });
 
+  it('V3.3.4: a user sees their live sessions and ends every other one; the asking session goes on; audited; API keys may not', async () => {
+    const phone = `hotline_session=${sessionOf(await login('grid1')).value}`;
+    const desk = `hotline_session=${sessionOf(await login('grid1')).value}`;
+    const list = await t.app.inject({ method: 'GET', url: '/api/v1/auth/sessions', headers: { cookie: desk } });
+    expect(list.statusCode, list.body).toBe(200);
+    const sessions = json(list) as { id: string; current: boolean; createdAt: string; expiresAt: string }[];
+    expect(sessions.length).toBeGreaterThanOrEqual(2);
+    expect(sessions.filter((x) => x.current)).toHaveLength(1);
+    expect(list.body).not.toContain(desk.split('=')[1]);
+    const ended = await t.app.inject({ method: 'POST', url: '/api/v1/auth/sessions/end-others', headers: { cookie: desk } });
+    expect(ended.statusCode, ended.body).toBe(200);
+    expect(json(ended).ended).toBe(sessions.length - 1);
+    expect((await me(phone)).statusCode).toBe(401);
+    expect((await me(desk)).statusCode).toBe(200);
+    const userId = json(await me(desk)).id;
+    const audit = await t.ctx.database.db.selectFrom('audit_events').select('action').where('entity_id', '=', userId).where('action', '=', 'user.other_sessions_ended').execute();
+    expect(audit).toHaveLength(1);
+    // Not t.login (cached): the expiry test below sweeps every session of this morning.
+    const admin = `hotline_session=${sessionOf(await login('admin')).value}`;
+    const key = json(await t.app.inject({ method: 'POST', url: '/api/v1/api-keys', headers: { cookie: admin }, payload: { name: 'no sessions', role: 'agent', scopes: ['tickets:read'] } })).key;
+    expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/sessions/end-others', headers: { 'x-api-key': key } })).statusCode).toBe(403);
+  });
+
   it('V3.3.2: a session ends SESSION_HOURS after login however busy it is, and the cookie expires with it', async () => {
     clock.set(START);
     const res = await login('supervisor1');
