@@ -88,6 +88,8 @@ describe(`Open311 GeoReport v2 on ${testDialect}`, () => {
     const j = await get('discovery.json', null);
     expect(j.statusCode).toBe(200);
     expect(j.headers['content-type']).toContain('application/json');
+    // The product's security headers reach this interface too.
+    expect(j.headers).toMatchObject({ 'x-content-type-options': 'nosniff', 'x-frame-options': 'DENY', 'cache-control': 'no-store' });
     const d = json(j);
     hasFields(d, SPEC.discovery);
     hasFields(d.endpoints[0], SPEC.endpoint);
@@ -245,6 +247,16 @@ describe(`Open311 GeoReport v2 on ${testDialect}`, () => {
     expect(json(again)[0]).toMatchObject({ service_request_id: first.service_request_id, token: first.token });
     expect(await countRows(t, 'tickets')).toBe(tickets);
     expect(await open311Rows()).toBe(rows);
+  });
+
+  it('an open311 key opens nothing under /api (its agent role does not reach tickets, numbers or the live feed)', async () => {
+    for (const url of ['/api/v1/tickets', '/api/v1/citizens/lookup?phone=13912345678', '/api/v1/work-orders']) {
+      const res = await t.app.inject({ method: 'GET', url, headers: { 'x-api-key': key } });
+      expect(res.statusCode, url).toBe(403);
+      expect(json(res).code).toBe('API_KEY_SCOPE');
+    }
+    const post = await t.app.inject({ method: 'POST', url: '/api/v1/tickets', headers: { 'x-api-key': key }, payload: { channel: 'open311', type: 'help' } });
+    expect(post.statusCode).toBe(403);
   });
 
   it('a unit-role key reads only its unit\'s requests (the same data scope as the console)', async () => {
