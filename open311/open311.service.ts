@@ -68,8 +68,6 @@ interface Pending {
   token: string;
   input: Open311NewRequest;
   serviceCode: string;
-  /** Set once the row is written (a replayed registration writes none). */
-  written?: boolean;
 }
 
 /** Open311 GeoReport v2 over intake: services from the category tree, requests as tickets. */
@@ -206,8 +204,8 @@ export function createOpen311Service(deps: Open311Deps) {
           buildingCode: input.addressId?.trim() || null, callerPhone: input.phone?.trim() || null, citizenName: name,
         },
       ));
-      // A replay wrote no row this time: the first request's token answers.
-      const row = state.written ? undefined : await repo.byTicket(ticket.id);
+      // The committed row answers: this request's, or on a replay (same Idempotency-Key) the first one's.
+      const row = await repo.byTicket(ticket.id);
       return { service_request_id: ticket.number, token: row?.token ?? state.token, service_notice: SERVICE_NOTICE, account_id: input.accountId ?? null };
     },
 
@@ -216,8 +214,10 @@ export function createOpen311Service(deps: Open311Deps) {
      * registered in this async context gets its row and an audit entry (nothing for other tickets).
      */
     async ticketCreatedWithin(trx: Kysely<DB>, ticket: { id: string; city_id: string; channel: string }) {
+      // Every attempt writes its row: a transaction retried after a deadlock runs this again, and
+      // the rolled-back attempt's row went with it.
       const p = pending.getStore();
-      if (!p || p.written || ticket.channel !== 'open311') return;
+      if (!p || ticket.channel !== 'open311') return;
       const now = clock.now();
       const i = p.input;
       const row: Open311RequestRow = {
@@ -231,7 +231,6 @@ export function createOpen311Service(deps: Open311Deps) {
         // The citizen's email stays out of the trail (it is not the hotline's to spread).
         after: { ticketId: ticket.id, client: row.client_name, apiKeyId: row.api_key_id, serviceCode: row.service_code, mediaUrl: row.media_url, hasEmail: row.email !== null },
       }, now);
-      p.written = true;
     },
 
     /** `tokens/{id}`: the request id behind a token this client was given (404 for another client's). */
