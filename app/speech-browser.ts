@@ -4,6 +4,8 @@
  * (`GET /api/v1/speech/browser-model`) and the engine itself over the live feed. The speech service
  * (SPEECH_ENGINE=browser) takes the engine from {@link browserSpeechEngineOf}. See docs/speech-console.md.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
@@ -71,8 +73,45 @@ const BrowserModelView = z.object({
   detail: z.object({ code: z.string(), zh: z.string(), en: z.string() }).nullable(),
 });
 
-/** Serves the model directory at /speech-models/ (no directory listing). Outside /api: a model is no citizen's data. */
+/** Where the console starts vosk-browser's recognizer worker. */
+export const SPEECH_WORKER_PATH = '/speech-worker/vosk-worker.js';
+
+/**
+ * The recognizer worker's own policy. Its Kaldi runtime (Emscripten + embind) builds functions
+ * from strings and compiles WebAssembly: allowed here, in the worker only. The console page keeps
+ * its strict policy (no eval): a worker loaded from a URL runs under the policy of its own response.
+ */
+const WORKER_CSP = "default-src 'none'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; connect-src 'self'";
+
+let workerSource: string | null = null;
+/**
+ * vosk-browser's worker, as the installed package ships it: its bundle carries the worker as a
+ * base64 string and starts it from a blob: URL, which would run under the page's policy (no eval).
+ * Served from our origin instead, the worker gets {@link WORKER_CSP}. Read once.
+ */
+export function voskWorkerSource(): string {
+  if (workerSource) return workerSource;
+  const bundle = readFileSync(createRequire(import.meta.url).resolve('vosk-browser/dist/vosk.js'), 'utf8');
+  const m = bundle.match(/createBase64WorkerFactory\('([A-Za-z0-9+/=]+)'/);
+  if (!m) throw new Error('speech: the installed vosk-browser has no embedded worker (the package changed: check its version)');
+  const source = Buffer.from(m[1], 'base64').toString('utf8');
+  // The package drops the first line (a bundler comment) the same way.
+  workerSource = source.slice(source.indexOf('\n', 10) + 1);
+  return workerSource;
+}
+
+/**
+ * Serves the model directory at /speech-models/ (no directory listing) and vosk-browser's worker at
+ * {@link SPEECH_WORKER_PATH}. Outside /api: neither holds a citizen's data.
+ */
 export async function registerSpeechModels(app: FastifyInstance, config = speechBrowserConfigFromEnv()) {
+  app.get(SPEECH_WORKER_PATH, { schema: { hide: true } }, async (_request, reply) =>
+    reply
+      .type('application/javascript; charset=utf-8')
+      .header('content-security-policy', WORKER_CSP)
+      .header('cache-control', 'public, max-age=86400')
+      .send(voskWorkerSource()),
+  );
   if (!config.modelDir) return;
   await app.register(fastifyStatic, {
     root: config.modelDir,

@@ -3,17 +3,17 @@
  * audio of the agent's call in its Web Worker (WebAssembly Kaldi), with the model the server serves
  * from SPEECH_BROWSER_MODEL_DIR, and the segments go back to the server (segmentOutbox). The audio
  * arrives as direct live messages: `call.audio.start`, binary frames (audioFrame.ts), `call.audio.end`.
- * vosk-browser (~6 MB with its WebAssembly) is loaded only when this engine is used.
+ * The worker (~6 MB with its WebAssembly) is fetched only when this engine is used (voskWorker.ts).
  *
  * A missing or broken model is said plainly (stores/speech.ts); no line is ever invented.
  */
-import type { KaldiRecognizer, Model } from 'vosk-browser';
 import type { RecognizerMessage } from 'vosk-browser/dist/interfaces';
 import { speechApi, type Party, type SpeechDetail } from '../api/speech';
 import { callsActions } from '../stores/calls';
 import { speechActions } from '../stores/speech';
 import { decodeAudioFrame, toFloat } from './audioFrame';
 import { createSegmentOutbox } from './segmentOutbox';
+import { loadVoskModel, type VoskModel as Model, type VoskRecognizer as KaldiRecognizer } from './voskWorker';
 
 interface Stream {
   callId: string;
@@ -71,25 +71,15 @@ export function ensureModel(): Promise<Model | null> {
       return null;
     }
     const url = new URL(info.url, location.href).toString();
-    const { Model } = await import('vosk-browser');
-    const m = new Model(url);
-    return new Promise<Model | null>((resolve) => {
-      m.on('load', (msg) => {
-        if (msg.event === 'load' && msg.result) {
-          speechActions.recognizer('ready');
-          resolve(m);
-        } else {
-          speechActions.recognizer('failed', problemOfWorker('', info.url!));
-          resolve(null);
-        }
-      });
-      m.on('error', (msg) => {
-        const error = msg.event === 'error' ? msg.error : String(msg);
-        speechActions.recognizer('failed', problemOfWorker(error, info.url!), error);
-        m.terminate();
-        resolve(null);
-      });
-    });
+    try {
+      const m = await loadVoskModel(url);
+      speechActions.recognizer('ready');
+      return m;
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      speechActions.recognizer('failed', problemOfWorker(error, info.url), error);
+      return null;
+    }
   })().then((m) => {
     model = m;
     modelPromise = null;
@@ -113,27 +103,23 @@ function emit(s: Stream, text: string, final: boolean, startMs: number, endMs: n
 }
 
 function attach(s: Stream, m: Model) {
-  const r = new m.KaldiRecognizer(s.sampleRate);
-  r.setWords(true);
   const ms = (samples: number) => (samples / s.sampleRate) * 1000;
-  r.on('result', (msg: RecognizerMessage) => {
-    if (msg.event !== 'result') return;
-    const text = joinWords(msg.result.text ?? '');
-    if (!text) return;
-    const words = msg.result.result ?? [];
-    const skew = ms(s.lost);
-    const start = words.length ? words[0].start * 1000 + skew : s.lastEndMs;
-    const end = words.length ? words[words.length - 1].end * 1000 + skew : ms(s.fed + s.lost);
-    const confidence = words.length ? words.reduce((a, w) => a + w.conf, 0) / words.length : null;
-    emit(s, text, true, start, end, confidence);
-  });
-  r.on('partialresult', (msg: RecognizerMessage) => {
-    if (msg.event !== 'partialresult') return;
-    const text = joinWords(msg.result.partial ?? '');
-    if (text) emit(s, text, false, s.lastEndMs, ms(s.fed + s.lost), null);
-  });
-  r.on('error', (msg: RecognizerMessage) => {
-    if (msg.event === 'error') console.warn(`recognizer ${s.callId}/${s.party}: ${msg.error}`);
+  const r = m.recognizer(s.sampleRate, (msg: RecognizerMessage) => {
+    if (msg.event === 'result') {
+      const text = joinWords(msg.result.text ?? '');
+      if (!text) return;
+      const words = msg.result.result ?? [];
+      const skew = ms(s.lost);
+      const start = words.length ? words[0].start * 1000 + skew : s.lastEndMs;
+      const end = words.length ? words[words.length - 1].end * 1000 + skew : ms(s.fed + s.lost);
+      const confidence = words.length ? words.reduce((a, w) => a + w.conf, 0) / words.length : null;
+      emit(s, text, true, start, end, confidence);
+    } else if (msg.event === 'partialresult') {
+      const text = joinWords(msg.result.partial ?? '');
+      if (text) emit(s, text, false, s.lastEndMs, ms(s.fed + s.lost), null);
+    } else if (msg.event === 'error') {
+      console.warn(`recognizer ${s.callId}/${s.party}: ${msg.error}`);
+    }
   });
   s.recognizer = r;
   for (const f of s.early.splice(0)) feed(s, f.firstSample, f.pcm);
@@ -158,9 +144,8 @@ function feed(s: Stream, firstSample: number, pcm: Int16Array) {
 function finish(s: Stream) {
   if (!s.recognizer) return;
   const r = s.recognizer;
-  r.retrieveFinalResult();
-  // The final result arrives as a 'result' event; the recognizer goes once it had time to answer.
-  setTimeout(() => r.remove(), 2000);
+  // Removing answers with the final result (the last words) as a 'result' event; the listener stays a moment for it.
+  r.remove();
   streams.delete(keyOf(s.callId, s.party));
 }
 
