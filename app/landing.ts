@@ -64,10 +64,9 @@ export async function registerConsole(app: FastifyInstance, opts: ConsoleOptions
       .header('referrer-policy', 'same-origin')
       .header('x-frame-options', 'DENY')
       // Defence in depth against injected markup: no inline or foreign script. Element Plus sets inline styles.
-      // vosk-browser (browser speech engine) runs its recognizer as a blob: worker compiling WebAssembly.
       .header(
         'content-security-policy',
-        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
       )
       .send(html);
   };
