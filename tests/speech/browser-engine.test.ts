@@ -197,6 +197,18 @@ describe('the model', () => {
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/speech/browser-model' })).statusCode).toBe(401);
   });
 
+  it("serves vosk-browser's worker from our origin under a policy of its own; the console page keeps no eval", async () => {
+    const worker = await t.app.inject({ method: 'GET', url: '/speech-worker/vosk-worker.js' });
+    expect(worker.statusCode).toBe(200);
+    expect(worker.headers['content-type']).toContain('application/javascript');
+    expect(worker.headers['content-security-policy']).toBe("default-src 'none'; script-src 'self' 'unsafe-eval' 'wasm-unsafe-eval'; connect-src 'self'");
+    expect(worker.body).toContain('RecognizerWorker');
+    expect(worker.body.length).toBeGreaterThan(1_000_000); // the WebAssembly Kaldi runtime is in it
+    const page = await t.app.inject({ method: 'GET', url: '/agent' });
+    const csp = String(page.headers['content-security-policy'] ?? '');
+    if (csp) expect(csp).not.toContain('unsafe-eval');
+  });
+
   it('says plainly when no directory is configured, and refuses a malformed file name', async () => {
     const none = createBrowserSpeechEngine({ agentOf: async () => null, send: async () => ({ sent: 0, dropped: 0, bufferedBytes: 0 }), modelDir: null });
     expect(await none.health()).toMatchObject({ ok: false, detail: { code: 'SPEECH_BROWSER_MODEL_DIR_UNSET', zh: expect.stringContaining('SPEECH_BROWSER_MODEL_DIR') } });
