@@ -22,6 +22,7 @@ import { callRoutes } from '../calls';
 import { telephonyRoutes } from '../telephony';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
+import { registerSpeechModels, speechBrowserRoutes } from './speech-browser';
 import { ticketStoryRoutes } from './ticket-story';
 import { hotspotRoutes } from '../reports';
 import type { AppContext } from './context';
@@ -88,6 +89,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await registerConsole(app, { isDemo: async () => (await ctx.directory.listCities()).some((c) => c.isDemo) });
+  await registerSpeechModels(app);
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
     try {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
@@ -132,6 +134,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(hotspotRoutes, { hotspots: ctx.hotspots });
     await api.register(reportExportRoutes, { exports: ctx.reportExports });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
+    await api.register(speechBrowserRoutes, {});
   }, { prefix: '/api/v1' });
 
   return app;
