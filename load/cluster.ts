@@ -220,7 +220,7 @@ export class Cluster {
       } catch {
         return false;
       }
-    }, 120_000, `node ${n.index + 1} to answer /healthz`);
+    }, 300_000, `node ${n.index + 1} to answer /healthz`);
   }
 
   /** Starts node 1 alone (it migrates and imports the demo city), then the others. */

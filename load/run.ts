@@ -97,6 +97,7 @@ interface RunReport {
   latencyByOp: Record<string, ReturnType<typeof summarize>>;
   errors: number;
   errorSamples: { op: string; status: number; body: string }[];
+  errorsByKind: Record<string, number>;
   failedAttempts: Record<string, number>;
   fault: { kind: Fault; at: number; note: string; recoveredAfterSeconds: number | null } | null;
   drained: boolean;
@@ -254,7 +255,13 @@ async function oneRun(spec: RunSpec, runNo: number): Promise<RunReport> {
       offered: workload.ledger.offered, stories: workload.ledger.stories, acceptedWrites: workload.ledger.ops.length, requests: client.requests,
       durationSeconds, writesPerSecond: workload.ledger.ops.length / durationSeconds, requestsPerSecond: client.requests / durationSeconds,
       latency: summarize(client.latencies.all().filter((x) => x >= 0)), latencyByOp: byOp,
-      errors: client.errors.length, errorSamples: client.errors.slice(0, 5), failedAttempts: Object.fromEntries(client.failedAttempts),
+      errors: client.errors.length, errorSamples: client.errors.slice(0, 5),
+      errorsByKind: client.errors.reduce<Record<string, number>>((m, e) => {
+        const code = /"code":"([A-Z_]+)"/.exec(e.body)?.[1] ?? (e.body.startsWith('gave up') ? 'gave up' : '');
+        const k = `${e.op} ${e.status} ${code}`.trim();
+        m[k] = (m[k] ?? 0) + 1;
+        return m;
+      }, {}), failedAttempts: Object.fromEntries(client.failedAttempts),
       fault: f, drained, settledSeconds, checks, attachmentsFs: cluster.attachmentsFs, messagesSource: source,
     };
     printRun(report);
@@ -273,7 +280,7 @@ function printRun(r: RunReport) {
   log(`== ${r.spec.scale}× · ${r.spec.nodes} node(s) · ${r.spec.seconds} s · fault ${r.spec.fault} · load ${r.machine.loadBefore.map((x) => x.toFixed(1)).join('/')} → ${r.machine.loadAfter.map((x) => x.toFixed(1)).join('/')} on ${r.machine.cores} cores`);
   log(`   tickets offered ${r.offered} (stories done ${r.stories.done}, failed ${r.stories.failed}, shed ${r.stories.shed}); accepted writes ${r.acceptedWrites} (${fmt(r.writesPerSecond)}/s); requests ${r.requests} (${fmt(r.requestsPerSecond)}/s)`);
   log(`   latency ms p50 ${fmt(l.p50)} p95 ${fmt(l.p95)} p99 ${fmt(l.p99)} max ${fmt(l.max)}; create p50 ${fmt(r.latencyByOp.create?.p50)} p95 ${fmt(r.latencyByOp.create?.p95)} p99 ${fmt(r.latencyByOp.create?.p99)}`);
-  log(`   errors ${r.errors}; failed attempts retried: ${JSON.stringify(r.failedAttempts)}${r.errorSamples.length ? `; e.g. ${JSON.stringify(r.errorSamples[0])}` : ''}`);
+  log(`   errors ${r.errors}${r.errors ? ` ${JSON.stringify(r.errorsByKind)}` : ''}; failed attempts retried: ${JSON.stringify(r.failedAttempts)}`);
   if (r.fault) log(`   fault at ${fmt(r.fault.at)} s: ${r.fault.note}`);
   for (const c of r.checks) log(`   ${c.ok ? 'OK  ' : 'FAIL'} ${c.name}: expected ${c.expected}, found ${c.found}, lost ${c.lost}, twice ${c.twice}${c.note ? ` (${c.note})` : ''}`);
 }

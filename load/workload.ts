@@ -49,6 +49,8 @@ export class Ledger {
   readonly laggards = new Set<string>();
   /** Uploads the server refused (disk full: 507 with a clear code), not retried by the unit. */
   readonly refusedUploads: { status: number; code: string | null; ticketId: string }[] = [];
+  /** Creates the client gave up on (every try timed out or failed): the server may still have made them. */
+  readonly abandonedCreates: string[] = [];
   offered = 0;
   stories = { done: 0, failed: 0, shed: 0 };
 
@@ -206,6 +208,7 @@ export class Workload {
         addressText: `${road}${1 + (i % 90)}号`, parties: '来电市民', situation: msg.text, demand: '请尽快处理并答复', callerPhone: phone,
       },
     });
+    if (created.status !== 201) L.abandonedCreates.push(key('create'));
     const ticket = this.ok('create', created, 201);
     L.record({ kind: 'create', key: key('create'), ticketId: ticket.id, node: created.node, attempts: created.attempts });
     await this.think();
