@@ -10,7 +10,7 @@
  * plain folder, and the report says so).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -201,7 +201,7 @@ export class Cluster {
       REPORTS_SCHEDULE: 'false',
       TELEPHONY_EDGE: 'off',
       SMS_GATEWAYS: 'log',
-      SMS_LOG_FILE: join(this.o.dir, `sms-node${n.index + 1}.jsonl`),
+      SMS_LOG_FILE: this.smsLogOf(n),
       SMS_QUIET_HOURS: '',
       LIVE_HEARTBEAT_MS: '5000',
       TELEPHONY_NODE_ID: `load-node${n.index + 1}`,
@@ -265,15 +265,16 @@ export class Cluster {
     await this.stopMariadb();
   }
 
-  smsLogLines(): string[] {
-    return this.nodes.flatMap((n) => {
-      const f = join(this.o.dir, `sms-node${n.index + 1}.jsonl`);
-      return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
-    });
+  /** The log gateway's file of a node in this run (a run's texts only). */
+  private smsLogOf(n: NodeProc) {
+    return join(this.o.dir, `sms-${this.redisPrefix}-node${n.index + 1}.jsonl`);
   }
 
-  clearSmsLogs(): void {
-    for (const n of this.nodes) writeFileSync(join(this.o.dir, `sms-node${n.index + 1}.jsonl`), '');
+  smsLogLines(): string[] {
+    return this.nodes.flatMap((n) => {
+      const f = this.smsLogOf(n);
+      return existsSync(f) ? readFileSync(f, 'utf8').split('\n').filter(Boolean) : [];
+    });
   }
 
   private async until(f: () => boolean | Promise<boolean>, ms: number, what: string) {

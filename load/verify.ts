@@ -142,7 +142,8 @@ export async function verify(database: Database, ledger: Ledger, consoles: Conso
   const waiting = sms.filter((m) => !lines.has(m.id));
   // A text handed to the gateway by a node killed before it recorded the hand-over is handed over again
   // (at least once, docs/sms.md: the audit says `sms.resubmitted`); any other repeat is a defect.
-  const repeated = [...lines.entries()].filter(([, n]) => n > 1).map(([id]) => id);
+  const ofRun = new Set(sms.map((m) => m.id));
+  const repeated = [...lines.entries()].filter(([id, n]) => n > 1 && ofRun.has(id)).map(([id]) => id);
   let announced = 0;
   for (const part of chunks(repeated)) {
     announced += (await db.selectFrom('audit_events').select('entity_id').distinct().where('entity_id', 'in', part).where('action', '=', 'sms.resubmitted').execute()).length;
