@@ -6,7 +6,7 @@
  *
  *   npm run load -- --rate 5x --minutes 2
  *   npm run load -- --rate 5x --minutes 2 --fault kill-node     (kill-node | restart-mariadb | drop-redis | fill-disk)
- *   npm run load -- --all                                         (1×, 5×, 20×, then each fault at 5×)
+ *   npm run load -- --all                                         (5× on one node, 1×, 5×, 20×, then each fault at 3×)
  *
  * Options: --nodes 3, --consoles 12, --seconds N (instead of --minutes), --dir /tmp/hotline-load,
  * --mysql-port 3317, --redis-port 6391, --base-port 4101, --json FILE (the report as JSON), --keep (keep databases).
@@ -68,7 +68,7 @@ const specs: RunSpec[] = args.all
   ? [
       { scale: 5, seconds: secondsOf(90), fault: 'none', nodes: 1 },
       ...[1, 5, 20].map((scale) => ({ scale, seconds: secondsOf(90), fault: 'none' as Fault, nodes: Number(args.nodes) })),
-      ...(['kill-node', 'restart-mariadb', 'drop-redis', 'fill-disk'] as Fault[]).map((fault) => ({ scale: 5, seconds: secondsOf(120), fault, nodes: Number(args.nodes) })),
+      ...(['kill-node', 'restart-mariadb', 'drop-redis', 'fill-disk'] as Fault[]).map((fault) => ({ scale: 3, seconds: secondsOf(90), fault, nodes: Number(args.nodes) })),
     ]
   : args.rate.split(',').map((r) => ({ scale: scaleOf(r), seconds: secondsOf(120), fault: args.fault as Fault, nodes: Number(args.nodes) }));
 
