@@ -99,7 +99,7 @@ interface RunReport {
   errorSamples: { op: string; status: number; body: string }[];
   errorsByKind: Record<string, number>;
   failedAttempts: Record<string, number>;
-  fault: { kind: Fault; at: number; note: string; recoveredAfterSeconds: number | null } | null;
+  fault: { kind: Fault; at: number; note: string } | null;
   drained: boolean;
   settledSeconds: number;
   checks: Check[];
@@ -204,7 +204,7 @@ async function oneRun(spec: RunSpec, runNo: number): Promise<RunReport> {
           break;
         }
       }
-      fault = { kind: spec.fault, at: (at - startedAt) / 1000, note, recoveredAfterSeconds: null };
+      fault = { kind: spec.fault, at: (at - startedAt) / 1000, note };
       log(`fault done: ${note}`);
     })();
 
@@ -242,10 +242,6 @@ async function oneRun(spec: RunSpec, runNo: number): Promise<RunReport> {
     const settledSeconds = (Date.now() - settleStart) / 1000;
     const checks = await verify(database, workload.ledger, consoles, { attachmentsDir: cluster.attachmentsDir, smsLines: cluster.smsLogLines() });
     const f = fault as RunReport['fault'];
-    if (f) {
-      // Recovery: from the fault's start to the first accepted write after the service came back (the first create that started after the fault).
-      f.recoveredAfterSeconds = null;
-    }
     const byOp: RunReport['latencyByOp'] = {};
     for (const [op, ms] of client.latencies.byOp) byOp[op] = summarize(ms);
     const durationSeconds = (loadEnd - startedAt) / 1000;
