@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from './schema';
 import { conflict, newId, toDbTime } from '../core';
-import { isUniqueViolation } from './unique-violation';
 
 export interface IdempotentCall {
   /** Whose key space: a user id or API key id, so two clients cannot collide. */
@@ -86,11 +85,12 @@ export async function runInTransaction<T>(
     });
     return { value, replayed: false };
   } catch (err) {
-    // A concurrent twin with the same key committed first: its result is the answer.
-    if (isUniqueViolation(err)) {
-      const prev = await findPrevious(db);
-      if (prev) return replay(prev);
-    }
+    // A concurrent twin with the same key committed first: its result is the answer. The twin may be
+    // the client's own retry overtaking a first try still running (or the first try finishing after
+    // the client gave up on it): then this one fails on the key itself, or earlier on what the twin
+    // changed (VERSION_CONFLICT, CALLBACK_NOT_OPEN …). Either way the key now has its answer.
+    const prev = await findPrevious(db).catch(() => undefined);
+    if (prev) return replay(prev);
     throw err;
   }
 }

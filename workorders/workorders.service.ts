@@ -1426,17 +1426,26 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
 
   /** Records a rating; `commandOn` names what the idempotency key is for (the callback, or the ticket when rated by ticket). */
   async function rate(ctx: CommandContext, cb: CallbackRow, r: { satisfaction: 'satisfied' | 'basically_satisfied' | 'unsatisfied'; comment?: string | null }, commandOn: string = cb.id) {
-    const now = clock.now();
     const input: TransitionInput = { action: 'record_satisfaction', satisfaction: r.satisfaction, comment: r.comment ?? null };
-    const prepared = await deps.tickets.prepareTransition(ctx.actor, cb.ticket_id, input, now);
-    await command(ctx, 'rate', commandOn, r, async (trx, at, after) => {
-      const cur = await repo(trx).findCallback(cb.id);
-      if (!cur || !['pending', 'surveying'].includes(cur.status)) {
-        throw conflict('CALLBACK_NOT_OPEN', 'this callback is already finished', '该回访已结束', { status: cur?.status ?? null });
+    // The rating names no version the agent saw: a ticket changed meanwhile by the sweep (its first
+    // survey turn moves 审核通过 → 回访 on another node) is read again and the rating applied to it.
+    // The open-callback check below still refuses a second rating.
+    for (let attempt = 1; ; attempt++) {
+      const prepared = await deps.tickets.prepareTransition(ctx.actor, cb.ticket_id, input, clock.now());
+      try {
+        await command(ctx, 'rate', commandOn, r, async (trx, at, after) => {
+          const cur = await repo(trx).findCallback(cb.id);
+          if (!cur || !['pending', 'surveying'].includes(cur.status)) {
+            throw conflict('CALLBACK_NOT_OPEN', 'this callback is already finished', '该回访已结束', { status: cur?.status ?? null });
+          }
+          if ((await deps.tickets.statusWithin(trx, cb.ticket_id)) === 'reviewed') after((await deps.tickets.transitionWithin(trx, ctx, cb.ticket_id, { action: 'start_callback' }, { now: at, trusted: true })).emit);
+          after((await deps.tickets.transitionWithin(trx, ctx, cb.ticket_id, input, { now: at, trusted: true, prepared })).emit);
+        });
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'VERSION_CONFLICT' || attempt >= 3) throw err;
       }
-      if ((await deps.tickets.statusWithin(trx, cb.ticket_id)) === 'reviewed') after((await deps.tickets.transitionWithin(trx, ctx, cb.ticket_id, { action: 'start_callback' }, { now: at, trusted: true })).emit);
-      after((await deps.tickets.transitionWithin(trx, ctx, cb.ticket_id, input, { now: at, trusted: true, prepared })).emit);
-    });
+    }
     return toCallbackView((await repo().findCallback(cb.id))!);
   }
 

@@ -3,7 +3,12 @@ import { mkdir, readFile, writeFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { S3Client, PutObjectCommand, GetObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
+import { AppError } from '../../core';
 import type { AttachmentStorage } from '../ports';
+
+/** The attachments volume is full (or over quota): 507, nothing stored; the upload may be retried once space is freed. */
+export const attachmentStorageFull = () =>
+  new AppError('ATTACHMENT_STORAGE_FULL', 507, 'the attachment store is full; nothing was stored, try again later', '附件存储空间已满，附件未保存，请稍后重试或联系管理员');
 
 /** Files under one root; keys never leave it. Written to a temporary name first, so a crash leaves no half file. */
 export function createDiskAttachmentStorage(root: string): AttachmentStorage {
@@ -19,8 +24,16 @@ export function createDiskAttachmentStorage(root: string): AttachmentStorage {
       const p = pathOf(key);
       await mkdir(dirname(p), { recursive: true });
       const tmp = `${p}.${randomBytes(4).toString('hex')}.tmp`;
-      await writeFile(tmp, body);
-      await rename(tmp, p);
+      try {
+        await writeFile(tmp, body);
+        await rename(tmp, p);
+      } catch (err) {
+        // A full disk leaves the part written so far: removed, so a retry finds the space it had.
+        await rm(tmp, { force: true }).catch(() => {});
+        const code = (err as { code?: string }).code;
+        if (code === 'ENOSPC' || code === 'EDQUOT') throw attachmentStorageFull();
+        throw err;
+      }
     },
     get: (key) => readFile(pathOf(key)),
     delete: (key) => rm(pathOf(key), { force: true }),
