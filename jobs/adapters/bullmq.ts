@@ -96,6 +96,14 @@ export class BullmqJobQueue<C extends JobCatalog> implements JobQueue<C> {
   private readonly seenByProcessor = new WeakSet<Job>();
   private stopping = false;
   private stopped: Promise<void> | undefined;
+  /**
+   * The repeatable jobs this node declared, by scheduler id. BullMQ keeps a schedule only in Redis:
+   * a Redis that restarts empty (no persistence, a failover to a fresh replica) forgets every one,
+   * and the sweeps (reminders, SMS, exports) would stop until the nodes restarted. Each reconnect
+   * declares them again; `upsertJobScheduler` makes that a no-op when they are still there.
+   */
+  private readonly schedules = new Map<string, () => Promise<unknown>>();
+  private connectedOnce = false;
 
   constructor(opts: BullmqJobQueueOptions<C>) {
     ({ clock: this.clock, concurrency: this.concurrency, logger: this.logger, onFailed: this.onFailed, defaults: this.defaults, registry: this.registry } =
@@ -106,6 +114,10 @@ export class BullmqJobQueue<C extends JobCatalog> implements JobQueue<C> {
     if (this.queueName.includes(':')) throw new Error(`jobs: queueName cannot contain ':' (got "${this.queueName}")`);
     this.conn = new Redis(this.redisUrl, { maxRetriesPerRequest: 3 });
     this.conn.on('error', (err) => this.logger.error({ err: errorMessage(err) }, 'jobs: Redis connection error'));
+    this.conn.on('ready', () => {
+      if (this.connectedOnce) void this.redeclareSchedules();
+      this.connectedOnce = true;
+    });
     this.queue = new Queue(this.queueName, {
       connection: this.conn,
       prefix: this.prefix,
@@ -161,20 +173,37 @@ export class BullmqJobQueue<C extends JobCatalog> implements JobQueue<C> {
     const id = o.schedulerId ?? name;
     checkJobId(id);
     const { attempts, backoffMs } = resolveEnqueue({ attempts: o.attempts, backoffMs: o.backoffMs }, this.defaults, this.clock);
-    await this.queue.upsertJobScheduler(
-      toBullJobId(id),
-      'everyMs' in repeat ? { every: repeat.everyMs } : { pattern: repeat.cron, tz: repeat.tz ?? DEFAULT_CRON_TZ },
-      {
-        name,
-        data: { payload: data ?? {} } satisfies Envelope,
-        opts: { attempts, backoff: { type: 'exponential', delay: backoffMs }, removeOnComplete: true, removeOnFail: true },
-      },
-    );
+    const declare = () =>
+      this.queue.upsertJobScheduler(
+        toBullJobId(id),
+        'everyMs' in repeat ? { every: repeat.everyMs } : { pattern: repeat.cron, tz: repeat.tz ?? DEFAULT_CRON_TZ },
+        {
+          name,
+          data: { payload: data ?? {} } satisfies Envelope,
+          opts: { attempts, backoff: { type: 'exponential', delay: backoffMs }, removeOnComplete: true, removeOnFail: true },
+        },
+      );
+    await declare();
+    this.schedules.set(id, declare);
   }
 
   async unschedule(schedulerId: string): Promise<boolean> {
     checkJobId(schedulerId);
+    this.schedules.delete(schedulerId);
     return this.queue.removeJobScheduler(toBullJobId(schedulerId));
+  }
+
+  /** After a reconnect: declares every schedule again (see {@link schedules}). */
+  private async redeclareSchedules(): Promise<void> {
+    if (this.stopping || this.schedules.size === 0) return;
+    for (const [id, declare] of this.schedules) {
+      try {
+        await declare();
+      } catch (err) {
+        this.logger.error({ schedulerId: id, err: errorMessage(err) }, 'jobs: could not declare a repeatable job again after a Redis reconnect');
+      }
+    }
+    this.logger.info({ schedules: this.schedules.size }, 'jobs: repeatable jobs declared again after a Redis reconnect (Redis may have restarted empty)');
   }
 
   async start(): Promise<void> {
