@@ -24,6 +24,7 @@ import { isAppError } from '../core';
 import { registerConsole } from './landing';
 import { ticketStoryRoutes } from './ticket-story';
 import { hotspotRoutes } from '../reports';
+import { gridCallRoutes } from '../gridcalls';
 import type { AppContext } from './context';
 
 const VERSION = '0.1.0';
@@ -128,6 +129,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(ticketStoryRoutes, { intake: ctx.intake, workOrders: ctx.workOrders, calls: ctx.calls, identity: ctx.identity });
     await api.register(hotspotRoutes, { hotspots: ctx.hotspots });
     await api.register(reportExportRoutes, { exports: ctx.reportExports });
+    await api.register(gridCallRoutes, { gridCalls: ctx.gridCalls });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
   }, { prefix: '/api/v1' });
 
