@@ -43,7 +43,7 @@ export async function createGridCalls(d: GridWiring): Promise<GridCallService> {
       },
       async createTicket(ctx, call, idempotencyKey) {
         const t = await d.intake.createTicket({ ...ctx, idempotencyKey }, {
-          channel: 'grid', type: 'help', title: call.title, situation: call.situation, demand: call.demand, addressText: call.addressText,
+          channel: 'grid', type: 'help', title: call.title, situation: call.situation, demand: call.demand ?? call.title, addressText: call.addressText, occurredAt: call.raisedAt,
           territoryId: call.territoryId, categoryId: call.categoryId, citizenName: call.callerName, parties: `网格呼叫 ${call.number}`,
         });
         return { id: t.id, number: t.number };

@@ -254,7 +254,7 @@ export function createGridCallService(deps: GridCallDeps) {
       // retry after a failure between the two transactions finds the same ticket.
       const ticket = await ports.createTicket(ctx, {
         callId: before.id, number: before.number, title: before.title, situation: before.situation, demand: before.demand, addressText: before.address_text,
-        territoryId: before.territory_id, categoryId: before.category_id, callerName: before.caller_name,
+        territoryId: before.territory_id, categoryId: before.category_id, callerName: before.caller_name, raisedAt: dbTimeToIso(before.created_at)!,
       }, `gridcall:${before.id}:escalate:${before.round}`);
       return apply(ctx, before, decision, 'escalated', { ticket_id: ticket.id }, cmd);
     },
@@ -327,7 +327,7 @@ export function createGridCallService(deps: GridCallDeps) {
       const now = clock.now();
       let patch: Partial<GridCallRow> | null = null;
       let action = '';
-      if (e.to === 'callback' && call.status === GridCallStatus.escalated) {
+      if ((e.to === 'reviewed' || e.to === 'callback') && call.status === GridCallStatus.escalated) {
         patch = { status: GridCallStatus.awaitingRating, ...(await stepClock(call.city_id, 'caller_rating', now)), result: e.result };
         action = 'awaiting_rating';
       } else if (e.to === 'closed') {

@@ -35,4 +35,6 @@ export interface EscalatedCall {
   territoryId: string;
   categoryId: string | null;
   callerName: string;
+  /** When the grid raised it (the ticket's 时间 element). */
+  raisedAt: string;
 }
