@@ -4,15 +4,18 @@
  * Idempotency-Key answers with the first result). Grid matters (网格办) are recorded, scoped and
  * counted per grid.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGridScenario, expectError, CALL, type GridScenario } from './helpers';
 
 let s: GridScenario;
-afterEach(async () => s?.t.close());
+// One demo city per file (MariaDB imports it slowly); each test raises its own calls.
+beforeAll(async () => {
+  s = await startGridScenario();
+});
+afterAll(async () => s?.t.close());
 
-describe('bad input on grid calls', () => {
+describe('bad input on grid calls', { timeout: 120_000 }, () => {
   it('refuses self-approval, out-of-order and wrong-role approvals, and writes nothing', async () => {
-    s = await startGridScenario();
     const raised = await s.raise('grid1');
     const before = await s.counts();
     // The caller cannot approve their own call, whatever the route.
@@ -41,7 +44,6 @@ describe('bad input on grid calls', () => {
   });
 
   it('a double submit with one Idempotency-Key raises one call and approves once; the key on another request is refused', async () => {
-    s = await startGridScenario();
     const key = { 'idempotency-key': 'grid1-call-0001' };
     const first = await s.raise('grid1', {}, key);
     const before = await s.counts();
@@ -62,7 +64,6 @@ describe('bad input on grid calls', () => {
   });
 
   it('an escalation retried after the ticket was registered finds the same ticket', async () => {
-    s = await startGridScenario();
     const raised = await s.raise('grid1');
     await s.ok('gridlead1', 'POST', `/grid-calls/${raised.id}/approve`, {});
     await s.ok('secretary1', 'POST', `/grid-calls/${raised.id}/approve`, {});
@@ -75,9 +76,8 @@ describe('bad input on grid calls', () => {
   });
 });
 
-describe('grid matters (网格办)', () => {
+describe('grid matters (网格办)', { timeout: 120_000 }, () => {
   it('grid staff record matters handled in the grid; leaders above see them and the counts per grid', async () => {
-    s = await startGridScenario();
     const m = await s.api('grid1', 'POST', '/grid-matters', { title: '劝导占道经营摊贩离开', handling: '现场劝导，摊贩已自行离开' }, { 'idempotency-key': 'm-1' });
     expect(m.status).toBe(201);
     const again = await s.api('grid1', 'POST', '/grid-matters', { title: '劝导占道经营摊贩离开', handling: '现场劝导，摊贩已自行离开' }, { 'idempotency-key': 'm-1' });
