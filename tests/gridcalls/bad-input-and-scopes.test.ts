@@ -11,7 +11,7 @@ let s: GridScenario;
 // One demo city per file (MariaDB imports it slowly); each test raises its own calls.
 beforeAll(async () => {
   s = await startGridScenario();
-});
+}, 300_000);
 afterAll(async () => s?.t.close());
 
 describe('bad input on grid calls', { timeout: 120_000 }, () => {

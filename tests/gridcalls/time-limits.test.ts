@@ -9,7 +9,7 @@ import { startGridScenario, at, type GridScenario } from './helpers';
 let s: GridScenario;
 beforeAll(async () => {
   s = await startGridScenario();
-});
+}, 300_000);
 afterAll(async () => s?.t.close());
 
 const trailOf = async (id: string) => (await s.ok('grid1', 'GET', `/grid-calls/${id}`)).trail.map((x: any) => x.action);
