@@ -53,6 +53,17 @@ export async function createGridCalls(d: GridWiring): Promise<GridCallService> {
           satisfaction: rating.satisfaction as 'satisfied' | 'basically_satisfied' | 'unsatisfied', comment: rating.comment,
         });
       },
+      async unit(cityId, id) {
+        const u = await d.directory.getUnit(id, cityId);
+        return u ? { id: u.id, kind: u.kind, name: u.name, territoryId: u.territoryId } : null;
+      },
+      async workOrder(ctx, id) {
+        const w = await d.workOrders.get(ctx.actor, id);
+        return { id: w.id, ticketId: w.ticketId, unitId: w.unitId, status: w.status, replyDue: w.deadlines.reply, title: w.ticket?.title ?? null };
+      },
+      async noteOnWorkOrder(ctx, id, text) {
+        await d.workOrders.addNote({ actor: ctx.actor, requestId: ctx.requestId }, id, text);
+      },
       feed: { stageWithin: (trx, e) => d.live.stageWithin(trx, e), releaseStaged: (ids) => d.live.releaseStaged(ids) },
     },
   });

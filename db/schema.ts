@@ -845,6 +845,7 @@ export interface DB {
   hotspot_warnings: HotspotWarningsTable;
   grid_calls: GridCallsTable;
   grid_matters: GridMattersTable;
+  grid_tasks: GridTasksTable;
   generated_reports: GeneratedReportsTable;
   report_rollups: ReportRollupsGrainTable;
   report_facts: ReportFactsTable;
@@ -964,4 +965,27 @@ export interface GridMattersTable {
   address_text: string | null;
   handled_at: string;
   created_at: string;
+}
+
+/** A work order handed down by a town's or community's unit to a grid (四级联动, 下派网格). */
+export interface GridTasksTable {
+  id: string;
+  city_id: string;
+  ticket_id: string;
+  work_order_id: string;
+  unit_id: string;
+  territory_id: string;
+  territory_path: string;
+  title: string;
+  note: string | null;
+  assigned_by: string;
+  assigned_by_name: string;
+  reply_due: string | null;
+  status: string; // assigned | reported
+  result: string | null;
+  reported_by: string | null;
+  reported_at: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
 }

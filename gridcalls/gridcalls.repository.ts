@@ -1,9 +1,10 @@
 /** Storage of grid calls and grid matters (网格呼叫, 网格办结事项); portable SQL over either dialect. */
 import { type Kysely, type Selectable } from 'kysely';
-import type { DB, GridCallsTable, GridMattersTable } from '../db';
+import type { DB, GridCallsTable, GridMattersTable, GridTasksTable } from '../db';
 
 export type GridCallRow = Selectable<GridCallsTable>;
 export type GridMatterRow = Selectable<GridMattersTable>;
+export type GridTaskRow = Selectable<GridTasksTable>;
 
 /** What a viewer may list: the whole city (center) or a territory subtree (grid and town roles). */
 export type GridScope = { kind: 'city' } | { kind: 'territory'; path: string };
@@ -95,5 +96,32 @@ export class GridCallRepository {
     if (scope.kind === 'territory') q = q.where('territory_path', 'like', `${scope.path}%`);
     const rows = await q.select(['territory_id', 'territory_path']).select((eb) => eb.fn.countAll().as('n')).groupBy(['territory_id', 'territory_path']).orderBy('territory_path').execute();
     return rows.map((r) => ({ territoryId: r.territory_id, territoryPath: r.territory_path, matters: Number(r.n) }));
+  }
+
+  async insertTask(row: GridTaskRow): Promise<void> {
+    await this.db.insertInto('grid_tasks').values(row).execute();
+  }
+
+  findTask(id: string): Promise<GridTaskRow | undefined> {
+    return this.db.selectFrom('grid_tasks').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The open task of a work order, if one was handed down and not reported yet. */
+  openTaskOf(workOrderId: string): Promise<GridTaskRow | undefined> {
+    return this.db.selectFrom('grid_tasks').selectAll().where('work_order_id', '=', workOrderId).where('status', '=', 'assigned').executeTakeFirst();
+  }
+
+  async updateTask(id: string, version: number, patch: Partial<GridTaskRow>): Promise<boolean> {
+    const r = await this.db.updateTable('grid_tasks').set({ ...patch, version: version + 1 }).where('id', '=', id).where('version', '=', version).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Tasks of a grid subtree (grid staff) or handed down by a unit. */
+  listTasks(cityId: string, by: { path: string } | { unitId: string } | 'city', statuses?: string[]) {
+    let q = this.db.selectFrom('grid_tasks').selectAll().where('city_id', '=', cityId);
+    if (by !== 'city' && 'path' in by) q = q.where('territory_path', 'like', `${by.path}%`);
+    if (by !== 'city' && 'unitId' in by) q = q.where('unit_id', '=', by.unitId);
+    if (statuses?.length) q = q.where('status', 'in', statuses);
+    return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(200).execute();
   }
 }

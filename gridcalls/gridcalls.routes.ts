@@ -45,6 +45,12 @@ function periodOf(q: { from: string; to: string }) {
   return { from, to };
 }
 
+const GridTask = z.object({
+  id: z.string(), ticketId: z.string(), workOrderId: z.string(), unitId: z.string(), territoryId: z.string(), title: z.string(), note: z.string().nullable(),
+  assignedByName: z.string(), replyDue: z.string().nullable(), status: z.string(), statusZh: z.string(), result: z.string().nullable(),
+  reportedAt: z.string().nullable(), version: z.number(), createdAt: z.string(),
+});
+
 export async function gridCallRoutes(app: FastifyInstance, opts: GridCallRoutesOptions) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { gridCalls } = opts;
@@ -131,4 +137,27 @@ export async function gridCallRoutes(app: FastifyInstance, opts: GridCallRoutesO
       response: { 200: z.object({ from: z.string(), to: z.string(), total: z.number(), byTerritory: z.array(z.object({ territoryId: z.string(), territoryPath: z.string(), matters: z.number() })) }), ...errorResponses },
     },
   }, async (request) => gridCalls.matterCounts(actorOf(request), periodOf(request.query)));
+
+  // 四级联动 (市—镇街—社区—网格): a town's or community's unit hands a work order down to a grid.
+  r.post('/work-orders/:id/hand-down', {
+    preHandler: allowRoles(Role.unitHandler, Role.unitManager),
+    schema: {
+      tags, summary: '下派网格 A town\'s or community\'s unit hands a work order it signed for down to a grid under its territory (the work order keeps its clocks)',
+      params: IdParams, body: z.strictObject({ territoryId: z.string().min(1).max(64), note: Text(500).nullish() }), response: { 201: GridTask, ...errorResponses },
+    },
+  }, async (request, reply) => reply.code(201).send(await gridCalls.handDown(commandContext(request), request.params.id, request.body)));
+
+  r.get('/grid-tasks', {
+    preHandler: allowRoles(...READERS, Role.unitHandler, Role.unitManager),
+    schema: {
+      tags, summary: 'Grid tasks: those my unit handed down, or those of my grid territory',
+      querystring: z.strictObject({ status: csv.pipe(z.array(z.enum(['assigned', 'reported']))).optional() }),
+      response: { 200: z.object({ items: z.array(GridTask), total: z.number() }), ...errorResponses },
+    },
+  }, async (request) => gridCalls.listTasks(actorOf(request), { status: request.query.status }));
+
+  r.post('/grid-tasks/:id/report', {
+    preHandler: allowRoles(Role.gridMember, Role.gridLeader),
+    schema: { tags, summary: '网格反馈 The grid reports what it did; the unit then replies on the work order', params: IdParams, body: z.strictObject({ result: Text(2000) }), response: { 200: GridTask, ...errorResponses } },
+  }, async (request) => gridCalls.reportTask(commandContext(request), request.params.id, request.body.result));
 }

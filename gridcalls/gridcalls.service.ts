@@ -19,7 +19,7 @@ import {
   decideCall, firstApproverOf, covers, CALLER_ROLES, DEFAULT_STEP_LIMITS, GRID_CALL_STATUS_ZH, STEP_ZH, GridCallStatus, nextApproverOf,
   type ApproverRole, type CallDecision, type GridCallCommand, type GridCallStep,
 } from './domain/grid-call';
-import { GridCallRepository, type GridCallRow, type GridMatterRow, type GridScope } from './gridcalls.repository';
+import { GridCallRepository, type GridCallRow, type GridMatterRow, type GridTaskRow, type GridScope } from './gridcalls.repository';
 import type { GridCallPorts } from './ports';
 
 export interface GridCallEvents extends Record<string, unknown> {
@@ -104,6 +104,37 @@ const toMatterView = (m: GridMatterRow): GridMatterView => ({
   id: m.id, territoryId: m.territory_id, recordedBy: m.recorded_by, recorderName: m.recorder_name, categoryId: m.category_id, title: m.title,
   handling: m.handling, addressText: m.address_text, handledAt: dbTimeToIso(m.handled_at)!, createdAt: dbTimeToIso(m.created_at)!,
 });
+
+export interface GridTaskView {
+  id: string;
+  ticketId: string;
+  workOrderId: string;
+  unitId: string;
+  territoryId: string;
+  title: string;
+  note: string | null;
+  assignedByName: string;
+  /** The work order's reply deadline (答复时限): its clocks keep running while the grid works. */
+  replyDue: string | null;
+  status: 'assigned' | 'reported';
+  statusZh: string;
+  result: string | null;
+  reportedAt: string | null;
+  version: number;
+  createdAt: string;
+}
+
+const toTaskView = (r: GridTaskRow): GridTaskView => ({
+  id: r.id, ticketId: r.ticket_id, workOrderId: r.work_order_id, unitId: r.unit_id, territoryId: r.territory_id, title: r.title, note: r.note,
+  assignedByName: r.assigned_by_name, replyDue: dbTimeToIso(r.reply_due), status: r.status as GridTaskView['status'],
+  statusZh: r.status === 'reported' ? '网格已反馈' : '已下派网格', result: r.result, reportedAt: dbTimeToIso(r.reported_at), version: Number(r.version),
+  createdAt: dbTimeToIso(r.created_at)!,
+});
+
+/** Units that hand work down to grids (四级联动): a town's (镇街) and a community's (社区). */
+const LINKAGE_UNIT_KINDS: ReadonlySet<string> = new Set(['street', 'community']);
+/** Work-order statuses in which the unit has taken the ticket and may hand it down. */
+const TAKEN_STATUSES: ReadonlySet<string> = new Set(['acknowledged', 'in_progress']);
 
 const MAX_TEXT = 2000;
 /** Grid staff who record matters they handled themselves. */
@@ -461,6 +492,93 @@ export function createGridCallService(deps: GridCallDeps) {
     async matterCounts(actor: Actor, q: { from: Date; to: Date }) {
       const byTerritory = await repo().matterCounts(actor.cityId, scopeOf(actor), toDbTime(q.from), toDbTime(q.to));
       return { from: q.from.toISOString(), to: q.to.toISOString(), total: byTerritory.reduce((s, x) => s + x.matters, 0), byTerritory };
+    },
+
+    // --- four-level linkage (四级联动, 招远 市—镇街—社区—网格) ----------------------------------------
+
+    /**
+     * A town's or community's unit hands a work order it took down to a grid under its territory
+     * (下派网格). The work order stays the unit's, with its clocks; the hand-down is noted on it.
+     * Up to the center is the work order's own return (退回); taking one is acknowledge or claim.
+     */
+    async handDown(ctx: CommandContext, workOrderId: string, input: { territoryId: string; note?: string | null }): Promise<GridTaskView> {
+      const actor = ctx.actor;
+      if (!actor.unitId || (actor.role !== Role.unitHandler && actor.role !== Role.unitManager)) {
+        throw forbidden('ROLE_FORBIDDEN', 'only a town\'s or community\'s unit staff hand work down to a grid', '只有镇街、社区的经办人员可以下派网格');
+      }
+      const unit = await ports.unit(actor.cityId, actor.unitId);
+      if (!unit || !LINKAGE_UNIT_KINDS.has(unit.kind) || !unit.territoryId) {
+        throw forbidden('GRID_TASK_UNIT_NOT_LOCAL', 'only a town\'s or community\'s unit hands work down to a grid', '只有镇街、社区单位可以下派网格');
+      }
+      const home = await ports.territory(actor.cityId, unit.territoryId);
+      const grid = await ports.territory(actor.cityId, input.territoryId);
+      if (!grid) throw badRequest('TERRITORY_NOT_FOUND', 'the grid does not exist', '网格不存在', { field: 'territoryId' });
+      if (!home || grid.id === home.id || !grid.path.startsWith(home.path)) {
+        throw forbidden('GRID_TASK_OUT_OF_SCOPE', 'the grid is not under your unit\'s territory', '该网格不在本单位辖区内', { field: 'territoryId' });
+      }
+      const replay = ctx.idempotencyKey && (await idempotentCommandOf(deps.db, idemScope(ctx), ctx.idempotencyKey));
+      const wo = await ports.workOrder(ctx, workOrderId);
+      if (!replay) {
+        if (wo.unitId !== actor.unitId) throw notFound('WORK_ORDER_NOT_FOUND', 'work order not found', '工单不存在');
+        if (!TAKEN_STATUSES.has(wo.status)) {
+          throw conflict('GRID_TASK_NOT_TAKEN', 'sign for the work order before handing it down', '请先签收该工单再下派网格', { status: wo.status });
+        }
+        if (await repo().openTaskOf(workOrderId)) throw conflict('GRID_TASK_OPEN', 'the work order is already with a grid', '该工单已下派网格，尚未反馈');
+      }
+      const now = clock.now();
+      const note = input.note?.trim() || null;
+      let staged: string[] = [];
+      const { value, replayed } = await runInTransaction(deps.db, { scope: idemScope(ctx), key: ctx.idempotencyKey, command: `gridtask.hand_down:${workOrderId}`, request: input }, async (trx) => {
+        const row: GridTaskRow = {
+          id: newId(), city_id: actor.cityId, ticket_id: wo.ticketId, work_order_id: wo.id, unit_id: actor.unitId!, territory_id: grid.id, territory_path: grid.path,
+          title: wo.title ?? '', note, assigned_by: actor.id ?? 'unknown', assigned_by_name: actor.name, reply_due: wo.replyDue ? toDbTime(new Date(wo.replyDue)) : null,
+          status: 'assigned', result: null, reported_by: null, reported_at: null, version: 1, created_at: toDbTime(now), updated_at: toDbTime(now),
+        };
+        await repo(trx).insertTask(row);
+        await recordAudit(trx, ctx, { entityType: 'grid_task', entityId: row.id, action: 'gridtask.handed_down', cityId: actor.cityId, after: { workOrderId, territoryId: grid.id, note } }, now);
+        const view = toTaskView(row);
+        staged = [await ports.feed.stageWithin(trx, { type: 'gridtask.changed', cityId: actor.cityId, data: { task: view }, unitData: { task: view }, audience: { center: false, territoryPaths: [grid.path], unitIds: [actor.unitId!] } })];
+        return view;
+      }, () => clock.now());
+      await ports.feed.releaseStaged(staged);
+      if (!replayed) await ports.noteOnWorkOrder(ctx, workOrderId, `下派网格：${grid.name}${note ? `。${note}` : ''}`);
+      return value;
+    },
+
+    /** The grid reports what it did on a handed-down task (网格反馈); the unit then replies on the work order. */
+    async reportTask(ctx: CommandContext, taskId: string, result: string): Promise<GridTaskView> {
+      const actor = ctx.actor;
+      if (actor.role !== Role.gridMember && actor.role !== Role.gridLeader) throw forbidden('ROLE_FORBIDDEN', 'grid staff report on grid tasks', '只有网格员、网格长可以反馈网格任务');
+      const text = requireText(result, 'result', '反馈情况');
+      const replay = ctx.idempotencyKey && (await idempotentCommandOf(deps.db, idemScope(ctx), ctx.idempotencyKey));
+      const task = await repo().findTask(taskId);
+      if (!task || task.city_id !== actor.cityId || !actor.territoryPath || !task.territory_path.startsWith(actor.territoryPath)) {
+        throw notFound('GRID_TASK_NOT_FOUND', 'grid task not found', '网格任务不存在');
+      }
+      if (!replay && task.status !== 'assigned') throw conflict('GRID_TASK_REPORTED', 'the grid already reported on this task', '该网格任务已反馈');
+      const now = clock.now();
+      let staged: string[] = [];
+      const { value } = await runInTransaction(deps.db, { scope: idemScope(ctx), key: ctx.idempotencyKey, command: `gridtask.report:${taskId}`, request: { result } }, async (trx) => {
+        if (!(await repo(trx).updateTask(taskId, Number(task.version), { status: 'reported', result: text, reported_by: actor.id, reported_at: toDbTime(now), updated_at: toDbTime(now) }))) {
+          throw conflict('GRID_TASK_REPORTED', 'the grid already reported on this task', '该网格任务已反馈');
+        }
+        await recordAudit(trx, ctx, { entityType: 'grid_task', entityId: taskId, action: 'gridtask.reported', cityId: actor.cityId, after: { result: text } }, now);
+        const view = toTaskView((await repo(trx).findTask(taskId))!);
+        staged = [await ports.feed.stageWithin(trx, { type: 'gridtask.changed', cityId: actor.cityId, data: { task: view }, unitData: { task: view }, audience: { center: false, territoryPaths: [task.territory_path], unitIds: [task.unit_id] } })];
+        return view;
+      }, () => clock.now());
+      await ports.feed.releaseStaged(staged);
+      return value;
+    },
+
+    /** Tasks handed down: a unit's own, or those of the grid staff's territory; the center's all. */
+    async listTasks(actor: Actor, q: { status?: string[] } = {}) {
+      const by = isCenter(actor) ? 'city' as const
+        : actor.unitId && (actor.role === Role.unitHandler || actor.role === Role.unitManager) ? { unitId: actor.unitId }
+          : GRID_ROLES.has(actor.role) && actor.territoryPath ? { path: actor.territoryPath } : null;
+      if (!by) throw forbidden('ROLE_FORBIDDEN', `role ${actor.role} has no grid tasks`, `角色 ${actor.role} 无权查看网格任务`);
+      const rows = await repo().listTasks(actor.cityId, by, q.status);
+      return { items: rows.map(toTaskView), total: rows.length };
     },
 
     /** Whether an actor's territory covers a call (for the routes' and console's hints). */

@@ -5,11 +5,12 @@
  * `createGridCallService({ db, ports, clock, events })` → `raise`, `approve`, `sendBack`, `resubmit`,
  * `townReply`, `rate`, `list`, `get`; `sweep()` fires each step's reminder and overdue mark once
  * (the `gridcalls.sweep` job); `followTicketWithin(trx, …)` lets an escalated call follow its ticket
- * (app/ calls it from intake's `ticket.transitioned`); `recordMatter`, `listMatters`, `matterCounts`.
+ * (app/ calls it from intake's `ticket.transitioned`); `recordMatter`, `listMatters`, `matterCounts`;
+ * four-level linkage: `handDown` (a town's or community's unit to a grid), `reportTask`, `listTasks`.
  */
 export {
   createGridCallService, toGridCallView,
-  type GridCallService, type GridCallDeps, type GridCallEvents, type GridCallView, type GridMatterView, type NewGridCall,
+  type GridCallService, type GridCallDeps, type GridCallEvents, type GridCallView, type GridMatterView, type GridTaskView, type NewGridCall,
 } from './gridcalls.service';
 export { gridCallRoutes, type GridCallRoutesOptions } from './gridcalls.routes';
 export type { GridCallPorts, EscalatedCall } from './ports';

@@ -17,6 +17,14 @@ export interface GridCallPorts {
   createTicket(ctx: CommandContext, call: EscalatedCall, idempotencyKey: string): Promise<{ id: string; number: string }>;
   /** Records the caller's rating on the ticket's open callback (satisfied → closed; not → second handling). */
   rateTicket(cityId: string, ticketId: string, rating: { satisfaction: string; comment: string | null }, idempotencyKey: string): Promise<void>;
+  /** A unit (town 镇街 / community 社区 units hand work down to grids). */
+  unit(cityId: string, id: string): Promise<{ id: string; kind: string; name: string; territoryId: string | null } | null>;
+  /**
+   * The work order as the acting unit sees it (throws its 404 otherwise), and a progress note on it,
+   * so that a hand-down and the grid's report stand in the work order's own trail.
+   */
+  workOrder(ctx: CommandContext, id: string): Promise<{ id: string; ticketId: string; unitId: string; status: string; replyDue: string | null; title: string | null }>;
+  noteOnWorkOrder(ctx: CommandContext, id: string, text: string): Promise<void>;
   /** The live feed: staged inside the change's transaction, released after its commit. */
   feed: {
     stageWithin(trx: Kysely<DB>, e: LiveEventInput): Promise<string>;
