@@ -7,7 +7,7 @@
  */
 import { expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { describeConsole, login, screenshot, START } from './browser';
+import { describeConsole, login, screenshot, START, unresolvedElements } from './browser';
 
 /** A phone: 390×844, touch, Chinese, China time, the browser's clock at the server's. */
 async function openPhone(browser: Browser, baseUrl: string, user: string): Promise<{ page: Page; errors: string[] }> {
@@ -49,6 +49,7 @@ describeConsole('grid call on a phone (browser)', (env) => {
     const secretary = await openPhone(browser, s.baseUrl, 'secretary1');
     const town = await openPhone(browser, s.baseUrl, 'townlead1');
     expect(await noSideScroll(member.page)).toBe(true);
+    expect(await unresolvedElements(member.page), 'every Element Plus tag is registered').toEqual([]);
 
     // grid1 raises the call from the phone form.
     await member.page.getByTestId('grid-call-tab-new').click();
