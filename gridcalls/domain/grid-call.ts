@@ -33,8 +33,8 @@ export const STEP_ZH: Record<GridCallStep, string> = {
 };
 
 /**
- * Time limits of each step on the working clock (工作时间) and when to remind (half-way). The city
- * may override them in its settings (`gridCalls.limits`); these are the defaults.
+ * Time limits of each step on the working clock (工作时间); the reminder comes half-way. Fixed for
+ * every city for now (a per-city setting is not built).
  */
 export const DEFAULT_STEP_LIMITS: Record<GridCallStep, TimeLimit> = {
   grid_leader: { amount: 2, unit: 'working_hours' },
