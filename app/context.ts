@@ -25,6 +25,7 @@ import { createReports } from './reports';
 import type { AppConfig } from './config';
 import { createTelephony, type TelephonyParts } from './telephony';
 import { createOpen311 } from './open311';
+import { createGridCalls, GRID_JOB_NAMES, type GridJobs } from './gridcalls';
 
 /** The product's job catalog (name → payload); each part adds its own. */
 type HotlineJobs = {
@@ -42,10 +43,10 @@ type HotlineJobs = {
   'hotspots.sweep': Record<string, never>;
   /** Telephony: recordings past their retention are deleted (daily, every node; each file once). */
   'telephony.recordings_purge': Record<string, never>;
-} & ReportJobs;
+} & ReportJobs & GridJobs;
 const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = {
   'sessions.sweep': true, 'workorders.sweep': true, 'live.prune': true, 'sms.deliver': true, 'sms.sweep': true, 'hotspots.sweep': true,
-  'telephony.recordings_purge': true, ...REPORT_JOB_NAMES,
+  'telephony.recordings_purge': true, ...REPORT_JOB_NAMES, ...GRID_JOB_NAMES,
 };
 
 /**
@@ -275,6 +276,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
   // 报表导出: exports and the 08:00 schedule, rendering the figures part's report documents.
   const reportExports = await createReportExports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? reportSourceOf(reports), logger: opts.logger });
+  // 网格呼叫: approvals up the territory, escalation to a ticket that the call then follows.
+  const gridCalls = await createGridCalls({ db, clock, logger: opts.logger, calendar, directory, intake, intakeEvents, workOrders, live, jobs });
   await jobs.start();
 
   return {
@@ -311,6 +314,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     smsGateway,
     reportExports,
     open311,
+    gridCalls,
     jobs,
     async close() {
       await telephony.stop(); // its last call records are written while the database is open

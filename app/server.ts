@@ -25,6 +25,7 @@ import { registerConsole } from './landing';
 import { registerSpeechModels, speechBrowserRoutes } from './speech-browser';
 import { ticketStoryRoutes } from './ticket-story';
 import { hotspotRoutes } from '../reports';
+import { gridCallRoutes } from '../gridcalls';
 import type { AppContext } from './context';
 import { registerOpen311 } from './open311';
 
@@ -133,6 +134,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(ticketStoryRoutes, { intake: ctx.intake, workOrders: ctx.workOrders, calls: ctx.calls, identity: ctx.identity });
     await api.register(hotspotRoutes, { hotspots: ctx.hotspots });
     await api.register(reportExportRoutes, { exports: ctx.reportExports });
+    await api.register(gridCallRoutes, { gridCalls: ctx.gridCalls });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
     await api.register(speechBrowserRoutes, {});
   }, { prefix: '/api/v1' });

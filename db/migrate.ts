@@ -18,6 +18,7 @@ import * as m0015 from './migrations/0015-report-rollups';
 import * as m0016 from './migrations/0016-generated-reports';
 import * as m0017 from './migrations/0017-hotspots';
 import * as m0022 from './migrations/0022-open311';
+import * as m0020 from './migrations/0020-grid-calls';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0016-generated-reports': m0016,
   '0017-hotspots': m0017,
   '0022-open311': m0022,
+  '0020-grid-calls': m0020,
 };
 
 class StaticProvider implements MigrationProvider {

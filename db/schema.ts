@@ -843,6 +843,9 @@ export interface DB {
   hotspot_callers: HotspotCallersTable;
   hotspot_ticket_groups: HotspotTicketGroupsTable;
   hotspot_warnings: HotspotWarningsTable;
+  grid_calls: GridCallsTable;
+  grid_matters: GridMattersTable;
+  grid_tasks: GridTasksTable;
   generated_reports: GeneratedReportsTable;
   report_rollups: ReportRollupsGrainTable;
   report_facts: ReportFactsTable;
@@ -932,4 +935,75 @@ export interface Open311RequestsTable {
   /** JSON object of attribute code → value(s). */
   attributes: string | null;
   created_at: string;
+}
+/** A grid call (网格呼叫) and where it stands in its approval chain (see migration 0020). */
+export interface GridCallsTable {
+  id: string;
+  city_id: string;
+  number: string;
+  territory_id: string;
+  territory_path: string;
+  caller_id: string;
+  caller_role: string;
+  caller_name: string;
+  title: string;
+  situation: string;
+  demand: string | null;
+  address_text: string | null;
+  category_id: string | null;
+  status: string; // pending | sent_back | town_handling | escalated | awaiting_rating | closed | withdrawn
+  step: string | null; // the role that must act now
+  step_started_at: string | null;
+  step_remind_at: string | null;
+  step_due_at: string | null;
+  remind_fired_at: string | null;
+  overdue_fired_at: string | null;
+  round: number;
+  sent_back_reason: string | null;
+  ticket_id: string | null;
+  result: string | null;
+  satisfaction: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  closed_at: string | null;
+}
+
+/** A matter grid staff handled themselves (简单事网格办). */
+export interface GridMattersTable {
+  id: string;
+  city_id: string;
+  territory_id: string;
+  territory_path: string;
+  recorded_by: string;
+  recorder_name: string;
+  category_id: string | null;
+  title: string;
+  handling: string;
+  address_text: string | null;
+  handled_at: string;
+  created_at: string;
+}
+
+/** A work order handed down by a town's or community's unit to a grid (四级联动, 下派网格). */
+export interface GridTasksTable {
+  id: string;
+  city_id: string;
+  ticket_id: string;
+  work_order_id: string;
+  unit_id: string;
+  territory_id: string;
+  territory_path: string;
+  title: string;
+  note: string | null;
+  assigned_by: string;
+  assigned_by_name: string;
+  reply_due: string | null;
+  status: string; // assigned | reported
+  result: string | null;
+  reported_by: string | null;
+  reported_at: string | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
 }

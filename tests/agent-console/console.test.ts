@@ -32,7 +32,7 @@ describe.skipIf(!!skip)('agent console (browser)', () => {
       { user: 'chengguan_mgr', path: '/unit', title: '单位办理', testid: 'work-order-table' },
       { user: 'supervisor1', path: '/supervise', title: '督办监控', testid: 'kpis' },
       { user: 'admin', path: '/supervise', title: '督办监控', testid: 'kpis' },
-      { user: 'grid1', path: '/grid', title: '网格工单', testid: 'ticket-table' },
+      { user: 'grid1', path: '/grid', title: '网格工单', testid: 'grid-calls' },
     ];
     for (const c of cases) {
       const { context, page, errors } = await openConsole(browser, s.baseUrl);

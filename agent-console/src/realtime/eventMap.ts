@@ -57,6 +57,9 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'telephony.callback_requested': () => bump('callbackRequests'),
   'telephony.wallboard': (d) => wallboardActions.set(d),
   'telephony.agent_not_ready': () => presenceActions.setMine('busy'),
+  // 网格呼叫: a call raised, approved, sent back, escalated, rated; its reminders; a matter handled in the grid.
+  'gridcall.*': () => bump('gridCalls'),
+  'gridmatter.*': () => bump('gridCalls'),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');

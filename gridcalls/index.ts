@@ -1,0 +1,20 @@
+/**
+ * Grid calls (网格呼叫·部门报到, 诸城) with their approval chain up the territory's levels, and the
+ * grid's own work (网格办, 夏集).
+ *
+ * `createGridCallService({ db, ports, clock, events })` → `raise`, `approve`, `sendBack`, `resubmit`,
+ * `townReply`, `rate`, `list`, `get`; `sweep()` fires each step's reminder and overdue mark once
+ * (the `gridcalls.sweep` job); `followTicketWithin(trx, …)` lets an escalated call follow its ticket
+ * (app/ calls it from intake's `ticket.transitioned`); `recordMatter`, `listMatters`, `matterCounts`;
+ * four-level linkage: `handDown` (a town's or community's unit to a grid), `reportTask`, `listTasks`.
+ */
+export {
+  createGridCallService, toGridCallView,
+  type GridCallService, type GridCallDeps, type GridCallEvents, type GridCallView, type GridMatterView, type GridTaskView, type NewGridCall,
+} from './gridcalls.service';
+export { gridCallRoutes, type GridCallRoutesOptions } from './gridcalls.routes';
+export type { GridCallPorts, EscalatedCall } from './ports';
+export {
+  GridCallStatus, GRID_CALL_STATUS_ZH, APPROVER_CHAIN, CALLER_ROLES, DEFAULT_STEP_LIMITS, STEP_ZH, decideCall, firstApproverOf, nextApproverOf,
+  type GridCallStep, type GridCallCommand, type ApproverRole, type TownRoute,
+} from './domain/grid-call';
