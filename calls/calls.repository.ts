@@ -45,7 +45,7 @@ export class CallsRepository {
     let q = this.db
       .selectFrom('call_transcript_segments as s')
       .innerJoin('calls as c', 'c.id', 's.call_ref')
-      .select(['c.call_id', 'c.offered_at', 's.speaker', 's.text', 's.start_ms', 's.seq'])
+      .select(['c.call_id', 'c.offered_at', 'c.agent_user_id', 's.speaker', 's.text', 's.start_ms', 's.seq'])
       .where('c.city_id', '=', cityId);
     for (const w of words) q = q.where('s.tokens', 'like', `% ${w.replace(/[%_\\]/g, '')} %`);
     if (callIds) q = q.where('c.call_id', 'in', callIds);

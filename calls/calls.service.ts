@@ -58,6 +58,8 @@ export interface TranscriptSegmentHit {
   party: Speaker;
   text: string;
   startMs: number;
+  /** The agent the call was offered to (an agent searches only their own calls). */
+  agentUserId: string | null;
 }
 
 export interface CallDeps extends CallPorts {
@@ -289,6 +291,7 @@ export function createCallService(deps: CallDeps) {
       const rows = await repo.searchSegments(cityId, words, limit, callIds);
       return rows.map((r) => ({
         callId: r.call_id, offeredAt: dbTimeToIso(r.offered_at)!, party: r.speaker as Speaker, text: r.text, startMs: r.start_ms === null ? 0 : Number(r.start_ms),
+        agentUserId: r.agent_user_id,
       }));
     },
 
