@@ -20,6 +20,7 @@ import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
 import { telephonyRoutes } from '../telephony';
+import { speechRoutes } from '../speech';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
 import { ticketStoryRoutes } from './ticket-story';
@@ -92,7 +93,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
       const calendar = await ctx.calendar.coverage(ctx.clock.now());
       // An SMS link that is down is reported, not a failed health check: the hotline still takes calls; texts wait queued.
-      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar, sms: ctx.sms.health(), telephony: await ctx.telephony.service.health() };
+      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar, sms: ctx.sms.health(), telephony: await ctx.telephony.service.health(), speech: await ctx.speech.service.status() };
     } catch {
       return reply.code(503).send({ status: 'error', database: ctx.database.dialect, version: VERSION });
     }
@@ -116,6 +117,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(callRoutes, { calls: ctx.calls });
     await api.register(reportsRoutes, { reports: ctx.reports });
     await api.register(telephonyRoutes, { telephony: ctx.telephony.service });
+    await api.register(speechRoutes, { speech: ctx.speech.service });
     await api.register(smsRoutes, {
       sms: ctx.sms,
       ticketCreateBody: TicketCreateBodySchema,

@@ -137,10 +137,11 @@ export function createSpeechService(deps: SpeechServiceDeps) {
       rs.onSegment((seg) => {
         if (s.engine !== rs && !s.ended) return; // a stream given up after an error says nothing more
         const seq = s.seqBase + seg.seq;
+        const off = Math.max(0, Math.round(s.info.offsetMs ?? 0));
         s.maxSeq = Math.max(s.maxSeq, seq);
         deliver(s, {
           type: 'transcript', callId: s.info.callId, speaker: s.info.party, seq, text: seg.text, final: seg.final,
-          startMs: s.timeline.streamMs(seg.startMs), endMs: Math.max(s.timeline.streamMs(seg.startMs), s.timeline.streamMs(seg.endMs)),
+          startMs: off + s.timeline.streamMs(seg.startMs), endMs: off + Math.max(s.timeline.streamMs(seg.startMs), s.timeline.streamMs(seg.endMs)),
           confidence: seg.confidence,
         });
       });
@@ -211,7 +212,8 @@ export function createSpeechService(deps: SpeechServiceDeps) {
   const tap: MediaTap = {
     streamStarted(info) {
       const k = key(info.callId, info.party);
-      if (streams.has(k)) return;
+      // No engine: no stream, no transcript (the status says so).
+      if (engine.kind === 'none' || streams.has(k)) return;
       void deps.cityId().then((cityId) => {
         if (!cityId || streams.has(k)) return;
         const s = new PartyStream({ ...info, language: info.language || deps.language || 'zh-CN' }, cityId, firstDelay);
