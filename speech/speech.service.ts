@@ -268,6 +268,19 @@ export function createSpeechService(deps: SpeechServiceDeps) {
       log.warn({ err, callId: s.info.callId, party: s.info.party }, 'speech: the engine failed while finishing the stream');
     }
     await s.delivering;
+    // Finals held while the call was not yet known get one more try now (the pop may have come since).
+    if (s.pendingFinals.length) {
+      const held = s.pendingFinals;
+      s.pendingFinals = [];
+      const ctx = { actor: systemActor(s.cityId, 'speech') };
+      for (const e of held) {
+        try {
+          await ports.calls.record(ctx, e);
+        } catch {
+          s.pendingFinals.push(e);
+        }
+      }
+    }
     if (s.pendingFinals.length) {
       stats.segmentsLost += s.pendingFinals.length;
       log.warn({ callId: s.info.callId, party: s.info.party, lost: s.pendingFinals.length }, 'speech: the call never reached the calls part; its final segments are dropped');
