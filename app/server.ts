@@ -104,7 +104,10 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
     await api.register(intakeRoutes, { intake: ctx.intake });
     await api.register(directoryRoutes, { directory: ctx.directory });
-    await api.register(routingRoutes, { routing: ctx.routing, ticketSchema: TicketViewSchema, categories: (cityId: string) => listCategories(ctx.database.db, cityId) });
+    await api.register(routingRoutes, {
+      routing: ctx.routing, ticketSchema: TicketViewSchema, categories: (cityId: string) => listCategories(ctx.database.db, cityId),
+      spokenText: (actor, callId) => ctx.calls.spokenText(actor, callId),
+    });
     await api.register(responsibilityRoutes, { responsibility: ctx.responsibility });
     await api.register(knowledgeRoutes, { knowledge: ctx.knowledge });
     await api.register(workOrderRoutes, { workOrders: ctx.workOrders, ticketSchema: TicketViewSchema, maxAttachmentBytes: config.attachments.maxBytes });

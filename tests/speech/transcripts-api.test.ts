@@ -110,6 +110,25 @@ describe('speech: transcripts over HTTP', () => {
     expect(json(short).code).toBe('SEARCH_QUERY_TOO_SHORT');
   });
 
+  it('plans the routing from what the caller said while the form is still empty (classifier and address)', async () => {
+    await offer('call-plan');
+    const said = [seg('caller', 0, '滨江街道这边的路灯坏了好几天了', 0, 3000), seg('agent', 0, '您好请讲', 0, 800), seg('caller', 1, '晚上很黑走路不安全', 3500, 6000)];
+    expect((await api('POST', '/calls/call-plan/transcript/segments', 'agent1', { segments: said })).statusCode).toBe(200);
+    const empty = json(await api('POST', '/routing/plan', 'agent1', { text: '' }));
+    const fromCall = await api('POST', '/routing/plan', 'agent1', { text: '', callId: 'call-plan' });
+    expect(fromCall.statusCode, fromCall.body).toBe(200);
+    const plan = json(fromCall);
+    expect(empty.suggestions).toEqual([]);
+    expect(plan.suggestions.length).toBeGreaterThan(0);
+    expect(plan.suggestions.flatMap((x: any) => x.words).some((w: string) => w.includes('路灯'))).toBe(true);
+    expect(plan.territory.source).toBe('address');
+    expect(empty.territory.source).toBe('none');
+    // Once the agent typed, the form wins; another agent's call is not theirs to read.
+    const typed = json(await api('POST', '/routing/plan', 'agent1', { text: '噪音扰民', callId: 'call-plan' }));
+    expect(typed.suggestions.flatMap((x: any) => x.words).some((w: string) => w.includes('路灯'))).toBe(false);
+    expect((await api('POST', '/routing/plan', 'agent2', { text: '', callId: 'call-plan' })).statusCode).toBe(404);
+  });
+
   it('says in /healthz and /speech/status which engine runs and why there is no transcript', async () => {
     const health = json(await t.app.inject({ method: 'GET', url: '/healthz' }));
     expect(health.speech).toMatchObject({ engine: 'browser', ok: false, detail: { code: 'SPEECH_BROWSER_ENGINE_MISSING' } });
