@@ -80,7 +80,7 @@ class PartyStream {
   engine: RecognitionStream | null = null;
   paused = false;
   ended = false;
-  opening = false;
+  opening: Promise<void> | null = null;
   /** Stream position (samples) of the first queued frame. */
   headPos = 0;
   readonly timeline: PartyTimeline;
@@ -116,9 +116,15 @@ export function createSpeechService(deps: SpeechServiceDeps) {
     }
   }
 
-  async function open(s: PartyStream): Promise<void> {
-    if (s.ended || s.opening || s.engine) return;
-    s.opening = true;
+  function open(s: PartyStream): Promise<void> {
+    if (s.ended || s.engine) return Promise.resolve();
+    s.opening ??= openNow(s).finally(() => {
+      s.opening = null;
+    });
+    return s.opening;
+  }
+
+  async function openNow(s: PartyStream): Promise<void> {
     try {
       const rs = await engine.open(s.info);
       if (s.ended) {
@@ -151,8 +157,6 @@ export function createSpeechService(deps: SpeechServiceDeps) {
       stats.engineErrors++;
       log.error({ err, callId: s.info.callId, party: s.info.party, engine: engine.kind }, 'speech: the engine could not open a stream');
       scheduleReopen(s);
-    } finally {
-      s.opening = false;
     }
   }
 
@@ -250,6 +254,13 @@ export function createSpeechService(deps: SpeechServiceDeps) {
   async function finish(s: PartyStream): Promise<void> {
     if (s.reconnectTimer) clearTimeout(s.reconnectTimer);
     s.reconnectTimer = null;
+    // Ended while reconnecting (or still opening): one more try, so the queued end of the call is heard.
+    if (!s.engine && (s.queue.length || s.opening)) {
+      if (!s.opening) stats.reconnects++;
+      await open(s);
+      if (s.reconnectTimer) clearTimeout(s.reconnectTimer);
+      s.reconnectTimer = null;
+    }
     // What is queued still goes in (the engine takes it without waiting once it is ending).
     if (s.engine) {
       while (s.queue.length) {

@@ -63,7 +63,7 @@ describe.skipIf(missing)('AWS Transcribe engine fed by sipp RTP through the buil
     agent.ws.send(JSON.stringify({ type: 'presence', status: 'available' }));
     await until(async () => (await api('GET', '/live/presence', 'supervisor1')).json().find((p: any) => p.userId === ids.user.agent1)?.status === 'available', 'agent1 available');
     await t.ctx.telephony.service.refreshAgents();
-  }, 60_000);
+  }, 180_000);
 
   afterAll(async () => {
     await agent?.close();

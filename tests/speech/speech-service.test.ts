@@ -54,6 +54,7 @@ describe('speech service', () => {
       for (const f of second()) service.tap.frame('c-reconnect', 'caller', f);
       await new Promise((r) => setTimeout(r, 150));
     }
+    await until(() => service.stats().reconnects === 1 && endpoint.requests.length - before === 2, 'the stream reopened', 20_000);
     service.tap.streamEnded('c-reconnect', 'caller');
     await until(() => service.stats().activeStreams === 0, 'stream finished', 20_000);
     expect(endpoint.requests.length - before).toBe(2); // the cut stream and the reopened one
