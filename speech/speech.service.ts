@@ -80,6 +80,8 @@ class PartyStream {
   engine: RecognitionStream | null = null;
   paused = false;
   ended = false;
+  /** The engine refused this stream (an AppError): nothing is sent, the stream only waits for its end. */
+  refused = false;
   opening: Promise<void> | null = null;
   /** Stream position (samples) of the first queued frame. */
   headPos = 0;
@@ -155,6 +157,15 @@ export function createSpeechService(deps: SpeechServiceDeps) {
       pump(s);
     } catch (err) {
       stats.engineErrors++;
+      if (isAppError(err)) {
+        // The engine cannot run here (no model, language, engine missing): retrying would only repeat it.
+        // The status says why; this party goes untranscribed, its audio is let go.
+        log.warn({ err, callId: s.info.callId, party: s.info.party, engine: engine.kind }, 'speech: the engine refused the stream; no transcript for it');
+        s.ended = true;
+        s.refused = true;
+        s.queue.length = 0;
+        return;
+      }
       log.error({ err, callId: s.info.callId, party: s.info.party, engine: engine.kind }, 'speech: the engine could not open a stream');
       scheduleReopen(s);
     }
@@ -243,6 +254,11 @@ export function createSpeechService(deps: SpeechServiceDeps) {
     streamEnded(callId, party) {
       const k = key(callId, party);
       const s = streams.get(k);
+      if (s?.refused) {
+        streams.delete(k);
+        stats.activeStreams = streams.size;
+        return;
+      }
       if (!s || s.ended) return;
       void finish(s).finally(() => {
         if (streams.get(k) === s) streams.delete(k);

@@ -6,7 +6,7 @@
  * console's segments are refused unless the engine is `browser`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemActor, Role, type CommandContext } from '../../core';
+import { AppError, systemActor, Role, type CommandContext } from '../../core';
 import type { CallEvent } from '../../calls';
 import {
   createAwsSpeechEngine, createNoSpeechEngine, createSpeechService, PartyTimeline, type RecognitionStream, type SpeechEngine, type SpeechServiceDeps,
@@ -120,6 +120,30 @@ describe('speech service', () => {
     await until(() => events.length === 1, 'segment delivered');
     expect(events[0]).toMatchObject({ speaker: 'agent', startMs: 3000 + 3000, endMs: 3000 + 4000 });
     await service.close();
+  });
+
+  it('lets a party go untranscribed, without retrying, when the engine refuses its stream (no model)', async () => {
+    const { events, ports } = recordingCalls();
+    let opens = 0;
+    const refusing: SpeechEngine = {
+      kind: 'sherpa',
+      async open() {
+        opens++;
+        throw new AppError('SPEECH_MODEL_MISSING', 503, 'no model', '无模型');
+      },
+      health: async () => ({ engine: 'sherpa', ok: false }),
+      close: async () => undefined,
+    };
+    const service = createSpeechService({ engine: refusing, ports, cityId: async () => 'demo', reconnectDelayMs: 5 });
+    service.tap.streamStarted({ callId: 'c-refused', party: 'caller', sampleRate: 8000, language: 'zh-CN' });
+    await until(() => service.stats().engineErrors === 1, 'refused');
+    for (const f of second()) service.tap.frame('c-refused', 'caller', f);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(opens).toBe(1);
+    expect(service.stats()).toMatchObject({ reconnects: 0, framesIn: 0, activeStreams: 1 });
+    service.tap.streamEnded('c-refused', 'caller');
+    expect(service.stats().activeStreams).toBe(0);
+    expect(events).toEqual([]);
   });
 
   it('maps engine time across reconnects and gaps (PartyTimeline)', () => {
