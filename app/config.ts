@@ -143,6 +143,25 @@ const Env = z.object({
   TELEPHONY_RECORDINGS_DIR: z.string().default('./data/recordings'),
   /** Days a recording is kept when the city's settings name none (telephony.recordingRetentionDays). */
   TELEPHONY_RECORDING_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(180),
+  /**
+   * Speech (语音转写, docs/speech.md): which engine transcribes calls. `none`: no transcript (said so in
+   * the console); `aws`: AWS Transcribe streaming; `sherpa`: sherpa-onnx on this server with
+   * SHERPA_MODEL_DIR; `browser`: vosk-browser in the agent's console.
+   */
+  SPEECH_ENGINE: z.enum(['none', 'aws', 'sherpa', 'browser']).default('none'),
+  SPEECH_LANGUAGE: z.enum(['zh-CN', 'zh-HK', 'zh-TW', 'en-US']).default('zh-CN'),
+  /** Frames (20 ms) a party's audio may queue while the engine is slow or reconnecting; beyond, the oldest are dropped and counted. */
+  SPEECH_MAX_QUEUED_FRAMES: z.coerce.number().int().min(10).max(30_000).default(500),
+  AWS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region, e.g. cn-north-1 or ap-east-1').optional(),
+  /** A Transcribe streaming endpoint other than the region's (a VPC endpoint, a proxy): https://host[:port]. */
+  TRANSCRIBE_ENDPOINT: z.string().url().optional(),
+  /** Explicit keys; unset: the SDK's default chain (instance role, AWS_PROFILE, web identity). Both or neither. */
+  AWS_ACCESS_KEY_ID: z.string().min(16).max(128).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(16).max(128).optional(),
+  AWS_SESSION_TOKEN: z.string().optional(),
+  /** A streaming sherpa-onnx model directory (tokens.txt, encoder/decoder[/joiner] .onnx). */
+  SHERPA_MODEL_DIR: z.string().optional(),
+  SHERPA_NUM_THREADS: z.coerce.number().int().min(1).max(16).default(1),
 }).refine((e) => e.HTTP_HEADERS_TIMEOUT_MS <= e.HTTP_REQUEST_TIMEOUT_MS, {
   message: 'HTTP_HEADERS_TIMEOUT_MS may not exceed HTTP_REQUEST_TIMEOUT_MS (the headers are part of the request)',
   path: ['HTTP_HEADERS_TIMEOUT_MS'],
@@ -154,6 +173,15 @@ const Env = z.object({
   };
   for (const g of e.SMS_GATEWAYS.split(',')) {
     for (const [key, example] of need[g] ?? []) if (!e[key]) ctx.addIssue({ code: 'custom', path: [key], message: `SMS_GATEWAYS names ${g}: set ${key} (e.g. ${example})` });
+  }
+  if (e.SPEECH_ENGINE === 'aws' && !e.AWS_REGION) {
+    ctx.addIssue({ code: 'custom', path: ['AWS_REGION'], message: 'SPEECH_ENGINE=aws: set AWS_REGION (e.g. cn-north-1)' });
+  }
+  if (Boolean(e.AWS_ACCESS_KEY_ID) !== Boolean(e.AWS_SECRET_ACCESS_KEY)) {
+    ctx.addIssue({ code: 'custom', path: ['AWS_SECRET_ACCESS_KEY'], message: 'set both AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or neither (the default credential chain)' });
+  }
+  if (e.SPEECH_ENGINE === 'sherpa' && !e.SHERPA_MODEL_DIR) {
+    ctx.addIssue({ code: 'custom', path: ['SHERPA_MODEL_DIR'], message: 'SPEECH_ENGINE=sherpa: set SHERPA_MODEL_DIR to a streaming model directory (see docs/speech.md)' });
   }
   if (Boolean(e.RTPENGINE_CALLER_INTERFACE) !== Boolean(e.RTPENGINE_AGENT_INTERFACE)) {
     ctx.addIssue({ code: 'custom', path: ['RTPENGINE_AGENT_INTERFACE'], message: 'set both RTPENGINE_CALLER_INTERFACE and RTPENGINE_AGENT_INTERFACE, or neither' });
@@ -186,6 +214,7 @@ export interface AppConfig {
   sms: SmsConfig;
   drachtio: DrachtioEdgeConfig;
   telephony: TelephonyConfig;
+  speech: SpeechConfig;
   reports: { schedule: boolean; scheduleTime: { hour: number; minute: number }; scheduledFormats: ('html' | 'pdf' | 'xlsx')[]; chromiumPath: string | null };
 }
 
@@ -234,6 +263,15 @@ export interface TelephonyConfig {
   recordingRetentionDays: number;
 }
 
+/** The speech engine and its settings (docs/speech.md). */
+export interface SpeechConfig {
+  engine: 'none' | 'aws' | 'sherpa' | 'browser';
+  language: string;
+  maxQueuedFrames: number;
+  aws: { region: string | null; endpoint: string | null; credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } | null };
+  sherpa: { modelDir: string | null; numThreads: number };
+}
+
 export interface SmsConfig {
   /** Tried in this order. */
   gateways: GatewayConfig[];
@@ -246,7 +284,7 @@ export interface SmsConfig {
 }
 
 /** Settings where an empty value (a compose file's `${X:-}`) means "not set". */
-const EMPTY_IS_UNSET = /^(TELEPHONY_(PUBLIC_ADDRESS|CITY_ID|NODE_ID|PROMPTS_DIR)|SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*|CHROMIUM_PATH)$/;
+const EMPTY_IS_UNSET = /^(TELEPHONY_(PUBLIC_ADDRESS|CITY_ID|NODE_ID|PROMPTS_DIR)|AWS_.*|TRANSCRIBE_ENDPOINT|SHERPA_MODEL_DIR|SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*|CHROMIUM_PATH)$/;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => !(v === '' && EMPTY_IS_UNSET.test(k)))));
@@ -304,6 +342,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       promptsDir: e.TELEPHONY_PROMPTS_DIR ?? null,
       recordingsDir: e.TELEPHONY_RECORDINGS_DIR,
       recordingRetentionDays: e.TELEPHONY_RECORDING_RETENTION_DAYS,
+    },
+    speech: {
+      engine: e.SPEECH_ENGINE,
+      language: e.SPEECH_LANGUAGE,
+      maxQueuedFrames: e.SPEECH_MAX_QUEUED_FRAMES,
+      aws: {
+        region: e.AWS_REGION ?? null,
+        endpoint: e.TRANSCRIBE_ENDPOINT ?? null,
+        credentials: e.AWS_ACCESS_KEY_ID && e.AWS_SECRET_ACCESS_KEY
+          ? { accessKeyId: e.AWS_ACCESS_KEY_ID, secretAccessKey: e.AWS_SECRET_ACCESS_KEY, ...(e.AWS_SESSION_TOKEN ? { sessionToken: e.AWS_SESSION_TOKEN } : {}) }
+          : null,
+      },
+      sherpa: { modelDir: e.SHERPA_MODEL_DIR ?? null, numThreads: e.SHERPA_NUM_THREADS },
     },
     allowedOrigins: (e.ALLOWED_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean),
   };

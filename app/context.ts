@@ -6,7 +6,7 @@ import { createIdentityService, createLocalLoginAttemptStore, createRedisLoginAt
 import { createDirectoryService } from '../directory';
 import {
   getCategory, listCategories, createTerritoryResolverService, createResponsibilityService, createKnowledgeService, createRoutingService,
-  createClassifierService,
+  createClassifierService, normalizeText, words,
 } from '../routing';
 import { createRoutingPorts } from './routing-ports';
 import { createJobQueue, type JobNames } from '../jobs';
@@ -26,6 +26,8 @@ import type { AppConfig } from './config';
 import { createTelephony, type TelephonyParts } from './telephony';
 import { createOpen311 } from './open311';
 import { createGridCalls, GRID_JOB_NAMES, type GridJobs } from './gridcalls';
+import { createSpeech } from './speech';
+import type { SpeechEngine } from '../speech';
 
 /** The product's job catalog (name → payload); each part adds its own. */
 type HotlineJobs = {
@@ -53,7 +55,7 @@ const HOTLINE_JOB_NAMES: JobNames<HotlineJobs> = {
  * The composition root: opens storage, runs migrations and builds each part's service over its ports.
  * Nothing else in the product reads configuration or decides which adapter runs.
  */
-export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; reportSource?: ReportSource; telephony?: Pick<TelephonyParts, 'edge'> } = {}) {
+export async function createContext(config: AppConfig, opts: { clock?: Clock; database?: Database; logger?: Logger; reportSource?: ReportSource; telephony?: Pick<TelephonyParts, 'edge'>; speechEngine?: SpeechEngine } = {}) {
   const clock = opts.clock ?? systemClock;
   let database = opts.database;
   if (!database) {
@@ -214,7 +216,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   publishWorkOrderEvents(workOrderEvents, live);
   // Notices reach the consoles as a sink of the outbox: stored (once per notice) before the row counts as delivered.
   workOrders.addSink(createLiveNotificationSink(live));
-  const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
+  const calls = createCallService({ db, dialect, clock, directory, identity, intake, live, tokenize: (text) => words(normalizeText(text)) });
   // 热点预警: counts in each ticket's transaction, evaluation after it and by the sweep.
   const hotspotPart = createHotspots({ db, dialect, clock, logger: opts.logger, directory, identity, intake, intakeEvents, live });
   jobs.register('hotspots.sweep', async () => void (await hotspotPart.hotspots.sweep()));
@@ -222,8 +224,10 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
 
   // 电话接入: the SIP edge and the ACD above it; recordings are stored where attachments are.
   const telephony = createTelephony(config, { db, clock, directory, identity, intake, intakeEvents, live, calls, storage: attachmentStorage, logger: opts.logger, ...opts.telephony });
+  // 语音转写: the media fork's audio to the speech engine, segments to the call; a transcript goes with its recording.
+  const speech = createSpeech(config, { calls, intake, directory, telephony, logger: opts.logger, engine: opts.speechEngine });
   jobs.register('telephony.recordings_purge', async () => {
-    await telephony.service.purgeExpiredRecordings();
+    await telephony.service.purgeExpiredRecordings((call) => speech.recordingDeleted(call));
   });
   await jobs.schedule('telephony.recordings_purge', { everyMs: 86_400_000 }, {});
 
@@ -310,6 +314,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     calls,
     hotspots: hotspotPart.hotspots,
     telephony,
+    speech,
     sms,
     smsGateway,
     reportExports,
@@ -317,6 +322,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     gridCalls,
     jobs,
     async close() {
+      await speech.close(); // the last segments of open streams are stored while the database is open
       await telephony.stop(); // its last call records are written while the database is open
       await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing

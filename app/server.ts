@@ -20,6 +20,7 @@ import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
 import { telephonyRoutes } from '../telephony';
+import { speechRoutes } from '../speech';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
 import { registerSpeechModels, speechBrowserRoutes } from './speech-browser';
@@ -96,7 +97,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
       const calendar = await ctx.calendar.coverage(ctx.clock.now());
       // An SMS link that is down is reported, not a failed health check: the hotline still takes calls; texts wait queued.
-      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar, sms: ctx.sms.health(), telephony: await ctx.telephony.service.health() };
+      return { status: 'ok', database: ctx.database.dialect, jobs: ctx.jobs.kind, version: VERSION, uptimeSeconds: Math.round(process.uptime()), calendar, sms: ctx.sms.health(), telephony: await ctx.telephony.service.health(), speech: await ctx.speech.service.status() };
     } catch {
       return reply.code(503).send({ status: 'error', database: ctx.database.dialect, version: VERSION });
     }
@@ -109,7 +110,10 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
     await api.register(intakeRoutes, { intake: ctx.intake });
     await api.register(directoryRoutes, { directory: ctx.directory });
-    await api.register(routingRoutes, { routing: ctx.routing, ticketSchema: TicketViewSchema, categories: (cityId: string) => listCategories(ctx.database.db, cityId) });
+    await api.register(routingRoutes, {
+      routing: ctx.routing, ticketSchema: TicketViewSchema, categories: (cityId: string) => listCategories(ctx.database.db, cityId),
+      spokenText: (actor, callId) => ctx.calls.spokenText(actor, callId),
+    });
     await api.register(responsibilityRoutes, { responsibility: ctx.responsibility });
     await api.register(knowledgeRoutes, { knowledge: ctx.knowledge });
     await api.register(workOrderRoutes, { workOrders: ctx.workOrders, ticketSchema: TicketViewSchema, maxAttachmentBytes: config.attachments.maxBytes });
@@ -122,6 +126,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(callRoutes, { calls: ctx.calls });
     await api.register(reportsRoutes, { reports: ctx.reports });
     await api.register(telephonyRoutes, { telephony: ctx.telephony.service });
+    await api.register(speechRoutes, { speech: ctx.speech.service });
     await api.register(smsRoutes, {
       sms: ctx.sms,
       ticketCreateBody: TicketCreateBodySchema,

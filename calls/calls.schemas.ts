@@ -29,7 +29,10 @@ export const CallEventBody = z.discriminatedUnion('type', [
     final: z.boolean(),
     speaker: z.enum(['caller', 'agent']),
     at,
-  }),
+    startMs: z.number().int().min(0).max(86_400_000).optional().describe("from the start of the party's stream"),
+    endMs: z.number().int().min(0).max(86_400_000).optional(),
+    confidence: z.number().min(0).max(1).nullable().optional(),
+  }).refine((b) => b.startMs === undefined || b.endMs === undefined || b.endMs >= b.startMs, { message: 'endMs before startMs', path: ['endMs'] }),
   z.strictObject({ type: z.literal('answered'), callId, at }),
   z.strictObject({ type: z.literal('ended'), callId, at }),
 ]);
@@ -46,7 +49,10 @@ export const CallView = z.object({
   answeredAt: z.string().nullable(),
   endedAt: z.string().nullable(),
   transcript: z.string().nullable(),
-  segments: z.array(z.object({ seq: z.number(), speaker: z.string(), text: z.string(), at: z.string() })),
+  segments: z.array(z.object({
+    seq: z.number(), speaker: z.string(), text: z.string(), at: z.string(),
+    startMs: z.number().nullable(), endMs: z.number().nullable(), confidence: z.number().nullable(),
+  })),
 });
 
 export const CallEventResult = z.object({ duplicate: z.boolean(), call: CallView });

@@ -4,8 +4,9 @@ import {
   badRequest, conflict, dbTimeToIso, fromDbTime, isCenter, newId, normalizePhone, notFound, Role, systemClock, toDbTime, TtlCache,
   parseIsoWithZone, type Actor, type Clock, type CommandContext,
 } from '../core';
+import { recordAudit } from '../audit';
 import { CallsRepository, type CallRow } from './calls.repository';
-import { assembleTranscript, type Speaker } from './domain/transcript';
+import { assembleTranscript, maskSpokenNumbers, type Speaker } from './domain/transcript';
 import type { CallerHistory, CallLine, CallPorts, CallStaff } from './ports';
 
 /** What the telephony gateway reports about a call (来电事件). `at`: when it happened; default now. */
@@ -15,7 +16,14 @@ export type CallEvent =
     /** The ACD queue the call waited in (排队) and how long: shown on the pop, not stored (the call record has it). */
     queue?: CallQueueInfo;
   }
-  | { type: 'transcript'; callId: string; seq: number; text: string; final: boolean; speaker: Speaker; at?: string }
+  | {
+    /**
+     * A recognised segment (语音转写) of one party's speech; `seq` is numbered per party. `startMs`/`endMs`:
+     * from the start of that party's stream; `confidence`: 0..1. Final ones are stored, partials only pushed.
+     */
+    type: 'transcript'; callId: string; seq: number; text: string; final: boolean; speaker: Speaker; at?: string;
+    startMs?: number; endMs?: number; confidence?: number | null;
+  }
   | { type: 'answered'; callId: string; at?: string }
   | { type: 'ended'; callId: string; at?: string };
 
@@ -40,13 +48,26 @@ export interface CallView {
   answeredAt: string | null;
   endedAt: string | null;
   transcript: string | null;
-  segments: { seq: number; speaker: string; text: string; at: string }[];
+  segments: { seq: number; speaker: string; text: string; at: string; startMs: number | null; endMs: number | null; confidence: number | null }[];
+}
+
+/** A stored final segment that matched a transcript search. */
+export interface TranscriptSegmentHit {
+  callId: string;
+  offeredAt: string;
+  party: Speaker;
+  text: string;
+  startMs: number;
+  /** The agent the call was offered to (an agent searches only their own calls). */
+  agentUserId: string | null;
 }
 
 export interface CallDeps extends CallPorts {
   db: Kysely<DB>;
   dialect: DialectName;
   clock?: Clock;
+  /** Words of a segment for transcript search (jieba, from routing's tokenizer); none: segments are not searchable. */
+  tokenize?: (text: string) => string[];
 }
 
 /** What a call to 12345 itself is called on an agent's screen. */
@@ -108,8 +129,10 @@ export function createCallService(deps: CallDeps) {
     };
   }
 
-  async function view(row: CallRow): Promise<CallView> {
+  /** The call as a viewer sees it: outside the center, numbers spoken in the transcript are masked. */
+  async function view(row: CallRow, viewer?: Actor): Promise<CallView> {
     const segments = await repo.segmentsOf(row.id);
+    const mask = viewer && !isCenter(viewer) ? maskSpokenNumbers : (t: string) => t;
     return {
       id: row.id,
       callId: row.call_id,
@@ -121,8 +144,12 @@ export function createCallService(deps: CallDeps) {
       offeredAt: dbTimeToIso(row.offered_at)!,
       answeredAt: dbTimeToIso(row.answered_at),
       endedAt: dbTimeToIso(row.ended_at),
-      transcript: row.transcript,
-      segments: segments.map((s) => ({ seq: Number(s.seq), speaker: s.speaker, text: s.text, at: dbTimeToIso(s.at)! })),
+      transcript: row.transcript === null ? null : mask(row.transcript),
+      segments: segments.map((s) => ({
+        seq: Number(s.seq), speaker: s.speaker, text: mask(s.text), at: dbTimeToIso(s.at)!,
+        startMs: s.start_ms === null ? null : Number(s.start_ms), endMs: s.end_ms === null ? null : Number(s.end_ms),
+        confidence: s.confidence === null ? null : Number(s.confidence),
+      })),
     };
   }
 
@@ -189,17 +216,23 @@ export function createCallService(deps: CallDeps) {
   async function transcript(ctx: CommandContext, e: Extract<CallEvent, { type: 'transcript' }>) {
     const row = await requireCall(ctx.actor.cityId, e.callId);
     const at = toDbTime(eventTime(e.at));
+    const timing = { startMs: e.startMs ?? null, endMs: e.endMs ?? null, confidence: e.confidence ?? null };
     if (e.final) {
-      const fresh = await repo.insertSegment({ id: newId(), call_ref: row.id, seq: e.seq, speaker: e.speaker, text: e.text, at });
+      const words = deps.tokenize?.(e.text) ?? [];
+      const fresh = await repo.insertSegment({
+        id: newId(), call_ref: row.id, seq: e.seq, speaker: e.speaker, text: e.text, at,
+        start_ms: timing.startMs, end_ms: timing.endMs, confidence: timing.confidence, tokens: words.length ? ` ${words.join(' ')} ` : '',
+      });
       if (!fresh) return { duplicate: true, row };
       const segments = await repo.segmentsOf(row.id);
       await repo.update(row.id, {
-        transcript: assembleTranscript(segments.map((s) => ({ seq: Number(s.seq), speaker: s.speaker as Speaker, text: s.text }))),
+        transcript: assembleTranscript(segments.map((s) => ({ seq: Number(s.seq), speaker: s.speaker as Speaker, text: s.text, startMs: s.start_ms === null ? null : Number(s.start_ms) }))),
         updated_at: at,
       });
     }
     // Interim text (final: false) is only shown, never stored: the final segment replaces it.
-    await publishToAgent(row, 'call.transcript', { seq: e.seq, text: e.text, final: e.final, speaker: e.speaker });
+    // `party` repeats `speaker` in the speech port's word (speech/ports.ts).
+    await publishToAgent(row, 'call.transcript', { seq: e.seq, text: e.text, final: e.final, speaker: e.speaker, party: e.speaker, ...timing });
     return { duplicate: false, row: (await repo.findByCallId(row.city_id, row.call_id))! };
   }
 
@@ -230,7 +263,49 @@ export function createCallService(deps: CallDeps) {
       const row = await repo.findByCallId(actor.cityId, callId);
       // Another agent's call looks the same as a missing one.
       if (!row || !isCenter(actor) || (actor.role === Role.agent && row.agent_user_id !== actor.id)) throw callNotFound(callId);
-      return view(row);
+      return view(row, actor);
+    },
+
+    /** Who a call is offered to and whether it is over, for the parts that feed it (speech); null: unknown call. */
+    async callFacts(cityId: string, callId: string): Promise<{ callId: string; agentUserId: string | null; endedAt: string | null } | null> {
+      const row = await repo.findByCallId(cityId, callId);
+      return row ? { callId: row.call_id, agentUserId: row.agent_user_id, endedAt: dbTimeToIso(row.ended_at) } : null;
+    },
+
+    /** What one party said in a call (final segments in order, no speaker marks): the text the routing plan reads. */
+    async spokenText(actor: Actor, callId: string, party: Speaker = 'caller'): Promise<string> {
+      const call = await this.getCall(actor, callId);
+      return call.segments
+        .filter((s) => s.speaker === party)
+        .sort((a, b) => (a.startMs ?? 0) - (b.startMs ?? 0) || a.seq - b.seq)
+        .map((s) => s.text.trim())
+        .filter(Boolean)
+        .join('，');
+    },
+
+    /**
+     * Stored segments holding every word (jieba words of the query), newest call first. No access
+     * check here: the caller (speech's search) narrows by `callIds` and filters by ticket.
+     */
+    async searchSegments(cityId: string, words: string[], limit: number, callIds?: string[]): Promise<TranscriptSegmentHit[]> {
+      const rows = await repo.searchSegments(cityId, words, limit, callIds);
+      return rows.map((r) => ({
+        callId: r.call_id, offeredAt: dbTimeToIso(r.offered_at)!, party: r.speaker as Speaker, text: r.text, startMs: r.start_ms === null ? 0 : Number(r.start_ms),
+        agentUserId: r.agent_user_id,
+      }));
+    },
+
+    /** Deletes a call's transcript with its recording (retention, 保存期限); audited. Returns the segments deleted. */
+    async deleteTranscript(ctx: CommandContext, callId: string, reason: string): Promise<number> {
+      const row = await repo.findByCallId(ctx.actor.cityId, callId);
+      if (!row) return 0;
+      return deps.db.transaction().execute(async (trx) => {
+        const n = await new CallsRepository(trx, deps.dialect).deleteTranscript(row.id, toDbTime(clock.now()));
+        if (n > 0 || row.transcript !== null) {
+          await recordAudit(trx, ctx, { entityType: 'call', entityId: row.id, action: 'call.transcript_deleted', after: { callId, segments: n }, reason, cityId: row.city_id }, clock.now());
+        }
+        return n;
+      });
     },
   };
 }

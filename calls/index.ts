@@ -14,8 +14,9 @@ export {
   type CallEvent,
   type CallView,
   type CallQueueInfo,
+  type TranscriptSegmentHit,
 } from './calls.service';
 export type { CallPorts, CallLine, CallStaff, CallerHistory, CallerTicket } from './ports';
 /** The fastify plugin: `POST /calls/events`, `GET /calls/:callId`; options `{ calls }`. */
 export { callRoutes, type CallRoutesOptions } from './calls.routes';
-export { Speaker, SPEAKER_ZH, assembleTranscript, type TranscriptSegment } from './domain/transcript';
+export { Speaker, SPEAKER_ZH, assembleTranscript, maskSpokenNumbers, type TranscriptSegment } from './domain/transcript';

@@ -19,6 +19,7 @@ import * as m0016 from './migrations/0016-generated-reports';
 import * as m0017 from './migrations/0017-hotspots';
 import * as m0022 from './migrations/0022-open311';
 import * as m0020 from './migrations/0020-grid-calls';
+import * as m0018 from './migrations/0018-call-transcript-timing';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -46,6 +47,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0017-hotspots': m0017,
   '0022-open311': m0022,
   '0020-grid-calls': m0020,
+  '0018-call-transcript-timing': m0018,
 };
 
 class StaticProvider implements MigrationProvider {

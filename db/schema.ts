@@ -559,14 +559,21 @@ export interface CallsTable {
   updated_at: string;
 }
 
-/** A final transcript segment of a call; (call_ref, seq) is unique. */
+/** A final transcript segment of a call; (call_ref, speaker, seq) is unique (migration 0018). */
 export interface CallTranscriptSegmentsTable {
   id: string;
   call_ref: string;
   seq: number;
-  speaker: string; // caller | agent
+  speaker: string; // caller | agent: the party whose stream it came from
   text: string;
   at: string;
+  /** Milliseconds from the start of the party's stream; null for segments stored before 0018. */
+  start_ms: number | null;
+  end_ms: number | null;
+  /** 0..1, null when the engine does not say. */
+  confidence: number | null;
+  /** jieba words of the text, ' a b c ' (search with LIKE '% a %'). */
+  tokens: string;
 }
 
 /** One SMS text out (see migration 0011). */

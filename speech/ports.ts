@@ -27,6 +27,13 @@ export interface AudioStreamInfo {
   sampleRate: SampleRate;
   /** BCP-47, e.g. `zh-CN` (the default); a dialect/foreign-language queue may ask for another. */
   language: string;
+  /**
+   * Where this stream starts on the call's time axis (ms after the call's first stream started;
+   * default 0). The caller's audio starts when the hotline answers, the agent's at the bridge: the
+   * service adds this to the agent's startMs/endMs so both parties' segments share one axis and
+   * interleave in the order spoken. (Added by the speech-server work; optional, so engines ignore it.)
+   */
+  offsetMs?: number;
 }
 
 /** A recognised piece of speech. Partials may be revised; a final one is stored with the call. */

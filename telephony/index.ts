@@ -33,3 +33,6 @@ export {
 } from './sip-endpoints.service';
 /** The production edge: drachtio-srf to drachtio-server, media and recording on rtpengine. */
 export { createDrachtioSipEdge, type DrachtioSipEdgeOptions, type EdgeLogger } from './edges/drachtio/drachtio-edge';
+/** G.711 and RTP framing, for the app-side media receiver (rtpengine forwards RTP to it; speech part). */
+export { decodeG711, encodeG711, G711_PAYLOAD_TYPE, type G711Law } from './edges/builtin/g711';
+export { parseRtp, buildRtp, type RtpPacket } from './edges/builtin/rtp';

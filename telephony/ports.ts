@@ -11,6 +11,7 @@
  *
  * The core never sees SIP headers, Call-IDs or SDP: an edge maps them to these types.
  */
+import type { MediaTap } from '../speech/ports';
 
 /** The codecs a call may use (RTP payload types 0 and 8); anything else is refused with 488. */
 export const Codec = { pcmu: 'PCMU', pcma: 'PCMA' } as const;
@@ -141,4 +142,11 @@ export interface SipEdge {
   /** Who is registered now (username → contact). */
   registrations(): Promise<{ username: string; contact: string; expiresAt: Date }[]>;
   health(): Promise<SipEdgeHealth>;
+  /**
+   * The media fork (媒体分流, speech part): where the edge hands each party's decoded audio (16-bit PCM,
+   * 8 kHz, ~20 ms frames) for live transcripts; null stops it. The caller's stream starts when the
+   * hotline answers, the agent's at the bridge (with its `offsetMs`); both end with the call. An
+   * edge without it (drachtio: rtpengine forwards to the app's RTP receiver instead) leaves it out.
+   */
+  setMediaTap?(tap: MediaTap | null): void;
 }

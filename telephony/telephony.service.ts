@@ -483,18 +483,22 @@ export function createTelephonyService(deps: TelephonyDeps) {
     },
 
     /** The retention job: deletes recordings past their retention and marks their rows; returns how many. */
-    async purgeExpiredRecordings(): Promise<number> {
+    async purgeExpiredRecordings(onDeleted?: (call: { cityId: string; callId: string }) => Promise<void>): Promise<number> {
       let n = 0;
       for (;;) {
         const due = await repo.expiredRecordings(now(), 100);
         if (!due.length) return n;
         for (const rec of due) {
           await deps.ports.storage.delete(rec.storage_key);
-          await deps.db.transaction().execute(async (trx) => {
-            if (!(await new TelephonyRepository(trx).markRecordingDeleted(rec.id, now()))) return;
+          const deleted = await deps.db.transaction().execute(async (trx) => {
+            if (!(await new TelephonyRepository(trx).markRecordingDeleted(rec.id, now()))) return false;
             await recordAudit(trx, system, { entityType: 'telephony_recording', entityId: rec.id, action: 'telephony.recording_deleted', reason: 'retention', cityId: rec.city_id }, clock.now());
             n++;
+            return true;
           });
+          // What goes with the recording (the call's transcript, speech part) is told after the commit.
+          const call = deleted && onDeleted ? await repo.recordById(rec.city_id, rec.call_record_id) : undefined;
+          if (call) await onDeleted!({ cityId: rec.city_id, callId: call.edge_call_id });
         }
       }
     },

@@ -11,6 +11,8 @@ export interface RoutingRoutesOptions {
   categories: (cityId: string) => Promise<{ id: string; code: string; name: string; level: number; parentId: string | null; keywords: string[]; defaultType: string | null; defaultUrgency: string | null; utility: boolean }[]>;
   /** The ticket view's schema (intake's), for the dispatch response. */
   ticketSchema: z.ZodTypeAny;
+  /** What the caller said in a call (its transcript, calls part), for a plan asked while the form is still empty. */
+  spokenText?: (actor: ReturnType<typeof actorOf>, callId: string) => Promise<string>;
 }
 
 const Unit = z.object({ id: z.string(), code: z.string(), name: z.string() });
@@ -66,10 +68,20 @@ export async function routingRoutes(app: FastifyInstance, opts: RoutingRoutesOpt
         lng: z.number().min(-180).max(180).nullish(),
         buildingCode: z.string().max(64).nullish(),
         firstAskedUnitId: z.string().max(64).nullish(),
+        callId: z.string().min(1).max(64).nullish().describe("the call being taken: with an empty form, the caller's words (transcript) are classified and their address resolved"),
       }),
       response: { 200: RoutePlanSchema, ...errorResponses },
     },
-  }, async (request) => opts.routing.plan({ ...request.body, cityId: actorOf(request).cityId }));
+  }, async (request) => {
+    const { callId, ...body } = request.body;
+    const actor = actorOf(request);
+    // 通话转写: while the agent has typed nothing yet, the plan reads what the caller said.
+    if (callId && opts.spokenText && !body.text.trim()) {
+      const spoken = await opts.spokenText(actor, callId);
+      if (spoken) return opts.routing.plan({ ...body, text: spoken, address: body.address?.trim() ? body.address : spoken, cityId: actor.cityId });
+    }
+    return opts.routing.plan({ ...body, cityId: actor.cityId });
+  });
 
   const Category = z.object({
     id: z.string(), code: z.string(), name: z.string(), level: z.number(), parentId: z.string().nullable(), keywords: z.array(z.string()),

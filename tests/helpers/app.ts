@@ -28,12 +28,14 @@ export interface StartTestAppOptions {
   reportSource?: ReportSource;
   /** A SIP edge (a test double or a real one on a free port) for telephony. */
   telephony?: NonNullable<Parameters<typeof createContext>[1]>['telephony'];
+  /** A speech engine (e.g. aws against a local endpoint); default: the one the config names. */
+  speechEngine?: NonNullable<Parameters<typeof createContext>[1]>['speechEngine'];
 }
 
 /** The real server over a fresh database with the demo city imported (SQLite or MariaDB per TEST_DATABASE). */
 export async function startTestApp(opts: StartTestAppOptions = {}): Promise<TestApp> {
   const database = await freshDatabase();
-  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')), reportSource: opts.reportSource, telephony: opts.telephony });
+  const ctx = await createContext(testConfig(opts.config), { database, clock: opts.clock ?? new FixedClock(new Date('2025-10-09T02:00:00Z')), reportSource: opts.reportSource, telephony: opts.telephony, speechEngine: opts.speechEngine });
   await importCityFromDir(ctx, 'cities/demo', { actor: systemActor('demo', 'test') });
   const app = await buildServer(ctx);
   await opts.beforeReady?.(app, ctx);

@@ -21,6 +21,7 @@ import { Registrar } from './registrar';
 import { TokenBuckets } from './rate-limit';
 import { SipTransport, newBranch, newTag, type EdgeLogger, type Remote } from './transport';
 import type { Socket } from 'node:dgram';
+import type { MediaTap } from '../../../speech/ports';
 
 /** The digest realm agent phones are configured with unless the city sets its own. */
 export const DEFAULT_SIP_REALM = 'hotline';
@@ -107,6 +108,8 @@ interface Call {
   bridged: AgentLeg | null;
   answeredAt: number | null;
   rangAt: number | null;
+  /** The parties whose audio goes to the media tap (caller from answer, agent from the bridge). */
+  tapped?: { caller: boolean; agent: boolean };
 }
 
 const RFC_REASON: Record<number, string> = {
@@ -159,6 +162,7 @@ export class BuiltinSipEdge implements SipEdge {
   /** Calls ended in the last minute: hanging one up again is a no-op, not an error (the port's idempotence). */
   private readonly recentlyEnded = new Map<string, number>();
   private emit: (e: EdgeEvent) => void = () => undefined;
+  private mediaTap: MediaTap | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private tick = 0;
   private started = false;
@@ -448,9 +452,11 @@ export class BuiltinSipEdge implements SipEdge {
         if (side === 'caller') {
           call.recorder?.caller(pcm);
           if (call.bridged?.media) call.bridged.media.sendAudio(pcm);
+          if (call.tapped?.caller) this.tapFrame(call, 'caller', pcm);
         } else if (call.bridged?.media) {
           call.recorder?.hotline(pcm);
           call.caller.sendAudio(pcm);
+          if (call.tapped?.agent) this.tapFrame(call, 'agent', pcm);
         }
       },
       onDtmf: (digit) => {
@@ -463,6 +469,46 @@ export class BuiltinSipEdge implements SipEdge {
         if (dropped === 1 || dropped % 500 === 0) this.log.warn({ callId, side, from, dropped }, 'rtp: packet from an unexpected address dropped');
       },
     });
+  }
+
+  /** Sets the media fork: each party's decoded audio for live transcripts (see {@link SipEdge.setMediaTap}). */
+  setMediaTap(tap: MediaTap | null): void {
+    this.mediaTap = tap;
+  }
+
+  private tapStart(call: Call, party: 'caller' | 'agent'): void {
+    if (!this.mediaTap) return;
+    call.tapped ??= { caller: false, agent: false };
+    if (call.tapped[party]) return;
+    call.tapped[party] = true;
+    const offsetMs = party === 'agent' && call.answeredAt !== null ? Math.max(0, Date.now() - call.answeredAt) : 0;
+    try {
+      this.mediaTap.streamStarted({ callId: call.id, party, sampleRate: 8000, language: 'zh-CN', offsetMs });
+    } catch (err) {
+      this.log.error({ err, callId: call.id, party }, 'media tap: streamStarted failed');
+    }
+  }
+
+  private tapFrame(call: Call, party: 'caller' | 'agent', pcm: Int16Array): void {
+    try {
+      // A copy of its own: the tap may hold the frame in its queue for seconds.
+      this.mediaTap?.frame(call.id, party, pcm.slice());
+    } catch (err) {
+      this.log.error({ err, callId: call.id, party }, 'media tap: frame failed');
+    }
+  }
+
+  private tapEnd(call: Call): void {
+    if (!call.tapped || !this.mediaTap) return;
+    for (const party of ['caller', 'agent'] as const) {
+      if (!call.tapped[party]) continue;
+      call.tapped[party] = false;
+      try {
+        this.mediaTap.streamEnded(call.id, party);
+      } catch (err) {
+        this.log.error({ err, callId: call.id, party }, 'media tap: streamEnded failed');
+      }
+    }
   }
 
   private onTick(): void {
@@ -563,6 +609,7 @@ export class BuiltinSipEdge implements SipEdge {
       }
     }
     this.log.info({ callId: call.id }, 'sip: call answered');
+    this.tapStart(call, 'caller');
     this.fire({ type: 'call.answered', callId: call.id, at: new Date() });
   }
 
@@ -675,6 +722,7 @@ export class BuiltinSipEdge implements SipEdge {
       if (call.phase === 'offered') this.answerNow(call);
       call.prompt = null;
       call.bridged = leg;
+      this.tapStart(call, 'agent');
       this.log.info({ callId: call.id, legId: leg.id, callerCodec: call.codec, agentCodec: codec }, 'sip: agent answered, bridged');
       this.fire({ type: 'agent.answered', callId: call.id, legId: leg.id, at: new Date() });
       return;
@@ -815,6 +863,7 @@ export class BuiltinSipEdge implements SipEdge {
     }
     if (byeCaller && wasAnswered) this.sendCallerBye(call);
     call.caller.close();
+    this.tapEnd(call);
     this.calls.delete(call.id);
     this.recentlyEnded.set(call.id, Date.now());
     // The dialog stays findable for a while: a BYE/CANCEL retransmission must get its 200, not a 481.
