@@ -225,7 +225,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   // 电话接入: the SIP edge and the ACD above it; recordings are stored where attachments are.
   const telephony = createTelephony(config, { db, clock, directory, identity, intake, intakeEvents, live, calls, storage: attachmentStorage, logger: opts.logger, ...opts.telephony });
   // 语音转写: the media fork's audio to the speech engine, segments to the call; a transcript goes with its recording.
-  const speech = createSpeech(config, { calls, intake, directory, telephony, logger: opts.logger, engine: opts.speechEngine });
+  const speech = createSpeech(config, { calls, intake, directory, telephony, live, logger: opts.logger, engine: opts.speechEngine });
   jobs.register('telephony.recordings_purge', async () => {
     await telephony.service.purgeExpiredRecordings((call) => speech.recordingDeleted(call));
   });

@@ -13,10 +13,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { errorResponses } from '../core/http';
 import type { LiveService } from '../live';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db';
-import { browserModelProblem, createBrowserSpeechEngine } from '../speech/engines/browser';
-import type { SpeechEngine } from '../speech/ports';
+import type { CallService } from '../calls';
+import { browserModelProblem, createBrowserSpeechEngine, type SpeechEngine } from '../speech';
 
 /** Where the console's worker fetches the model from (same origin: the console's CSP allows only 'self'). */
 export const SPEECH_MODELS_PREFIX = '/speech-models/';
@@ -46,20 +44,19 @@ export function speechBrowserConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * The agent a call is offered to (whose console recognises it), from the call record of the calls
- * part; the newest when two cities share a gateway id.
+ * The `browser` engine over this node's live feed (SPEECH_ENGINE=browser): the call's audio goes to
+ * the console of the agent the calls part says it is offered to, in the city this node's edge serves.
  */
-function agentOfCall(db: Kysely<DB>) {
-  return async (callId: string) => {
-    const row = await db.selectFrom('calls').select(['city_id', 'agent_user_id']).where('call_id', '=', callId).orderBy('offered_at', 'desc').executeTakeFirst();
-    return row?.agent_user_id ? { cityId: row.city_id, userId: row.agent_user_id } : null;
-  };
-}
-
-/** The `browser` engine over this node's live feed (SPEECH_ENGINE=browser). */
-export function browserSpeechEngineOf(ctx: { live: LiveService; database: { db: Kysely<DB> } }, config = speechBrowserConfigFromEnv()): SpeechEngine {
+export function browserSpeechEngineOf(
+  ctx: { live: LiveService; calls: Pick<CallService, 'callFacts'>; cityOfCalls: () => Promise<string | null> },
+  config = speechBrowserConfigFromEnv(),
+): SpeechEngine {
   return createBrowserSpeechEngine({
-    agentOf: agentOfCall(ctx.database.db),
+    async agentOf(callId) {
+      const cityId = await ctx.cityOfCalls();
+      const facts = cityId ? await ctx.calls.callFacts(cityId, callId) : null;
+      return cityId && facts?.agentUserId ? { cityId, userId: facts.agentUserId } : null;
+    },
     send: (cityId, userId, frame) => ctx.live.sendToUser(cityId, userId, frame),
     modelDir: config.modelDir,
     modelFile: config.modelFile,

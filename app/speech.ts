@@ -10,9 +10,11 @@ import type { DirectoryService } from '../directory';
 import type { IntakeService } from '../intake';
 import { normalizeText, words } from '../routing';
 import {
-  createAwsSpeechEngine, createNoSpeechEngine, createSherpaSpeechEngine, createSpeechService, createUnavailableSpeechEngine, type SpeechEngine,
+  createAwsSpeechEngine, createNoSpeechEngine, createSherpaSpeechEngine, createSpeechService, type SpeechEngine,
 } from '../speech';
+import type { LiveService } from '../live';
 import type { Telephony } from './telephony';
+import { browserSpeechEngineOf } from './speech-browser';
 import type { AppConfig } from './config';
 
 export interface SpeechParts {
@@ -20,13 +22,14 @@ export interface SpeechParts {
   intake: IntakeService;
   directory: DirectoryService;
   telephony: Telephony;
+  live: LiveService;
   logger?: Logger;
   /** Tests give their own engine (e.g. aws against a local endpoint); default: the one SPEECH_ENGINE names. */
   engine?: SpeechEngine;
 }
 
 /** The engine SPEECH_ENGINE names, built from config (config validation has checked what each needs). */
-export function speechEngineFromConfig(config: AppConfig): SpeechEngine {
+export function speechEngineFromConfig(config: AppConfig, browser: () => SpeechEngine): SpeechEngine {
   const s = config.speech;
   switch (s.engine) {
     case 'aws':
@@ -34,13 +37,8 @@ export function speechEngineFromConfig(config: AppConfig): SpeechEngine {
     case 'sherpa':
       return createSherpaSpeechEngine({ modelDir: s.sherpa.modelDir, numThreads: s.sherpa.numThreads });
     case 'browser':
-      // The console recognises (vosk-browser) and posts segments back; the server piece that streams
-      // the call's audio to the console is speech/engines/browser.ts (the speech-console work).
-      return createUnavailableSpeechEngine('browser', {
-        code: 'SPEECH_BROWSER_ENGINE_MISSING',
-        zh: '坐席端语音转写（browser）的服务端部分未安装：通话音频不会送到坐席端',
-        en: "the browser engine's server piece (speech/engines/browser.ts) is not in this build: no audio reaches the console",
-      });
+      // The console recognises (vosk-browser) and posts the segments back; see docs/speech-console.md.
+      return browser();
     default:
       return createNoSpeechEngine();
   }
@@ -48,15 +46,16 @@ export function speechEngineFromConfig(config: AppConfig): SpeechEngine {
 
 export function createSpeech(config: AppConfig, p: SpeechParts) {
   const logger = p.logger?.child({ part: 'speech' });
-  const engine = p.engine ?? speechEngineFromConfig(config);
   let cityId: string | null = config.telephony.cityId;
+  // The city whose calls this node's edge carries (as telephony decides it).
+  const cityOfCalls = async () => (cityId ??= (await p.directory.listCities())[0]?.id ?? null);
+  const engine = p.engine ?? speechEngineFromConfig(config, () => browserSpeechEngineOf({ live: p.live, calls: p.calls, cityOfCalls }));
   const service = createSpeechService({
     engine,
     logger,
     language: config.speech.language,
     maxQueuedFrames: config.speech.maxQueuedFrames,
-    // The city whose calls this node's edge carries (as telephony decides it).
-    cityId: async () => (cityId ??= (await p.directory.listCities())[0]?.id ?? null),
+    cityId: cityOfCalls,
     ports: {
       calls: {
         record: (ctx, e) => p.calls.record(ctx, e),

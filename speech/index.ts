@@ -25,6 +25,8 @@ export { createAwsSpeechEngine, type AwsSpeechEngineOptions } from './engines/aw
 export { createSherpaSpeechEngine, findSherpaModel, loadSherpa, toModelSamples, type SherpaSpeechEngineOptions, type SherpaModelFiles } from './engines/sherpa';
 /** No engine: no transcript, said plainly; and an engine not available in this build. */
 export { createNoSpeechEngine, createUnavailableSpeechEngine, NO_SPEECH_ENGINE } from './engines/none';
+/** vosk-browser in the agent's console: the call's audio over the live feed, segments posted back. */
+export { createBrowserSpeechEngine, browserModelProblem, type BrowserEngineOptions } from './engines/browser';
 /** The app-side media receiver for rtpengine's forwarded RTP (production media fork). */
 export { createRtpMediaReceiver, type RtpMediaReceiver, type RtpMediaReceiverOptions } from './media/rtp-receiver';
 export { PartyTimeline } from './domain/party-timeline';

@@ -92,7 +92,7 @@ describe('streaming a party to the agent', () => {
     await offer('sp-call-1', 'agent1');
     await agent1.waitFor((m) => m.type === 'call.offered', 'call.offered');
     const before = await liveRows();
-    const engine = browserSpeechEngineOf(t.ctx, config);
+    const engine = browserSpeechEngineOf({ live: t.ctx.live, calls: t.ctx.calls, cityOfCalls: async () => 'demo' }, config);
     const stream = await engine.open(info('sp-call-1'));
     const sent = [tone(0), tone(160), tone(320)];
     for (const pcm of sent) expect(stream.write(pcm)).toBe(true);
@@ -113,7 +113,7 @@ describe('streaming a party to the agent', () => {
 
   it('queues nothing for an agent with no console open: a console opened later gets no old audio', async () => {
     await offer('sp-call-2', 'agent2');
-    const stream = await browserSpeechEngineOf(t.ctx, config).open(info('sp-call-2', 'agent'));
+    const stream = await browserSpeechEngineOf({ live: t.ctx.live, calls: t.ctx.calls, cityOfCalls: async () => 'demo' }, config).open(info('sp-call-2', 'agent'));
     expect(stream.write(tone(0))).toBe(true);
     const r = await t.ctx.live.sendToUser('demo', ids.user.agent2, encodeAudioFrame('sp-call-2', 'agent', 160, tone(160)));
     expect(r).toEqual({ sent: 0, dropped: 0, bufferedBytes: 0 });
@@ -128,7 +128,7 @@ describe('streaming a party to the agent', () => {
   });
 
   it('refuses a call no agent has, with a clear error', async () => {
-    await expect(browserSpeechEngineOf(t.ctx, config).open(info('sp-nobody'))).rejects.toMatchObject({ code: 'SPEECH_NO_AGENT', messageZh: expect.stringContaining('尚未分配坐席') });
+    await expect(browserSpeechEngineOf({ live: t.ctx.live, calls: t.ctx.calls, cityOfCalls: async () => 'demo' }, config).open(info('sp-nobody'))).rejects.toMatchObject({ code: 'SPEECH_NO_AGENT', messageZh: expect.stringContaining('尚未分配坐席') });
   });
 
   it('asks the writer to wait while the agent\'s socket is behind, drops what the socket cannot take, and drains once it reads again', async () => {
@@ -177,7 +177,7 @@ describe('streaming a party to the agent', () => {
 
 describe('the model', () => {
   it('is reported missing, by path, until the archive is in the directory; then served to the console', async () => {
-    const engine = browserSpeechEngineOf(t.ctx, config);
+    const engine = browserSpeechEngineOf({ live: t.ctx.live, calls: t.ctx.calls, cityOfCalls: async () => 'demo' }, config);
     expect(await engine.health()).toEqual({
       engine: 'browser', ok: false,
       detail: { code: 'SPEECH_BROWSER_MODEL_MISSING', zh: expect.stringContaining(join(modelDir, 'model.tar.gz')), en: expect.stringContaining('missing') },
