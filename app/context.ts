@@ -24,6 +24,7 @@ import type { ReportSource } from '../reports';
 import { createReports } from './reports';
 import type { AppConfig } from './config';
 import { createTelephony, type TelephonyParts } from './telephony';
+import { createCitizen } from './citizen';
 
 /** The product's job catalog (name → payload); each part adds its own. */
 type HotlineJobs = {
@@ -271,6 +272,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   await jobs.schedule('workorders.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});
   await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
   // 报表导出: exports and the 08:00 schedule, rendering the figures part's report documents.
+  // 群众端: the QR report per building and the status page behind an SMS code.
+  const citizen = createCitizen({ config, db, dialect, clock, intake, territoryResolver, directory, workOrders, sms, storage: attachmentStorage });
   const reportExports = await createReportExports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? reportSourceOf(reports), logger: opts.logger });
   await jobs.start();
 
@@ -307,6 +310,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     sms,
     smsGateway,
     reportExports,
+    citizen,
     jobs,
     async close() {
       await telephony.stop(); // its last call records are written while the database is open

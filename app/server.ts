@@ -25,6 +25,7 @@ import { registerConsole } from './landing';
 import { ticketStoryRoutes } from './ticket-story';
 import { hotspotRoutes } from '../reports';
 import type { AppContext } from './context';
+import { registerCitizenPages, registerCitizenStaffRoutes } from './citizen';
 
 const VERSION = '0.1.0';
 
@@ -129,7 +130,9 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(hotspotRoutes, { hotspots: ctx.hotspots });
     await api.register(reportExportRoutes, { exports: ctx.reportExports });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
+    await registerCitizenStaffRoutes(api, ctx);
   }, { prefix: '/api/v1' });
+  await registerCitizenPages(app, ctx);
 
   return app;
 }
