@@ -274,6 +274,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   // 报表导出: exports and the 08:00 schedule, rendering the figures part's report documents.
   // 群众端: the QR report per building and the status page behind an SMS code.
   const citizen = createCitizen({ config, db, dialect, clock, intake, territoryResolver, directory, workOrders, sms, storage: attachmentStorage });
+  await citizen.secret(); // made (or read) at start, not by a citizen's first request
   const reportExports = await createReportExports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? reportSourceOf(reports), logger: opts.logger });
   await jobs.start();
 
