@@ -53,7 +53,7 @@ describe.skipIf(!!skip)('citizen pages on a phone (390×844)', () => {
     await expect.poll(() => page.locator('#previews img').count()).toBe(1);
     await page.fill('#phone', '13722223333');
     // Nothing wider than the phone.
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(SHOTS, '1-report-form.png'), fullPage: true });
     await page.tap('#submit');
     await page.locator('#done').waitFor({ state: 'visible' });
@@ -96,7 +96,7 @@ describe.skipIf(!!skip)('citizen pages on a phone (390×844)', () => {
     const text = await page.locator('#status').innerText();
     for (const hidden of ['内部备注', '张某', '刘洋', '13722223333']) expect(text).not.toContain(hidden);
     expect(text).toContain('已办结');
-    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    expect(await page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await page.screenshot({ path: join(SHOTS, '3-status.png'), fullPage: true });
 
     await page.locator('input[value=satisfied]').check();
