@@ -303,3 +303,29 @@ describe('printable codes', () => {
     expect(pdf.rawPayload.subarray(0, 5).toString()).toBe('%PDF-');
   }, 120_000);
 });
+
+describe('retries and races', () => {
+  it('the same submit twice at once (same idempotency key) is one ticket and one report', async () => {
+    s.clock.set(new Date('2025-10-09T05:00:00Z'));
+    const before = await citizenCounts();
+    const fields = { token: await c.token('江景苑2栋'), description: '江景苑2栋单元门禁坏了外人随便进出', idempotencyKey: 'race-key-000001', phone: '13833334444' };
+    const who = { device: 'dev-race000000001', ip: '10.9.0.1' };
+    const [a, b] = await Promise.all([c.report(who, fields), c.report(who, fields)]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    expect(a.body.ticketNumber).toBe(b.body.ticketNumber);
+    const after = await citizenCounts();
+    expect(after.tickets - before.tickets).toBe(1);
+    expect(after.reports - before.reports).toBe(1);
+  });
+
+  it('one code used twice at once: one opens the page, the other is CODE_ALREADY_USED', async () => {
+    s.clock.set(new Date('2025-10-09T05:30:00Z'));
+    const number = (await s.t.database.db.selectFrom('tickets').select('number').where('caller_phone', '=', '13833334444').executeTakeFirstOrThrow()).number;
+    const who = { device: 'dev-race000000002', ip: '10.9.0.2' };
+    await c.send(who, 'POST', '/api/public/citizen/status/code', { ticketNumber: number, phone: '13833334444' });
+    const code = (await c.lastCode(number))!;
+    const both = await Promise.all([1, 2].map(() => c.send(who, 'POST', '/api/public/citizen/status/verify', { ticketNumber: number, code })));
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(both.find((r) => r.status === 409)!.body.code).toBe('CODE_ALREADY_USED');
+  });
+});
