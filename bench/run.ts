@@ -16,6 +16,7 @@ import { benchTelephony } from './telephony.bench';
 import { benchHotspots } from './hotspots.bench';
 import { benchDrachtioRecording } from './drachtio-recording.bench';
 import { benchReportsBulletin } from './reports.bench';
+import { benchCitizenReport } from './citizen.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -47,5 +48,6 @@ report(await benchDrachtioRecording(Math.max(1, Math.round(30 * scale))));
 // would take about 40 hours to load it.
 const reportTickets = Number(process.env.REPORTS_BENCH_TICKETS ?? 0) || size(100_000);
 for (const kind of kinds) report(await benchReportsBulletin(kind, reportTickets));
+for (const kind of kinds) report(await benchCitizenReport(kind, size(kind === 'sqlite' ? 500 : 300)));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);
