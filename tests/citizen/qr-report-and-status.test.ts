@@ -189,8 +189,11 @@ describe('status page (进度查询) behind a one-time SMS code', () => {
     expect(ok.status).toBe(200);
     const access = ok.cookies.find((k) => k.name === 'citizen_status')!;
     expect(access).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/api/public/citizen/status' });
+    const before = await citizenCounts();
     const replay = await c.send({ device: 'dev-attacker000001', ip: '10.4.0.66' }, 'POST', '/api/public/citizen/status/verify', { ticketNumber: number, code });
     expect({ status: replay.status, code: replay.body.code }).toEqual({ status: 409, code: 'CODE_ALREADY_USED' });
+    expect(replay.body.message_zh).toContain('已使用');
+    expect(await citizenCounts()).toEqual(before);
     expect(replay.cookies.find((k) => k.name === 'citizen_status')).toBeUndefined();
 
     const status = await c.send(who, 'GET', '/api/public/citizen/status', undefined, { citizen_status: access.value });
