@@ -4,19 +4,57 @@ import { SESSION_COOKIE, type IdentityService } from '../identity';
 import { forbidden, unauthorized, type Actor } from '../core';
 import type { RequestCredential } from '../core/http';
 
+/** Methods that change something: the ones a forged cross-site request would use. */
+const UNSAFE_METHODS: ReadonlySet<string> = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const canonicalOrigin = (origin: string): string | null => {
+  try {
+    const u = new URL(origin);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : null;
+  } catch {
+    return null;
+  }
+};
+
+/**
+ * CSRF (ASVS 4.0 V4.2.2, V13.2.3): a write that the browser's cookie authenticates must come from
+ * a page of this server (or of ALLOWED_ORIGINS). SameSite=strict and JSON-only bodies stop other
+ * sites, but not another host of the same site (a city's other web apps under gov.cn), nor a
+ * multipart upload form; the `Origin` header (else `Sec-Fetch-Site`) that browsers send on every
+ * such request does. Requests with an API key carry no ambient credential and are not checked;
+ * clients that send neither header (the CLI, gateways, tests) are not browsers and pass.
+ */
+function refuseForeignOrigin(request: FastifyRequest, allowed: ReadonlySet<string>) {
+  if (!UNSAFE_METHODS.has(request.method)) return;
+  if (request.headers['x-api-key'] || /^Bearer\s+hk_/.test(request.headers.authorization ?? '')) return;
+  const origin = request.headers.origin;
+  if (typeof origin === 'string') {
+    const o = canonicalOrigin(origin);
+    // request.protocol and request.host follow X-Forwarded-Proto/-Host only when TRUST_PROXY is set.
+    if (o && (o === canonicalOrigin(`${request.protocol}://${request.host}`) || allowed.has(o))) return;
+  } else {
+    const site = request.headers['sec-fetch-site'];
+    if (site !== 'cross-site' && site !== 'same-site') return;
+  }
+  throw forbidden('ORIGIN_FORBIDDEN', 'this request comes from a page of another origin', '请求来自其他站点的页面，已拒绝');
+}
+
 /**
  * Authentication for the /api scope: a console session cookie or an API key (`X-API-Key`, or
  * `Authorization: Bearer hk_...`). Sets `request.actor` and `request.credential`; routes not marked
- * public need one. Cookies are SameSite=strict and every body must be application/json, which a
- * cross-site form cannot send: together they stop CSRF without a token.
+ * public need one. Cookies are SameSite=strict, every body must be application/json (which a
+ * cross-site form cannot send), and a cookie write from a page of another origin is refused
+ * (403 ORIGIN_FORBIDDEN, before anything runs): together they stop CSRF without a token.
  *
  * An API key only gets onto a route that declares one of its scopes (`config.apiKeyScopes`): a
  * gateway's key that posts call events cannot create admins, read numbers or import calendars.
  */
-export function registerAuth(app: FastifyInstance, identity: IdentityService) {
+export function registerAuth(app: FastifyInstance, identity: IdentityService, opts: { allowedOrigins?: readonly string[] } = {}) {
+  const allowed = new Set((opts.allowedOrigins ?? []).map(canonicalOrigin).filter((o): o is string => o !== null));
   app.decorateRequest('actor', null);
   app.decorateRequest('credential', null);
   app.addHook('onRequest', async (request) => {
+    refuseForeignOrigin(request, allowed);
     const resolved = await resolveCredential(request, identity);
     request.actor = resolved?.actor ?? null;
     request.credential = resolved?.credential ?? null;

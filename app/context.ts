@@ -25,6 +25,7 @@ import { createReports } from './reports';
 import type { AppConfig } from './config';
 import { createTelephony, type TelephonyParts } from './telephony';
 import { createCitizen } from './citizen';
+import { createOpen311 } from './open311';
 
 /** The product's job catalog (name → payload); each part adds its own. */
 type HotlineJobs = {
@@ -119,6 +120,8 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     },
   });
 
+  // Open311 GeoReport v2: civic apps' requests become tickets through intake (app/open311.ts).
+  const open311 = createOpen311({ db, clock, directory, identity, intake, intakeEvents });
   const categoriesOf = (cityId: string) => listCategories(db, cityId);
   const responsibility = createResponsibilityService({ db, dialect, clock, directory, categories: categoriesOf });
   const knowledge = createKnowledgeService({ db, dialect, clock, directory, categories: categoriesOf });
@@ -312,6 +315,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     smsGateway,
     reportExports,
     citizen,
+    open311,
     jobs,
     async close() {
       await telephony.stop(); // its last call records are written while the database is open

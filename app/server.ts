@@ -22,10 +22,12 @@ import { callRoutes } from '../calls';
 import { telephonyRoutes } from '../telephony';
 import { isAppError } from '../core';
 import { registerConsole } from './landing';
+import { registerSpeechModels, speechBrowserRoutes } from './speech-browser';
 import { ticketStoryRoutes } from './ticket-story';
 import { hotspotRoutes } from '../reports';
 import type { AppContext } from './context';
 import { registerCitizenPages, registerCitizenStaffRoutes } from './citizen';
+import { registerOpen311 } from './open311';
 
 const VERSION = '0.1.0';
 
@@ -88,6 +90,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await registerConsole(app, { isDemo: async () => (await ctx.directory.listCities()).some((c) => c.isDemo) });
+  await registerSpeechModels(app);
   app.get('/healthz', { schema: { hide: true } }, async (_request, reply) => {
     try {
       await ctx.database.db.selectFrom('cities').select('id').limit(1).execute();
@@ -99,8 +102,10 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     }
   });
 
+  await registerOpen311(app, ctx.open311);
+
   await app.register(async (api) => {
-    registerAuth(api, ctx.identity);
+    registerAuth(api, ctx.identity, { allowedOrigins: config.allowedOrigins });
     await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
     await api.register(intakeRoutes, { intake: ctx.intake });
     await api.register(directoryRoutes, { directory: ctx.directory });
@@ -131,6 +136,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(reportExportRoutes, { exports: ctx.reportExports });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
     await registerCitizenStaffRoutes(api, ctx);
+    await api.register(speechBrowserRoutes, {});
   }, { prefix: '/api/v1' });
   await registerCitizenPages(app, ctx);
 

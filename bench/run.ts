@@ -17,6 +17,7 @@ import { benchHotspots } from './hotspots.bench';
 import { benchDrachtioRecording } from './drachtio-recording.bench';
 import { benchReportsBulletin } from './reports.bench';
 import { benchCitizenReport } from './citizen.bench';
+import { benchCallAudio } from './call-audio.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
 
 const scale = Number(process.env.BENCH_SCALE ?? 1);
@@ -49,5 +50,6 @@ report(await benchDrachtioRecording(Math.max(1, Math.round(30 * scale))));
 const reportTickets = Number(process.env.REPORTS_BENCH_TICKETS ?? 0) || size(100_000);
 for (const kind of kinds) report(await benchReportsBulletin(kind, reportTickets));
 for (const kind of kinds) report(await benchCitizenReport(kind, size(kind === 'sqlite' ? 500 : 300)));
+report(await benchCallAudio({ consoles: size(20), frames: size(5000) }));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

@@ -15,7 +15,7 @@ export const ApiKeyScope = {
   liveRead: 'live:read',
   /** The SMS gateway's delivery reports and replies (短信回执); reserved for the SMS intake. */
   smsCallback: 'sms:callback',
-  /** Open311 / government-portal intake (政务服务平台对接); reserved for that channel. */
+  /** Open311 GeoReport v2 at /open311/v2 (政务服务平台对接, open311/): civic apps post and follow requests; no /api route. */
   open311: 'open311',
   /** Administration: users, API keys, calendar import. Give it to people's tools, never to a gateway. */
   admin: 'admin',

@@ -65,6 +65,8 @@ export const Channel = {
   app: 'app', // 城市服务 APP
   /** 主动发现 (未诉先办): the hotline's own ticket from a hotspot warning, not a citizen's request; reports count it apart (主动发现率). */
   proactive: 'proactive',
+  /** 开放接口: a civic app's request through Open311 GeoReport v2 (the client is recorded with it). */
+  open311: 'open311',
 } as const;
 export type Channel = (typeof Channel)[keyof typeof Channel];
 
@@ -78,4 +80,5 @@ export const ChannelLabelZh: Readonly<Record<Channel, string>> = {
   grid: '网格上报',
   app: 'APP',
   proactive: '主动发现',
+  open311: '开放接口',
 };

@@ -18,6 +18,7 @@ import * as m0015 from './migrations/0015-report-rollups';
 import * as m0016 from './migrations/0016-generated-reports';
 import * as m0017 from './migrations/0017-hotspots';
 import * as m0021 from './migrations/0021-citizen';
+import * as m0022 from './migrations/0022-open311';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -44,6 +45,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0016-generated-reports': m0016,
   '0017-hotspots': m0017,
   '0021-citizen': m0021,
+  '0022-open311': m0022,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -856,6 +856,7 @@ export interface DB {
   citizen_photos: CitizenPhotosTable;
   citizen_codes: CitizenCodesTable;
   citizen_throttle: CitizenThrottleTable;
+  open311_requests: Open311RequestsTable;
 }
 
 /** Hotspots (热点预警): tickets and distinct callers per category × territory × China day (see migration 0017). */
@@ -970,4 +971,21 @@ export interface CitizenThrottleTable {
   failures: number;
   window_start: string;
   locked_until: string | null;
+}
+/** An Open311 service request (开放接口诉求) beside its ticket (see migration 0022). */
+export interface Open311RequestsTable {
+  token: string;
+  city_id: string;
+  ticket_id: string;
+  api_key_id: string;
+  client_name: string;
+  service_code: string;
+  /** The citizen's email: kept for the hotline, never returned. */
+  email: string | null;
+  device_id: string | null;
+  account_id: string | null;
+  media_url: string | null;
+  /** JSON object of attribute code → value(s). */
+  attributes: string | null;
+  created_at: string;
 }

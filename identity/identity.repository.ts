@@ -44,6 +44,14 @@ export class IdentityRepository {
     await this.db.deleteFrom('sessions').where('user_id', '=', userId).execute();
   }
 
+  listSessionsOfUser(userId: string, nowDb: string) {
+    return this.db.selectFrom('sessions').selectAll().where('user_id', '=', userId).where('expires_at', '>', nowDb).orderBy('created_at', 'desc').execute();
+  }
+
+  async deleteSessions(ids: string[]) {
+    if (ids.length) await this.db.deleteFrom('sessions').where('id', 'in', ids).execute();
+  }
+
   async deleteExpiredSessions(nowDb: string) {
     await this.db.deleteFrom('sessions').where('expires_at', '<', nowDb).execute();
   }

@@ -2,7 +2,7 @@ import type {} from '@fastify/cookie';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { ALL_API_KEY_SCOPES, ALL_ROLES, ApiKeyScope, Role } from '../core';
+import { ALL_API_KEY_SCOPES, ALL_ROLES, ApiKeyScope, Role, unauthorized } from '../core';
 import { actorOf, allowRoles, commandContext, errorResponses, IsoDateTime } from '../core/http';
 import type { IdentityService } from './identity.service';
 
@@ -55,6 +55,10 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
   }, async (request, reply) => {
     // request.ip honours TRUST_PROXY: behind nginx it is the client's address, not the proxy's.
     const { token, user, expiresAt } = await identity.login(request.body.username, request.body.password, { address: request.ip });
+    // A fresh token on every login (no session fixation, ASVS V3.2.1); the session this browser
+    // held before ends with it, so a re-login never leaves a second live session behind.
+    const previous = request.cookies[SESSION_COOKIE];
+    if (previous) await identity.logout(previous);
     reply.setCookie(SESSION_COOKIE, token, {
       path: '/',
       httpOnly: true,
@@ -89,6 +93,26 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
     const a = actorOf(request);
     return { id: a.id, name: a.name, role: a.role, kind: a.kind, cityId: a.cityId, unitId: a.unitId, territoryId: a.territoryId };
   });
+
+  const SessionView = z.object({ id: z.string(), createdAt: z.string(), expiresAt: z.string(), current: z.boolean() });
+  /** The asking console session (these routes are for sessions, not API keys). */
+  const sessionIdOf = (request: { credential: { kind: string; sessionId?: string } | null }) => {
+    const c = request.credential;
+    if (c?.kind !== 'session' || !c.sessionId) throw unauthorized('AUTH_REQUIRED', 'login required', '请先登录');
+    return c.sessionId;
+  };
+
+  r.get('/auth/sessions', {
+    schema: { tags: ['auth'], summary: 'My live console sessions (登录设备), the current one marked', response: { 200: z.array(SessionView), ...errorResponses } },
+  }, async (request) => identity.listSessions(actorOf(request), sessionIdOf(request)));
+
+  r.post('/auth/sessions/end-others', {
+    schema: {
+      tags: ['auth'],
+      summary: 'End every other session of mine (其他设备下线): their cookies stop working and their live sockets close; this one goes on',
+      response: { 200: z.object({ ended: z.number() }), ...errorResponses },
+    },
+  }, async (request) => ({ ended: await identity.endOtherSessions(commandContext(request), sessionIdOf(request)) }));
 
   r.get('/users', {
     preHandler: allowRoles(Role.admin, Role.supervisor),

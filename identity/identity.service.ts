@@ -417,6 +417,35 @@ export function createIdentityService(deps: IdentityDeps) {
       announce({ kind: 'session', sessionId, userId: session.user_id });
     },
 
+    /**
+     * A user's live console sessions (ASVS V3.3.4), newest first: when each began and ends, and
+     * which is the asking one. Ids are a prefix of the stored hash: they name a session, they are
+     * not one.
+     */
+    async listSessions(actor: Actor, currentSessionId: string): Promise<{ id: string; createdAt: string; expiresAt: string; current: boolean }[]> {
+      if (!actor.id) return [];
+      const rows = await repo.listSessionsOfUser(actor.id, toDbTime(clock.now()));
+      return rows.map((r) => ({ id: r.id.slice(0, 16), createdAt: fromDbTime(r.created_at).toISOString(), expiresAt: fromDbTime(r.expires_at).toISOString(), current: r.id === currentSessionId }));
+    },
+
+    /**
+     * Ends every other session of the user (其他设备下线, ASVS V3.3.4): deleted, audited, and their
+     * live sockets closed on every node. The asking session goes on. Returns how many ended.
+     */
+    async endOtherSessions(ctx: CommandContext, currentSessionId: string): Promise<number> {
+      const userId = ctx.actor.id;
+      if (!userId) return 0;
+      const now = clock.now();
+      const others = (await repo.listSessionsOfUser(userId, toDbTime(now))).filter((r) => r.id !== currentSessionId).map((r) => r.id);
+      if (!others.length) return 0;
+      await deps.db.transaction().execute(async (trx) => {
+        await new IdentityRepository(trx).deleteSessions(others);
+        await recordAudit(trx, ctx, { entityType: 'user', entityId: userId, action: 'user.other_sessions_ended', after: { sessions: others.length }, cityId: ctx.actor.cityId }, now);
+      });
+      for (const sessionId of others) announce({ kind: 'session', sessionId, userId });
+      return others.length;
+    },
+
     /** The actor behind a session cookie, or null when missing/expired/disabled. */
     async actorForSession(token: string): Promise<{ actor: Actor; user: PublicUser } | null> {
       const c = await sessionCredential(token);

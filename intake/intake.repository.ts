@@ -26,6 +26,8 @@ export interface TicketListFilter {
   q?: string;
   createdFrom?: string;
   createdTo?: string;
+  /** Only confidential (保密) tickets, or only the others (open interfaces never list the confidential). */
+  confidential?: boolean;
   /**
    * Data scope (数据权限), applied on top of the filters. A unit's: the tickets it handles, and with
    * `held` those on which it holds a work order (协办 included).
@@ -130,6 +132,7 @@ export class IntakeRepository {
     if (f.number) q = q.where('number', '=', f.number);
     if (f.createdFrom) q = q.where('created_at', '>=', f.createdFrom);
     if (f.createdTo) q = q.where('created_at', '<', f.createdTo);
+    if (f.confidential !== undefined) q = q.where('confidential', '=', f.confidential ? 1 : 0);
     if (f.q) {
       const pattern = likeContains(f.q);
       q = q.where((eb) =>

@@ -55,6 +55,8 @@ export {
   type LiveBroker,
   /** A control message between hubs: whose sockets to close now (logout, disabled user, changed scope, revoked key). */
   type LiveAccessEnded,
+  /** An ephemeral message to one user's consoles (call audio): not stored, dropped when they are not connected. */
+  type LiveDirect,
   /** Port: seat status shared by the nodes. */
   type PresenceStore,
   type PresenceRecord,
@@ -88,4 +90,6 @@ export { publishWorkOrderEvents, workOrderLiveEvent, notificationLiveEvent, crea
 /** In-process broker and presence (one node, the default). */
 export { createLocalLiveAdapters, createLocalLiveBroker, createLocalPresenceStore } from './adapters/local';
 /** Redis pub/sub broker and presence hash (several nodes); throws at boot when Redis does not answer. */
-export { createRedisLiveAdapters, type RedisLiveOptions } from './adapters/redis';
+export { createRedisLiveAdapters, type RedisLiveOptions, encodeDirect, decodeDirect } from './adapters/redis';
+/** What became of a direct message on this node (sockets sent to, dropped as too far behind, most unsent bytes). */
+export type { DirectResult } from './live.hub';

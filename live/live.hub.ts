@@ -13,6 +13,8 @@ export interface HubDeps {
   heartbeatMs: number;
   /** A socket holding more unsent bytes than this is closed (4429): it resumes from the database. */
   maxBufferedBytes: number;
+  /** A socket holding more unsent bytes than this gets no direct (ephemeral) message: it is dropped. Default 256 KiB. */
+  directMaxBufferedBytes?: number;
   /** How often a connection's credentials are checked again (logout, disabled user, revoked key). */
   revalidateMs: number;
   /** The node's watermark: every event up to it has been dispatched. */
@@ -38,6 +40,13 @@ export interface AttachOptions {
   apiKeyId?: string | null;
   /** Milliseconds until the session or key expires: the socket is closed then (4401), not at the next re-check. */
   expiresInMs?: number | null;
+}
+
+/** What became of a direct message on this node: sockets it went to, sockets too far behind to take it, the most unsent bytes seen. */
+export interface DirectResult {
+  sent: number;
+  dropped: number;
+  bufferedBytes: number;
 }
 
 /** setTimeout's largest delay; a later expiry re-arms on the way. */
@@ -214,6 +223,28 @@ export class ConsoleHub {
       const frame = kind === 'center' ? (center ??= frameOf(e, 'center')) : (outside ??= frameOf(e, 'outside'));
       if (frame !== null) this.deliver(c, e.seq, frame);
     }
+  }
+
+  /**
+   * Sends an ephemeral message (not stored, no number) to this node's open consoles of one user,
+   * once hello has gone out. A socket whose unsent bytes are over the direct limit skips it: audio
+   * that cannot be sent now is worth nothing later, and the node's memory is not the console's buffer.
+   */
+  sendDirect(cityId: string, userId: string, frame: string | Uint8Array): DirectResult {
+    const out: DirectResult = { sent: 0, dropped: 0, bufferedBytes: 0 };
+    const limit = this.deps.directMaxBufferedBytes ?? 256 * 1024;
+    for (const c of this.cities.get(cityId)?.byId.get(userId) ?? []) {
+      if (c.closed || !c.greeted || c.socket.readyState !== c.socket.OPEN) continue;
+      const buffered = c.socket.bufferedAmount;
+      out.bufferedBytes = Math.max(out.bufferedBytes, buffered);
+      if (buffered > limit) {
+        out.dropped++;
+        continue;
+      }
+      c.socket.send(frame, { binary: typeof frame !== 'string' });
+      out.sent++;
+    }
+    return out;
   }
 
   /**

@@ -13,6 +13,10 @@
  * - `{ type: 'ping', at }` every `heartbeatMs`: no frame for two periods means the link is dead.
  * - `{ type: 'pong', at }` to a client ping; `{ type: 'error', code, message, messageZh }` to a bad message.
  *
+ * - direct messages to this user only (`LiveService.sendToUser`): no `seq`, never stored, never
+ *   caught up, dropped while the socket is behind; a text frame (JSON with a `type`, e.g.
+ *   `call.audio.start`) or a binary frame (call audio: framing in speech/ports.ts). Ignore unknown ones.
+ *
  * Client → server: `{ type: 'resume', after }` (same as `?after=`), `{ type: 'presence', status }`
  * (seats — agents and dispatchers: available | busy | on_call | after_call | break), `{ type: 'ping' }`, `{ type: 'pong' }`.
  *

@@ -5,9 +5,9 @@ import { isUniqueViolation, type DB } from '../db';
 import { forbidden, isCenter, newId, Role, SEAT_ROLES, systemClock, toChinaIso, type Actor, type Clock } from '../core';
 import { audienceProblems, normalizeAudience, type Audience } from './domain/audience';
 import { Sequencer } from './domain/sequencer';
-import { ConsoleHub, type AttachOptions } from './live.hub';
+import { ConsoleHub, type AttachOptions, type DirectResult } from './live.hub';
 import { LiveRepository } from './live.repository';
-import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveEvent, PresenceChange, PresenceStatus, PresenceStore, PresenceUser } from './ports';
+import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveDirect, LiveEvent, PresenceChange, PresenceStatus, PresenceStore, PresenceUser } from './ports';
 
 /** What a part hands to {@link LiveService.publish}: an event without its number. */
 export interface LiveEventInput {
@@ -70,6 +70,8 @@ export interface LiveDeps {
   maxBufferedBytes?: number;
   /** How often an open socket's session or API key is checked again. Default 5 min. */
   revalidateMs?: number;
+  /** Unsent bytes over which a socket skips direct (ephemeral) messages, e.g. call audio. Default 256 KiB. */
+  directMaxBufferedBytes?: number;
 }
 
 const EVENT_TYPE = /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/;
@@ -122,6 +124,7 @@ export function createLiveService(deps: LiveDeps) {
   const hub = new ConsoleHub({
     heartbeatMs,
     maxBufferedBytes: deps.maxBufferedBytes ?? 4 * 1024 * 1024,
+    directMaxBufferedBytes: deps.directMaxBufferedBytes,
     revalidateMs: deps.revalidateMs ?? 5 * 60_000,
     delivered: () => sequencer?.delivered ?? 0,
     storedRange: async () => ({ min: await repo.minSeq(), max: await repo.maxSeq() }),
@@ -353,10 +356,33 @@ export function createLiveService(deps: LiveDeps) {
       while (inFlight.size) await Promise.allSettled([...inFlight]);
     },
 
+    /**
+     * Sends an ephemeral message to one user's open consoles, on every node: never stored, no
+     * number, no catch-up, dropped where the user has no console or a socket is behind (see
+     * {@link LiveDirect}). Resolves with what happened on this node (the sockets here, their unsent
+     * bytes: the sender's backpressure signal) once it is handed to the broker for the other nodes.
+     */
+    async sendToUser(cityId: string, userId: string, frame: string | Uint8Array): Promise<DirectResult> {
+      if (closed) return { sent: 0, dropped: 0, bufferedBytes: 0 };
+      const local = hub.sendDirect(cityId, userId, frame);
+      if (deps.broker.kind !== 'in-process' && deps.broker.publishDirect) {
+        try {
+          await deps.broker.publishDirect({ origin: nodeId, cityId, userId, frame });
+        } catch (err) {
+          onError(err, 'broker direct');
+        }
+      }
+      return local;
+    },
+
     /** Subscribes to the broker and starts the heartbeat; call once at boot, after migrations. */
     async start() {
       await deps.broker.subscribe(onBrokerEvent, (m) => {
         if (!closed) hub.endAccess(m);
+      });
+      // Another node's direct messages reach this node's consoles; this node's own were delivered when sent.
+      await deps.broker.subscribeDirect?.((m: LiveDirect) => {
+        if (!closed && m.origin !== nodeId) hub.sendDirect(m.cityId, m.userId, m.frame);
       });
       const max = await repo.maxSeq();
       sequencer = new Sequencer<LiveEvent>(max);

@@ -47,7 +47,29 @@ export interface LiveBroker {
   publishControl(message: LiveAccessEnded): Promise<void>;
   /** Starts delivering to `onEvent` and `onControl`; one subscriber per node. */
   subscribe(onEvent: (event: LiveEvent) => void, onControl?: (message: LiveAccessEnded) => void): Promise<void>;
+  /**
+   * Carries an ephemeral message for one user to every node (see {@link LiveDirect}): not stored,
+   * not numbered, lost when Redis is reconnecting. Absent on a broker: only this node's consoles get it.
+   */
+  publishDirect?(message: LiveDirect): Promise<void>;
+  /** Starts delivering direct messages to `onDirect` (one subscriber per node). */
+  subscribeDirect?(onDirect: (message: LiveDirect) => void): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * An ephemeral message to the consoles of one user (直达消息), e.g. a call's audio for the agent's
+ * in-browser recognizer. Unlike an event it is never stored (live_events is durable; audio must not
+ * go there), carries no sequence number, is not caught up after a reconnect, and is dropped when
+ * the user has no console open or a console's socket is behind (its bufferedAmount over the limit).
+ * `frame` goes out as is: a string as a text frame, bytes as a binary frame.
+ */
+export interface LiveDirect {
+  /** The node that sent it (it delivers to its own consoles itself, and skips its own message from the broker). */
+  origin: string;
+  cityId: string;
+  userId: string;
+  frame: string | Uint8Array;
 }
 
 /** Seat status (坐席状态). `online`: connected, no status chosen yet; `offline`: no console open. */

@@ -90,15 +90,23 @@ export interface MediaTap {
 
 /**
  * Live messages of the `browser` engine over the console's live WebSocket (`GET /api/v1/live`),
- * only to the agent the call is offered to:
- * - server → console: `{ type: 'call.audio.start', callId, party, sampleRate }`, then binary frames
- *   of `[1 byte party (0 caller, 1 agent)][callId as 26-byte ULID ascii or length-prefixed][PCM16LE]`
- *   (the speech-console work fixes the exact framing and documents it here), then
- *   `{ type: 'call.audio.end', callId, party }`.
+ * only to the agent the call is offered to, as direct messages (`LiveService.sendToUser`): never
+ * stored in live_events, no `seq`, no catch-up, carried across nodes by the Redis broker, dropped
+ * when the agent has no console open or the socket's bufferedAmount is over the limit (audio late is
+ * audio lost; `write` returns false while the socket is behind).
+ * - server → console, text: `{ type: 'call.audio.start', callId, party, sampleRate, language }`, then
+ *   binary frames, then `{ type: 'call.audio.end', callId, party, aborted? }`.
+ * - server → console, binary (one per `write`, ~20 ms):
+ *   `[u8 1 = audio][u8 party: 0 caller, 1 agent][u8 n = callId byte length][u8 0]`
+ *   `[u32 LE: index of the frame's first sample since the stream started]`
+ *   `[callId, n bytes UTF-8][u8 0 when n is odd][PCM 16-bit LE mono at sampleRate]`
+ *   The PCM starts at the even offset 8 + n + n % 2 (read in place as an Int16Array); the sample
+ *   index keeps segment times right when frames were dropped.
  * - console → server: `POST /api/v1/calls/:callId/transcript/segments` with `{ segments: SpeechSegment[] }`
- *   (without callId in each), idempotent per (callId, party, seq, final).
+ *   (without callId in each), idempotent per (callId, party, seq, final); the console sends an
+ *   `Idempotency-Key` header per batch and retries a failed batch with the same key.
  * Segments from any engine reach the console as the existing `call.transcript` live event,
- * extended with `startMs`, `endMs`, `confidence`.
+ * extended with `startMs`, `endMs`, `confidence`. Encoder/decoder: speech/engines/browser.ts.
  */
 export type BrowserEngineFraming = 'see speech/engines/browser';
 

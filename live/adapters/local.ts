@@ -2,11 +2,12 @@
  * The in-process adapters (the default, one node): the broker hands events straight to this node's
  * hub, presence lives in a map.
  */
-import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
+import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveDirect, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
 
 export function createLocalLiveBroker(): LiveBroker {
   let subscriber: ((e: LiveEvent) => void) | null = null;
   let control: ((m: LiveAccessEnded) => void) | null = null;
+  let direct: ((m: LiveDirect) => void) | null = null;
   return {
     kind: 'in-process',
     async publish(event) {
@@ -26,9 +27,20 @@ export function createLocalLiveBroker(): LiveBroker {
       subscriber = onEvent;
       control = onControl ?? null;
     },
+    async publishDirect(message) {
+      // One node: the sender delivered to its own consoles already; nothing else to reach.
+      if (direct) {
+        const deliver = direct;
+        setImmediate(() => deliver(message));
+      }
+    },
+    async subscribeDirect(onDirect) {
+      direct = onDirect;
+    },
     async close() {
       subscriber = null;
       control = null;
+      direct = null;
     },
   };
 }

@@ -4,12 +4,13 @@
  * never interleave a read-modify-write.
  *
  * Keys under the prefix (default `hotline`): `<p>:live:events` (channel), `<p>:live:control` (channel:
- * access ended, close those sockets), `<p>:live:presence:<city>`
+ * access ended, close those sockets), `<p>:live:direct` (channel, binary:
+ * ephemeral per-user messages, see {@link encodeDirect}), `<p>:live:presence:<city>`
  * (hash userId → JSON record), `<p>:live:node:<nodeId>` (liveness, expires unless touched).
  */
 import type { Redis } from 'ioredis';
 import { connectRedis } from '../../jobs';
-import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
+import type { ChosenStatus, LiveAccessEnded, LiveBroker, LiveDirect, LiveEvent, PresenceChange, PresenceRecord, PresenceStatus, PresenceStore, PresenceUser } from '../ports';
 
 export interface RedisLiveOptions {
   redisUrl: string;
@@ -50,6 +51,7 @@ export async function createRedisLiveAdapters(opts: RedisLiveOptions): Promise<{
   }
   const channel = `${prefix}:live:events`;
   const controlChannel = `${prefix}:live:control`;
+  const directChannel = `${prefix}:live:direct`;
   let closed = false;
   const closeAll = async () => {
     if (closed) return;
@@ -79,6 +81,18 @@ export async function createRedisLiveAdapters(opts: RedisLiveOptions): Promise<{
         else onControl?.(parsed as LiveAccessEnded);
       });
       await subscriber.subscribe(channel, controlChannel);
+    },
+    async publishDirect(message) {
+      await commands.publish(directChannel, encodeDirect(message));
+    },
+    async subscribeDirect(onDirect) {
+      subscriber.on('messageBuffer', (ch: Buffer, message: Buffer) => {
+        if (ch.toString() !== directChannel) return;
+        const m = decodeDirect(message);
+        if (m) onDirect(m);
+        else onError(new Error('live: a malformed direct message on Redis (直达消息格式不正确)'));
+      });
+      await subscriber.subscribe(directChannel);
     },
     close: closeAll,
   };
@@ -168,4 +182,31 @@ function createRedisPresenceStore(redis: Redis, prefix: string, closeAll: () => 
     },
     close: closeAll,
   };
+}
+
+/**
+ * A direct message on the Redis channel, compact and binary-safe (audio is most of them):
+ * `[u8 kind: 0 text, 1 binary][u8 n][origin node, n bytes][u8 n][cityId][u8 n][userId][frame bytes]`,
+ * strings UTF-8, each at most 255 bytes.
+ */
+export function encodeDirect(m: LiveDirect): Buffer {
+  const parts = [m.origin, m.cityId, m.userId].map((s) => Buffer.from(s, 'utf8'));
+  if (parts.some((p) => p.length > 255)) throw new Error('live: a direct message\'s node, city or user id is over 255 bytes');
+  const body = typeof m.frame === 'string' ? Buffer.from(m.frame, 'utf8') : Buffer.from(m.frame.buffer, m.frame.byteOffset, m.frame.byteLength);
+  return Buffer.concat([Buffer.of(typeof m.frame === 'string' ? 0 : 1), ...parts.flatMap((p) => [Buffer.of(p.length), p]), body]);
+}
+
+/** The inverse of {@link encodeDirect}; null when the bytes are not one. */
+export function decodeDirect(b: Buffer): LiveDirect | null {
+  if (b.length < 4 || b[0] > 1) return null;
+  let at = 1;
+  const strings: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const n = b[at];
+    if (n === undefined || at + 1 + n > b.length) return null;
+    strings.push(b.toString('utf8', at + 1, at + 1 + n));
+    at += 1 + n;
+  }
+  const body = b.subarray(at);
+  return { origin: strings[0], cityId: strings[1], userId: strings[2], frame: b[0] === 0 ? body.toString('utf8') : new Uint8Array(body) };
 }

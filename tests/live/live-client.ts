@@ -30,13 +30,20 @@ export interface OpenOptions {
 export class LiveClient {
   readonly frames: string[] = [];
   readonly messages: any[] = [];
+  /** Binary frames (direct messages such as call audio), in arrival order. */
+  readonly binary: Uint8Array[] = [];
   closeCode: number | null = null;
   closeReason = '';
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: (() => void)[] = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (raw) => {
+    ws.on('message', (raw, isBinary) => {
+      if (isBinary) {
+        this.binary.push(new Uint8Array(raw as Buffer));
+        this.wake();
+        return;
+      }
       const text = raw.toString();
       this.frames.push(text);
       this.messages.push(JSON.parse(text));
@@ -110,6 +117,17 @@ export class LiveClient {
         });
       });
     }
+  }
+
+  /** Waits (real time) until `n` binary frames arrived. */
+  async waitForBinary(n: number, timeoutMs = 10_000): Promise<Uint8Array[]> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.binary.length < n) {
+      if (this.closeCode !== null) throw new Error(`link closed (${this.closeCode}) while waiting for ${n} binary frames`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${n} binary frames (got ${this.binary.length})`);
+      await sleep(5);
+    }
+    return this.binary;
   }
 
   send(o: unknown) {

@@ -22,7 +22,7 @@ export type TicketStatus =
   | 'accepted' | 'answered' | 'dispatched' | 'acknowledged' | 'in_progress' | 'extension_requested' | 'returned'
   | 'replied' | 'reviewed' | 'callback' | 'closed' | 'merged' | 'cancelled';
 
-export type Channel = 'phone' | 'sms' | 'web' | 'qr' | 'grid' | 'app' | 'proactive';
+export type Channel = 'phone' | 'sms' | 'web' | 'qr' | 'grid' | 'app' | 'proactive' | 'open311';
 export type TicketType = 'consultation' | 'help' | 'complaint' | 'report' | 'suggestion' | 'praise';
 export type Urgency = 'normal' | 'urgent' | 'emergency';
 export type SixElement = 'occurredAt' | 'place' | 'parties' | 'situation' | 'demand' | 'handlingUnit';

@@ -32,6 +32,8 @@ export interface LiveMessage {
 export interface LiveConnectionOptions {
   url?: (after: number | null) => string;
   onMessage: (msg: LiveMessage) => void;
+  /** A binary frame (a direct message such as call audio for the browser speech engine). */
+  onBinary?: (data: ArrayBuffer) => void;
   onHello?: (hello: LiveMessage, reconnect: boolean) => void;
   onResync?: () => void;
   /** Called after a few failed attempts in a row: the session may have ended. */
@@ -156,6 +158,7 @@ export class LiveConnection {
       return;
     }
     this.ws = ws;
+    ws.binaryType = 'arraybuffer';
     ws.onmessage = (ev) => this.receive(ev.data);
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
@@ -215,6 +218,7 @@ export class LiveConnection {
 
   private receive(raw: unknown) {
     this.lastFrameAt = Date.now();
+    if (raw instanceof ArrayBuffer) return this.opts.onBinary?.(raw);
     if (typeof raw !== 'string') return;
     let msg: LiveMessage;
     try {

@@ -4,6 +4,7 @@
  */
 import { bump } from '../stores/changes';
 import { callsActions } from '../stores/calls';
+import { audioEnded, audioStarted } from '../speech/browserRecognizer';
 import { notificationsActions } from '../stores/notifications';
 import { presenceActions } from '../stores/presence';
 import { reportsActions } from '../stores/reports';
@@ -42,6 +43,9 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   'call.answered': (d) => callsActions.answered(d),
   'call.transcript': (d, m) => callsActions.transcript(d, m.at),
   'call.withdrawn': (d) => callsActions.withdrawn(d),
+  // 浏览器端转写: the call's audio for this console's recognizer (direct messages, no seq, fields at the top).
+  'call.audio.start': (_d, m) => audioStarted(m),
+  'call.audio.end': (_d, m) => audioEnded(m),
   'call.ended': (d, m) => callsActions.ended(d, m.at),
   // 短信: a citizen's text in (sms.received), one registered or set aside (sms.inbound_handled), a text that failed (sms.failed).
   'sms.*': () => bump('sms'),

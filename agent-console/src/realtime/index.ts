@@ -10,9 +10,11 @@ import { onMyPresence, presence, presenceActions } from '../stores/presence';
 import { loadSession, onSessionChange, session } from '../stores/session';
 import { LiveConnection } from './connection';
 import { routeLiveMessage } from './eventMap';
+import { audioFrame } from '../speech/browserRecognizer';
 
 export const live = new LiveConnection({
   onMessage: routeLiveMessage,
+  onBinary: audioFrame,
   onHello: (hello) => {
     const mine = (hello.presence ?? (hello.data as { presence?: unknown } | undefined)?.presence) as PresenceStatus | undefined;
     if (typeof mine === 'string') presenceActions.adoptMine(mine);

@@ -30,6 +30,8 @@ export const workspaceRoutes: RouteRecordRaw[] = [
   // A ticket's own page, by number (shareable; opened from search, notices and the live feed). Not a menu entry.
   { path: 'tickets/:number', name: 'ticket', component: () => import('./TicketPage.vue'), meta: { roles: [...CENTER, ...UNIT], title: 'tickets.page.title' } },
   { path: 'reports', name: 'reports', component: () => import('./ReportsPage.vue'), meta: { roles: ['dispatcher', 'supervisor', 'admin', ...UNIT], title: 'shell.menu.reports', menu: true } },
+  // 通话转写检索: calls found by what was said (center roles; the server masks numbers per role).
+  { path: 'transcripts', name: 'transcripts', component: () => import('./TranscriptSearchPage.vue'), meta: { roles: CENTER, title: 'speech.search.menu', menu: true } },
   // 系统管理: machine clients' keys (telephony and SMS gateways, wallboards); admins only.
   { path: 'admin/api-keys', name: 'api-keys', component: () => import('./ApiKeysPage.vue'), meta: { roles: ['admin'], title: 'shell.menu.apiKeys', menu: true } },
 ];

@@ -13,6 +13,10 @@ export interface TranscriptLine {
   text: string;
   final: boolean;
   at: string | null;
+  /** Milliseconds from the start of the speaker's audio, when the engine says (speech/ports.ts). */
+  startMs: number | null;
+  endMs: number | null;
+  confidence: number | null;
 }
 
 export interface CurrentCall {
@@ -104,11 +108,14 @@ export const callsActions = {
     const speaker = speakerOf(d.speaker);
     const final = d.final !== false;
     const seq = typeof d.seq === 'number' ? d.seq : null;
-    const line: TranscriptLine = { key: ++lineKey, seq, speaker, text, final, at: pick(d, 'at') ?? at ?? null };
+    const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    const line: TranscriptLine = {
+      key: ++lineKey, seq, speaker, text, final, at: pick(d, 'at') ?? at ?? null, startMs: num(d.startMs), endMs: num(d.endMs), confidence: num(d.confidence),
+    };
     const list = call.transcript;
-    // Segments are numbered: an interim result is replaced by the final one of the same number,
-    // and a segment arriving late goes in its place.
-    const same = seq === null ? -1 : list.findIndex((l) => l.seq === seq);
+    // Segments are numbered per speaker: an interim result is replaced by the final one of the same
+    // speaker and number, and a segment arriving late goes in its place.
+    const same = seq === null ? -1 : list.findIndex((l) => l.seq === seq && l.speaker === speaker);
     if (same >= 0) {
       if (list[same].final && !final) return;
       list.splice(same, 1, { ...line, key: list[same].key });
@@ -116,8 +123,13 @@ export const callsActions = {
       const last = list[list.length - 1];
       if (last && !last.final && last.speaker === speaker) list.splice(list.length - 1, 1, line);
       else list.push(line);
+    } else if (line.startMs !== null) {
+      // Timed segments of both speakers interleave by when they were said.
+      const at = list.findIndex((l) => (l.speaker === speaker && l.seq !== null && l.seq > seq) || (l.startMs !== null && l.startMs > line.startMs!));
+      if (at < 0) list.push(line);
+      else list.splice(at, 0, line);
     } else {
-      const at = list.findIndex((l) => l.seq !== null && l.seq > seq);
+      const at = list.findIndex((l) => l.seq !== null && l.seq > seq && l.speaker === speaker);
       if (at < 0) list.push(line);
       else list.splice(at, 0, line);
     }
