@@ -36,6 +36,9 @@ const Env = z.object({
   REPORTS_SCHEDULE_TIME: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM').default('08:00'),
   REPORTS_SCHEDULED_FORMATS: z.string().regex(/^(html|pdf|xlsx)(,(html|pdf|xlsx))*$/, 'a comma-separated list of html, pdf, xlsx').default('pdf,xlsx'),
   CHROMIUM_PATH: z.string().optional(),
+  /** Citizen pages: the public address QR codes point at, and the key that signs them (made once in the database when unset). */
+  CITIZEN_BASE_URL: z.string().url().optional(),
+  CITIZEN_LINK_SECRET: z.string().min(32).optional(),
   /** Key prefix of everything the product keeps in Redis (jobs, live feed), per installation or environment. */
   REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).default('hotline'),
   /** Live feed: heartbeat period (consoles treat two missed periods as a dead link) and days of events kept for resume. */
@@ -216,6 +219,8 @@ export interface AppConfig {
   telephony: TelephonyConfig;
   speech: SpeechConfig;
   reports: { schedule: boolean; scheduleTime: { hour: number; minute: number }; scheduledFormats: ('html' | 'pdf' | 'xlsx')[]; chromiumPath: string | null };
+  /** Citizen pages (群众端): QR codes' public address; signing key (null: kept in the database). */
+  citizen: { baseUrl: string | null; linkSecret: string | null };
 }
 
 /** The drachtio edge's settings; the required ones are null until set (see requireDrachtioConfig). */
@@ -284,7 +289,7 @@ export interface SmsConfig {
 }
 
 /** Settings where an empty value (a compose file's `${X:-}`) means "not set". */
-const EMPTY_IS_UNSET = /^(TELEPHONY_(PUBLIC_ADDRESS|CITY_ID|NODE_ID|PROMPTS_DIR)|AWS_.*|TRANSCRIBE_ENDPOINT|SHERPA_MODEL_DIR|SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*|CHROMIUM_PATH)$/;
+const EMPTY_IS_UNSET = /^(TELEPHONY_(PUBLIC_ADDRESS|CITY_ID|NODE_ID|PROMPTS_DIR)|AWS_.*|TRANSCRIBE_ENDPOINT|SHERPA_MODEL_DIR|SMS_SMPP_URL|SMS_KANNEL_.*|SMS_WEBHOOK_.*|SMS_CALLBACK_BASE_URL|CITIZEN_BASE_URL|CITIZEN_LINK_SECRET|REDIS_URL|ALLOWED_ORIGINS|DRACHTIO_.*|RTPENGINE_.*|CHROMIUM_PATH)$/;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([k, v]) => !(v === '' && EMPTY_IS_UNSET.test(k)))));
@@ -330,6 +335,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       scheduledFormats: e.REPORTS_SCHEDULED_FORMATS.split(',') as ('html' | 'pdf' | 'xlsx')[],
       chromiumPath: e.CHROMIUM_PATH ?? null,
     },
+    citizen: { baseUrl: e.CITIZEN_BASE_URL ?? null, linkSecret: e.CITIZEN_LINK_SECRET ?? null },
     telephony: {
       edge: e.TELEPHONY_EDGE,
       sipHost: e.TELEPHONY_SIP_HOST,

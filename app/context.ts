@@ -24,6 +24,7 @@ import type { ReportSource } from '../reports';
 import { createReports } from './reports';
 import type { AppConfig } from './config';
 import { createTelephony, type TelephonyParts } from './telephony';
+import { createCitizen } from './citizen';
 import { createOpen311 } from './open311';
 import { createGridCalls, GRID_JOB_NAMES, type GridJobs } from './gridcalls';
 import { createSpeech } from './speech';
@@ -279,6 +280,9 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   await jobs.schedule('workorders.sweep', { everyMs: config.sweepIntervalSeconds * 1000 }, {});
   await jobs.schedule('sessions.sweep', { everyMs: 3_600_000 }, {});
   // 报表导出: exports and the 08:00 schedule, rendering the figures part's report documents.
+  // 群众端: the QR report per building and the status page behind an SMS code.
+  const citizen = createCitizen({ config, db, dialect, clock, intake, territoryResolver, directory, workOrders, sms, storage: attachmentStorage });
+  await citizen.secret(); // made (or read) at start, not by a citizen's first request
   const reportExports = await createReportExports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? reportSourceOf(reports), logger: opts.logger });
   // 网格呼叫: approvals up the territory, escalation to a ticket that the call then follows.
   const gridCalls = await createGridCalls({ db, clock, logger: opts.logger, calendar, directory, intake, intakeEvents, workOrders, live, jobs });
@@ -318,6 +322,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     sms,
     smsGateway,
     reportExports,
+    citizen,
     open311,
     gridCalls,
     jobs,

@@ -28,6 +28,7 @@ import { ticketStoryRoutes } from './ticket-story';
 import { hotspotRoutes } from '../reports';
 import { gridCallRoutes } from '../gridcalls';
 import type { AppContext } from './context';
+import { registerCitizenPages, registerCitizenStaffRoutes } from './citizen';
 import { registerOpen311 } from './open311';
 
 const VERSION = '0.1.0';
@@ -141,8 +142,10 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(reportExportRoutes, { exports: ctx.reportExports });
     await api.register(gridCallRoutes, { gridCalls: ctx.gridCalls });
     await api.register(calendarRoutes, { calendar: ctx.calendar, officeHoursOf: (cityId: string) => ctx.directory.cityOfficeHours(cityId) });
+    await registerCitizenStaffRoutes(api, ctx);
     await api.register(speechBrowserRoutes, {});
   }, { prefix: '/api/v1' });
+  await registerCitizenPages(app, ctx);
 
   return app;
 }

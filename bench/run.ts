@@ -16,6 +16,7 @@ import { benchTelephony } from './telephony.bench';
 import { benchHotspots } from './hotspots.bench';
 import { benchDrachtioRecording } from './drachtio-recording.bench';
 import { benchReportsBulletin } from './reports.bench';
+import { benchCitizenReport } from './citizen.bench';
 import { benchCallAudio } from './call-audio.bench';
 import { benchSpeechService } from './speech.bench';
 import { mysqlAvailable, type BenchResult } from './harness';
@@ -50,6 +51,7 @@ report(await benchSpeechService({ streams: size(400), secondsOfAudio: Math.max(1
 // would take about 40 hours to load it.
 const reportTickets = Number(process.env.REPORTS_BENCH_TICKETS ?? 0) || size(100_000);
 for (const kind of kinds) report(await benchReportsBulletin(kind, reportTickets));
+for (const kind of kinds) report(await benchCitizenReport(kind, size(kind === 'sqlite' ? 500 : 300)));
 report(await benchCallAudio({ consoles: size(20), frames: size(5000) }));
 
 process.stdout.write(`# ${results.length} benchmarks done\n`);

@@ -17,6 +17,7 @@ import * as m0014 from './migrations/0014-telephony';
 import * as m0015 from './migrations/0015-report-rollups';
 import * as m0016 from './migrations/0016-generated-reports';
 import * as m0017 from './migrations/0017-hotspots';
+import * as m0021 from './migrations/0021-citizen';
 import * as m0022 from './migrations/0022-open311';
 import * as m0020 from './migrations/0020-grid-calls';
 import * as m0018 from './migrations/0018-call-transcript-timing';
@@ -45,6 +46,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0015-report-rollups': m0015,
   '0016-generated-reports': m0016,
   '0017-hotspots': m0017,
+  '0021-citizen': m0021,
   '0022-open311': m0022,
   '0020-grid-calls': m0020,
   '0018-call-transcript-timing': m0018,

@@ -861,6 +861,11 @@ export interface DB {
   telephony_recordings: TelephonyRecordingsTable;
   telephony_agents: TelephonyAgentsTable;
   telephony_queue_settings: TelephonyQueueSettingsTable;
+  citizen_secrets: CitizenSecretsTable;
+  citizen_reports: CitizenReportsTable;
+  citizen_photos: CitizenPhotosTable;
+  citizen_codes: CitizenCodesTable;
+  citizen_throttle: CitizenThrottleTable;
   open311_requests: Open311RequestsTable;
 }
 
@@ -926,6 +931,57 @@ export interface HotspotWarningsTable {
   proactive_ticket_id: string | null;
 }
 
+/** The signing key of building QR codes and status links (群众端), made once. */
+export interface CitizenSecretsTable {
+  name: string;
+  value: string;
+  created_at: string;
+}
+
+/** An accepted QR report (一码受理): building, ticket, and where it came from (hashed). */
+export interface CitizenReportsTable {
+  id: string;
+  city_id: string;
+  building_code: string;
+  ticket_id: string;
+  device_hash: string;
+  ip_hash: string;
+  idempotency_key: string;
+  duplicate_of: string | null;
+  created_at: string;
+}
+
+/** A photo sent with a QR report, stored like work-order attachments. */
+export interface CitizenPhotosTable {
+  id: string;
+  ticket_id: string;
+  report_id: string;
+  content_type: string;
+  size: number;
+  sha256: string;
+  storage_key: string;
+  created_at: string;
+}
+
+/** A one-time SMS code (验证码) of the status page, hashed; used once. */
+export interface CitizenCodesTable {
+  id: string;
+  city_id: string;
+  ticket_id: string;
+  code_hash: string;
+  device_hash: string;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+/** Failed code checks of one ticket or one device/IP, and its lockout. */
+export interface CitizenThrottleTable {
+  key: string;
+  failures: number;
+  window_start: string;
+  locked_until: string | null;
+}
 /** An Open311 service request (开放接口诉求) beside its ticket (see migration 0022). */
 export interface Open311RequestsTable {
   token: string;

@@ -119,3 +119,18 @@ export async function replaceTerritoryPolygonsIn(trx: Kysely<DB>, cityId: string
   out.removed = existing.size;
   return out;
 }
+
+/** A building with a QR code (楼栋, 一码受理): its code, the territory (grid) it lies in, and its point. */
+export interface BuildingEntry {
+  code: string;
+  aliases: string[];
+  territoryId: string;
+  lat: number | null;
+  lng: number | null;
+}
+
+/** The city's buildings (gazetteer entries of kind building), by code: for printing their QR codes. */
+export async function listBuildings(db: Kysely<DB>, cityId: string): Promise<BuildingEntry[]> {
+  const rows = await db.selectFrom('gazetteer_entries').selectAll().where('city_id', '=', cityId).where('kind', '=', 'building').orderBy('name').execute();
+  return rows.map(toGazetteerEntry).map((e) => ({ code: e.name, aliases: e.aliases, territoryId: e.territoryId, lat: e.lat, lng: e.lng }));
+}

@@ -74,6 +74,9 @@ export { jiebaSegmenter, characterSegmenter, PLACE_WORD_FREQ, type Segmenter, ty
 export {
   replaceGazetteerIn,
   replaceTerritoryPolygonsIn,
+  /** The city's QR-coded buildings (楼栋) with their territories, for the citizen part's printable codes. */
+  listBuildings,
+  type BuildingEntry,
   type GazetteerInput,
   type ReplaceCounts,
 } from './gazetteer.service';
