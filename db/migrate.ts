@@ -17,6 +17,7 @@ import * as m0014 from './migrations/0014-telephony';
 import * as m0015 from './migrations/0015-report-rollups';
 import * as m0016 from './migrations/0016-generated-reports';
 import * as m0017 from './migrations/0017-hotspots';
+import * as m0023 from './migrations/0023-report-month-rollups';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0015-report-rollups': m0015,
   '0016-generated-reports': m0016,
   '0017-hotspots': m0017,
+  '0023-report-month-rollups': m0023,
 };
 
 class StaticProvider implements MigrationProvider {
