@@ -312,6 +312,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       await telephony.stop(); // its last call records are written while the database is open
       await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing
+      await hotspotPart.stop(); // debounced hotspot evaluations: the sweep of a running node covers them
       await smsRunning;
       await smsGateway.close();
       await identity.close();

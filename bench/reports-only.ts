@@ -15,5 +15,8 @@ const tickets = Number(process.env.REPORTS_BENCH_TICKETS ?? 0) || 100_000;
 const what = (process.env.REPORTS_BENCH_ONLY ?? 'bulletin,hotspots').split(',');
 for (const kind of usable) {
   if (what.includes('bulletin')) process.stdout.write(JSON.stringify(await benchReportsBulletin(kind, tickets)) + '\n');
-  if (what.includes('hotspots')) process.stdout.write(JSON.stringify(await benchHotspots(kind, Number(process.env.HOTSPOTS_BENCH_TICKETS ?? 0) || (kind === 'sqlite' ? 3000 : 1000))) + '\n');
+  if (what.includes('hotspots')) {
+    // Evaluation after each commit (as before) and debounced (as the app runs it), each against its own baseline.
+    for (const debounceMs of [0, 1000]) process.stdout.write(JSON.stringify(await benchHotspots(kind, Number(process.env.HOTSPOTS_BENCH_TICKETS ?? 0) || (kind === 'sqlite' ? 3000 : 1000), debounceMs)) + '\n');
+  }
 }

@@ -46,6 +46,12 @@ export interface HotspotDeps {
   ports: HotspotPorts;
   clock?: Clock;
   logger?: { error(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /**
+   * How long `evaluateSoon` gathers the groups registrations touch before evaluating them, each
+   * once (0: at once, one evaluation per registration). A busy group is evaluated once per period
+   * however many tickets arrive in it; the sweep covers whatever a stopped node left pending.
+   */
+  debounceMs?: number;
 }
 
 export interface WarningView {
@@ -150,6 +156,44 @@ export function createHotspotService(deps: HotspotDeps) {
       if (!m) await r.add(current[0] ? { ...membership(t, g), day: current[0].day, registered_at: current[0].registered_at } : membership(t, g), g);
     }
     return wanted.map((g) => groupOf(t.city_id, g));
+  }
+
+  // Debounced evaluation (per group): the groups touched since the last flush, evaluated together.
+  const debounceMs = deps.debounceMs ?? 0;
+  const pending = new Map<string, Group>();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let flushing: Promise<WarningView[]> = Promise.resolve([]);
+  let stopped = false;
+
+  function evaluateSoon(cityId: string, groups: Group[]): Promise<WarningView[]> | void {
+    if (!debounceMs) return evaluate(cityId, groups);
+    if (stopped) return;
+    for (const g of groups) pending.set(`${cityId}|${g.categoryId}|${g.territoryId}`, { ...g, cityId });
+    if (!timer && pending.size) {
+      timer = setTimeout(() => { timer = null; void flush(); }, debounceMs);
+      timer.unref?.();
+    }
+  }
+
+  /** Evaluates the pending groups now (one flush at a time); a failure is logged, the sweep retries. */
+  function flush(): Promise<WarningView[]> {
+    if (timer) { clearTimeout(timer); timer = null; }
+    flushing = flushing.then(async () => {
+      const batch = [...pending.values()];
+      pending.clear();
+      const byCity = new Map<string, Group[]>();
+      for (const g of batch) byCity.set(g.cityId, [...(byCity.get(g.cityId) ?? []), g]);
+      const out: WarningView[] = [];
+      for (const [cityId, groups] of byCity) {
+        try {
+          out.push(...(await evaluate(cityId, groups)));
+        } catch (err) {
+          deps.logger?.error({ err, cityId }, 'hotspots: debounced evaluation failed; the sweep will retry');
+        }
+      }
+      return out;
+    });
+    return flushing;
   }
 
   /** Warns about the groups whose level rose (one transaction per raise). */
@@ -321,6 +365,21 @@ export function createHotspotService(deps: HotspotDeps) {
     },
 
     evaluate,
+
+    /**
+     * The evaluation after a registration or correction: at once without `debounceMs`, else the
+     * groups wait (each once) for the next flush, at most `debounceMs` later.
+     */
+    evaluateSoon,
+    /** Evaluates what `evaluateSoon` holds now (tests, shutdown, a bench's end). */
+    flush,
+    /** Stops debouncing: drops the timer (pending groups are left to the sweep of a running node) and waits for a running flush. */
+    async stop() {
+      stopped = true;
+      if (timer) { clearTimeout(timer); timer = null; }
+      pending.clear();
+      await flushing.catch(() => []);
+    },
 
     /** Drops the cached city settings (after a city import). */
     forget() {
