@@ -212,7 +212,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   workOrders.addSink(createLiveNotificationSink(live));
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live });
   // 热点预警: counts in each ticket's transaction, evaluation after it and by the sweep.
-  const hotspotPart = createHotspots({ db, dialect, clock, logger: opts.logger, directory, identity, intake, intakeEvents, live });
+  const hotspotPart = createHotspots({ db, dialect, clock, logger: opts.logger, directory, identity, intake, intakeEvents, live, workOrders });
   jobs.register('hotspots.sweep', async () => void (await hotspotPart.hotspots.sweep()));
   await jobs.schedule('hotspots.sweep', { everyMs: HOTSPOT_SWEEP_MS }, {});
 

@@ -13,6 +13,7 @@ import type { DirectoryService } from '../directory';
 import type { IdentityService } from '../identity';
 import type { IntakeEvents, IntakeService } from '../intake';
 import type { LiveService } from '../live';
+import type { WorkOrderService } from '../workorders';
 import { createHotspotService, PROACTIVE_CHANNEL, type HotspotPorts } from '../reports';
 
 /** Leaders told of a warning over their territory (信息互通); grid leaders also of one inside it. */
@@ -29,6 +30,8 @@ export const HOTSPOT_DEBOUNCE_MS = Number(process.env.HOTSPOT_DEBOUNCE_MS ?? 100
 export interface HotspotWiring {
   db: Kysely<DB>; dialect: DialectName; clock: Clock; logger?: Logger;
   directory: DirectoryService; identity: IdentityService; intake: IntakeService; live: LiveService;
+  /** The bell: warnings become notices in the work-order outbox (optional). */
+  workOrders?: Pick<WorkOrderService, 'notifyWithin'>;
 }
 
 /** The hotspot part's ports over the other parts (also what a test builds a second node's service from). */
@@ -68,6 +71,7 @@ export function createHotspotPorts(d: HotspotWiring): HotspotPorts & { forget():
       }
       return out;
     },
+    notices: d.workOrders ? { notifyWithin: (trx, n) => d.workOrders!.notifyWithin(trx, n) } : undefined,
     feed: {
       stageWithin: (trx, e) => d.live.stageWithin(trx, e),
       releaseStaged: (ids) => d.live.releaseStaged(ids),

@@ -277,6 +277,16 @@ export function createHotspotService(deps: HotspotDeps) {
       const w = (await r.findWarning(id))!;
       await recordAudit(trx, ctx, { entityType: 'hotspot_warning', entityId: w.id, action: 'hotspot.raised', after: { level: a.level, ...facts, recipients: recipients.length }, cityId: g.cityId }, now);
       if (recipients.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.raised', w, recipients)));
+      // The bell (通知): one notice per recipient and level, kept with the warning's raise.
+      if (ports.notices) {
+        const view = toWarningView(w);
+        for (const userId of recipients) {
+          await ports.notices.notifyWithin(trx, {
+            cityId: w.city_id, event: 'hotspot.raised', recipient: { kind: 'user', id: userId }, dedupKey: `hotspot:${w.id}:${a.level}:${userId}`,
+            payload: { title: `${view.levelZh}：${view.title}`, warningId: w.id, level: view.level, levelCode: view.levelCode, day: w.day, categoryName: w.category_name, territoryName: w.territory_name, tickets: view.tickets, callers: view.callers },
+          });
+        }
+      }
       return w;
     });
     if (staged.length) await ports.feed.releaseStaged(staged);
