@@ -23,9 +23,9 @@ const CACHE_MS = 60_000;
 export const HOTSPOT_SWEEP_MS = 5 * 60_000;
 /**
  * How long registrations' groups wait to be evaluated together (each group once): evaluating after
- * every commit made registration 4.7–5.2× slower in the worst case. HOTSPOT_DEBOUNCE_MS overrides it.
+ * every commit made registration 4.7–5.2× slower in the worst case.
  */
-export const HOTSPOT_DEBOUNCE_MS = Number(process.env.HOTSPOT_DEBOUNCE_MS ?? 1000);
+export const HOTSPOT_DEBOUNCE_MS = 1000;
 
 export interface HotspotWiring {
   db: Kysely<DB>; dialect: DialectName; clock: Clock; logger?: Logger;
