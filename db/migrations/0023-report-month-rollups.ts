@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { columnTypes, type DialectName } from '../dialect';
 
 /**
@@ -6,7 +6,8 @@ import { columnTypes, type DialectName } from '../dialect';
  * ('YYYY-MM', China time), measure and key, the sum of the day counters of `report_rollups` in that
  * month. They are kept in the same transaction as the day counters and rebuilt with them, at every
  * grain except `full` (a report crossing dimensions reads the day rows). A month, year or monthly
- * bulletin reads a whole past month as one row per key instead of ~30.
+ * bulletin reads a whole past month as one row per key instead of ~30. The months of the day
+ * counters already stored are summed here, so existing figures stay whole without a rebuild.
  */
 export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   const t = columnTypes(dialect);
@@ -24,6 +25,11 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
     .addColumn('n', t.integer, (c) => c.notNull())
     .addPrimaryKeyConstraint('report_rollups_month_pk', ['city_id', 'grain', 'month', 'measure', 'unit_id', 'category_id', 'territory_id', 'channel', 'type'])
     .execute();
+  await sql`insert into report_rollups_month (city_id, grain, month, measure, unit_id, category_id, territory_id, channel, type, n)
+    select city_id, grain, substr(day, 1, 7), measure, unit_id, category_id, territory_id, channel, type, sum(n) from report_rollups
+    where grain <> 'full'
+    group by city_id, grain, substr(day, 1, 7), measure, unit_id, category_id, territory_id, channel, type
+    having sum(n) <> 0`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
