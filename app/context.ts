@@ -219,7 +219,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   workOrders.addSink(createLiveNotificationSink(live));
   const calls = createCallService({ db, dialect, clock, directory, identity, intake, live, tokenize: (text) => words(normalizeText(text)) });
   // 热点预警: counts in each ticket's transaction, evaluation after it and by the sweep.
-  const hotspotPart = createHotspots({ db, dialect, clock, logger: opts.logger, directory, identity, intake, intakeEvents, live });
+  const hotspotPart = createHotspots({ db, dialect, clock, logger: opts.logger, directory, identity, intake, intakeEvents, live, workOrders });
   jobs.register('hotspots.sweep', async () => void (await hotspotPart.hotspots.sweep()));
   await jobs.schedule('hotspots.sweep', { everyMs: HOTSPOT_SWEEP_MS }, {});
 
@@ -331,6 +331,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
       await telephony.stop(); // its last call records are written while the database is open
       await live.close(); // first: closing consoles announce their seats offline through the database
       await jobs.stop(); // before the database: handlers may still be writing
+      await hotspotPart.stop(); // debounced hotspot evaluations: the sweep of a running node covers them
       await smsRunning;
       await smsGateway.close();
       await identity.close();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { createIntakeService, type IntakeEvents, type NewTicket } from '../intake';
 import { EventBus, FixedClock, Role, type Actor } from '../core';
@@ -13,7 +14,7 @@ const agent: Actor = { kind: 'user', id: 'bench-agent', name: 'bench', role: Rol
  * process over one database. The registrations spread over 20 communities × 5 categories, from
  * 5,000 numbers, so groups cross the warning thresholds as the run goes (raises included).
  */
-export async function benchHotspots(kind: 'sqlite' | 'mysql', n: number): Promise<BenchResult> {
+export async function benchHotspots(kind: 'sqlite' | 'mysql', n: number, debounceMs = 1000): Promise<BenchResult> {
   const database = await benchDatabase(kind);
   try {
     const clock = new FixedClock(new Date('2025-10-09T02:00:00Z'));
@@ -26,7 +27,7 @@ export async function benchHotspots(kind: 'sqlite' | 'mysql', n: number): Promis
     const events = new EventBus<IntakeEvents, Kysely<DB>>();
     const counted = createIntakeService({ db: database.db, dialect: database.dialect, clock, lookups, events });
     const hotspots = createHotspotService({
-      db: database.db, dialect: database.dialect, clock,
+      db: database.db, dialect: database.dialect, clock, debounceMs,
       ports: {
         categoryPathWithin: async (_trx, id) => `/k1/k1${id.slice(-1)}/${id}/`,
         rawSettings: async () => ({}), cityIds: async () => ['bench'], categoryName: async (_c, id) => id, territoryName: async (id) => id,
@@ -35,10 +36,10 @@ export async function benchHotspots(kind: 'sqlite' | 'mysql', n: number): Promis
         tickets: { view: async () => null, createProactive: async () => ({ id: '', number: '' }), link: async () => {} },
       },
     });
-    const evaluations: Promise<unknown>[] = [];
+    const evaluations: (Promise<unknown> | void)[] = [];
     const touched = new WeakMap<object, Awaited<ReturnType<typeof hotspots.countCreatedWithin>>>();
     events.onWithin('ticket.created', async (trx, e) => void touched.set(e, await hotspots.countCreatedWithin(trx, e.ticket)));
-    events.on('ticket.created', (e) => void evaluations.push(hotspots.evaluate('bench', touched.get(e) ?? [])));
+    events.on('ticket.created', (e) => void evaluations.push(hotspots.evaluateSoon('bench', touched.get(e) ?? [])));
 
     const input = (i: number): NewTicket => ({
       channel: 'phone', type: 'complaint', urgency: 'normal', callerPhone: `138${String(10_000_000 + (i % 5000)).padStart(8, '0')}`,
@@ -52,16 +53,21 @@ export async function benchHotspots(kind: 'sqlite' | 'mysql', n: number): Promis
     const countedMs = await timeIt(async () => {
       for (let i = 0; i < n; i++) {
         await counted.createTicket({ actor: agent }, input(i));
-        await evaluations.pop(); // evaluation included: one registration after another, as one node's
+        await evaluations.pop(); // evaluation included (at once without debounce): one registration after another, as one node's
       }
+      await hotspots.flush(); // what is still pending at the end
     });
+    await hotspots.stop();
     const warnings = Number((await database.db.selectFrom('hotspot_warnings').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const levels = (await database.db.selectFrom('hotspot_warnings').select(['category_id', 'territory_id', 'level']).orderBy('category_id').orderBy('territory_id').execute()).map((w) => `${w.category_id}|${w.territory_id}|${w.level}`);
     return {
-      name: `registration with hotspot counts + evaluation vs without (${kind})`,
+      name: `registration with hotspot counts + evaluation${debounceMs ? ` debounced ${debounceMs} ms` : ' after each commit'} vs without (${kind})`,
       tickets: n,
       plainTicketsPerSec: fmt((n / plainMs) * 1000, 0),
       withHotspotsTicketsPerSec: fmt((n / countedMs) * 1000, 0),
       warningsRaised: warnings,
+      /** The groups warned and their final levels, hashed: equal with and without debounce. */
+      warningLevels: createHash('sha256').update(levels.join(',')).digest('hex').slice(0, 12),
       ratioWithToWithout: fmt(countedMs / plainMs),
     };
   } finally {

@@ -46,9 +46,8 @@ report(await benchTelephony({ calls: size(2000), rate: 1000, concurrent: size(20
 for (const kind of kinds) report(await benchHotspots(kind, size(kind === 'sqlite' ? 3000 : 1000)));
 report(await benchDrachtioRecording(Math.max(1, Math.round(30 * scale))));
 report(await benchSpeechService({ streams: size(400), secondsOfAudio: Math.max(1, Math.round(30 * scale)) }));
-// 月通报 on a synthetic year of 100,000 tickets (REPORTS_BENCH_TRACE=1 times each query). Beijing's
-// 25 million (REPORTS_BENCH_TICKETS=25000000) needs a bulk loader first: the row-by-row generator
-// would take about 40 hours to load it.
+// 月通报 on a synthetic year of 100,000 tickets (REPORTS_BENCH_TRACE=1 times each query), loaded in
+// bulk (bench/reports-bulk-load.ts); REPORTS_BENCH_TICKETS=25000000 for Beijing's scale.
 const reportTickets = Number(process.env.REPORTS_BENCH_TICKETS ?? 0) || size(100_000);
 for (const kind of kinds) report(await benchReportsBulletin(kind, reportTickets));
 for (const kind of kinds) report(await benchCitizenReport(kind, size(kind === 'sqlite' ? 500 : 300)));

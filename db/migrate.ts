@@ -17,10 +17,11 @@ import * as m0014 from './migrations/0014-telephony';
 import * as m0015 from './migrations/0015-report-rollups';
 import * as m0016 from './migrations/0016-generated-reports';
 import * as m0017 from './migrations/0017-hotspots';
+import * as m0018 from './migrations/0018-call-transcript-timing';
+import * as m0020 from './migrations/0020-grid-calls';
 import * as m0021 from './migrations/0021-citizen';
 import * as m0022 from './migrations/0022-open311';
-import * as m0020 from './migrations/0020-grid-calls';
-import * as m0018 from './migrations/0018-call-transcript-timing';
+import * as m0023 from './migrations/0023-report-month-rollups';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -46,10 +47,11 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0015-report-rollups': m0015,
   '0016-generated-reports': m0016,
   '0017-hotspots': m0017,
+  '0018-call-transcript-timing': m0018,
+  '0020-grid-calls': m0020,
   '0021-citizen': m0021,
   '0022-open311': m0022,
-  '0020-grid-calls': m0020,
-  '0018-call-transcript-timing': m0018,
+  '0023-report-month-rollups': m0023,
 };
 
 class StaticProvider implements MigrationProvider {

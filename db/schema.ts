@@ -725,6 +725,12 @@ export interface ReportRollupsGrainTable extends ReportRollupsTable {
   grain: string; // full | unit | ct | category | category1 | territory1
 }
 
+/** Month-level counters (月度汇总, migration 0023): Σ of the day counters of a month, every grain but full. */
+export interface ReportRollupsMonthTable extends Omit<ReportRollupsTable, 'day'> {
+  grain: string; // unit | ct | category | category1 | territory1
+  month: string; // YYYY-MM in China
+}
+
 /** A call detail record (话单), see migration 0014. */
 export interface TelephonyCallRecordsTable {
   id: string;
@@ -856,6 +862,7 @@ export interface DB {
   generated_reports: GeneratedReportsTable;
   report_rollups: ReportRollupsGrainTable;
   report_facts: ReportFactsTable;
+  report_rollups_month: ReportRollupsMonthTable;
   telephony_call_records: TelephonyCallRecordsTable;
   telephony_callback_requests: TelephonyCallbackRequestsTable;
   telephony_recordings: TelephonyRecordingsTable;

@@ -42,6 +42,6 @@ export {
 /** The fastify plugin: POST/GET /reports/exports, GET /reports/exports/:id and /:id/file. */
 export { reportExportRoutes, contentDisposition, ExportViewSchema, ReportFiltersSchema, type ReportExportRoutesOptions } from './exports.routes';
 /** The counters' grains and keys, for bulk loaders that write rollup rows directly (the bench, a migration of history). */
-export { atEveryGrain, rollupKeyOf, grainFor, Grain } from './reports.repository';
+export { atEveryGrain, atEveryMonthGrain, atEveryRollup, splitByMonths, rollupKeyOf, grainFor, Grain, MONTH_GRAINS, MONTH_GRAIN_PREFIX, type RollupGrain } from './reports.repository';
 /** Hotspot warnings (热点预警, 未诉先办): counts, detection, delivery and proactive tickets (see reports/hotspots/index.ts). */
 export * from './hotspots';

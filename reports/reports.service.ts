@@ -12,7 +12,7 @@ import {
 import { KPIS, KPI_BY_KEY, MEASURES, contributionsOf, type Contribution, type KpiDefinition, type Measure, type MeasureTotals, type SatisfactionWeights } from './domain/kpis';
 import { resolvePeriod, addDays, type PeriodKind } from './domain/periods';
 import { ReportSettings, compositeScore, shouguangScore, rank, bottomUnits, round2, ZHUCHENG_WEIGHTS, RANKING_SCHEME_ZH, type RankingScheme } from './domain/scoring';
-import { ReportsRepository, rollupKeyOf, atEveryGrain, type Grain, type GroupColumn, type RollupFilter, type RollupSum } from './reports.repository';
+import { ReportsRepository, rollupKeyOf, atEveryRollup, inRollupRange, type RollupGrain, type GroupColumn, type RollupFilter, type RollupSum } from './reports.repository';
 import { REPORT_KIND_ZH, type ReportDocument, type ReportFigure, type ReportKind, type ReportPeriod, type ReportTable, type ReportChart } from './domain/report-document';
 import type { CallMetricsSource, CategoryRef, ReportLookups, TerritoryRef, TicketFactsSource, TicketViews } from './ports';
 
@@ -340,15 +340,15 @@ export function createReportsService(deps: ReportsDeps) {
   }
 
   /** A full scan of the city's tickets: the counters they give, keyed like the rollups. */
-  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution & { grain: Grain }>; tickets: number }> {
-    const expected = new Map<string, Contribution & { grain: Grain }>();
+  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution & { grain: RollupGrain }>; tickets: number }> {
+    const expected = new Map<string, Contribution & { grain: RollupGrain }>();
     let tickets = 0;
     if (writeFacts) await repo().deleteCityFacts(cityId);
     for await (const batch of deps.facts.scan(cityId)) {
       tickets += batch.length;
       const contributions = batch.flatMap(contributionsOf);
       if (writeFacts) await repo().replaceFacts([], contributions);
-      for (const c of contributions.flatMap(atEveryGrain)) {
+      for (const c of contributions.flatMap(atEveryRollup)) {
         const k = rollupKeyOf(c);
         const e = expected.get(k);
         if (e) e.n += c.n;
@@ -359,7 +359,7 @@ export function createReportsService(deps: ReportsDeps) {
   }
 
   function compare(stored: Map<string, number>, expected: Map<string, Contribution>, from: string | null, to: string | null) {
-    const inRange = (day: string) => (!from || day >= from) && (!to || day < to);
+    const inRange = (day: string) => inRollupRange(day, from, to);
     const keys = new Set([...stored.keys(), ...[...expected.values()].filter((c) => inRange(c.day) && c.n !== 0).map(rollupKeyOf)]);
     const samples: { key: string; stored: number; scanned: number }[] = [];
     let mismatches = 0;
@@ -447,7 +447,7 @@ export function createReportsService(deps: ReportsDeps) {
       await deps.db.transaction().execute(async (trx) => {
         const r = repo(trx);
         await r.deleteRollupsIn(cityId, from, to);
-        await r.insertRollups([...first.expected.values()].filter((c) => c.n !== 0 && (!from || c.day >= from) && (!to || c.day < to)));
+        await r.insertRollups([...first.expected.values()].filter((c) => c.n !== 0 && inRollupRange(c.day, from, to)));
       });
       const second = await scanCity(cityId, true);
       const after = compare(await repo().rollupsIn(cityId, from, to), second.expected, from, to);

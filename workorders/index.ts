@@ -14,7 +14,7 @@ export { WorkOrderStatus, WORK_ORDER_STATUS_ZH, OPEN_STATUSES, riskOf, runningCl
  * ticket's transitions; units' and the center's commands; `sweep()` fires the supervision ladder,
  * callbacks and the outbox (run by a job on every node; each step fires once).
  */
-export { createWorkOrderService, toWorkOrderView, QUEUES, type WorkOrderService, type WorkOrderDeps, type WorkOrderEvents, type WorkOrderView, type Queue } from './workorders.service';
+export { createWorkOrderService, toWorkOrderView, QUEUES, type WorkOrderService, type WorkOrderDeps, type WorkOrderEvents, type WorkOrderView, type Queue, type OutsideNotice } from './workorders.service';
 export { workOrderRoutes, type WorkOrderRoutesOptions } from './workorders.routes';
 export { unitWorkOrdersOf } from './workorders.repository';
 export type { WorkOrderLookups, CityClock, CityRules, TicketPort, AttachmentStorage, NotificationSink, Notification } from './ports';

@@ -669,6 +669,18 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
     participant,
     nodeId: node,
 
+    /**
+     * Queues a notice from another part (hotspot warnings, …) in the work-order outbox, inside the
+     * caller's transaction: the bell lists it and the sinks deliver it like the work orders' own
+     * (the live feed; SMS only for the events it knows). A repeat of a `dedupKey` is dropped.
+     */
+    async notifyWithin(trx: Kysely<DB>, n: OutsideNotice): Promise<void> {
+      if (!/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$/.test(n.event ?? '')) throw badRequest('NOTICE_EVENT_INVALID', `a notice's event is dotted lower-case words (got ${JSON.stringify(n.event)})`, '通知事件名格式有误');
+      if (!n.dedupKey?.trim()) throw badRequest('NOTICE_DEDUP_KEY_REQUIRED', 'a notice needs a dedupKey (its repeats are dropped by it)', '通知缺少去重键');
+      if (!NOTICE_RECIPIENT_KINDS.has(n.recipient?.kind) || !n.recipient.id) throw badRequest('NOTICE_RECIPIENT_INVALID', `unknown recipient ${JSON.stringify(n.recipient)}`, '通知接收方有误');
+      await notify(trx, { cityId: n.cityId, event: n.event, recipient: n.recipient, ticketId: n.ticketId ?? null, workOrderId: n.workOrderId ?? null, actBy: n.actBy ?? null, payload: n.payload, dedupKey: n.dedupKey }, clock.now());
+    },
+
     async get(actor: Actor, id: string) {
       const w = await loadVisible(deps.db, actor, id);
       const [notes, attachments, history, ticketRow, supervision, reminders] = await Promise.all([
@@ -1451,6 +1463,21 @@ export function createWorkOrderService(deps: WorkOrderDeps) {
 
   return service;
 }
+
+/** A notice another part queues with `notifyWithin` (the bell, the live feed). */
+export interface OutsideNotice {
+  cityId: string;
+  /** Dotted, e.g. 'hotspot.raised'; the console names it (shell.notice.event.hotspot_raised). */
+  event: string;
+  recipient: Notification['recipient'];
+  ticketId?: string | null;
+  workOrderId?: string | null;
+  actBy?: Date | null;
+  /** Shown by the bell: `title`, and `ticketNumber` when it opens a ticket. */
+  payload: Record<string, unknown>;
+  dedupKey: string;
+}
+const NOTICE_RECIPIENT_KINDS: ReadonlySet<string> = new Set(['unit', 'unit_manager', 'role', 'citizen', 'user']);
 
 /** A notice: who must act, by when, about what; `dedupKey` makes a repeat of the same notice a no-op. */
 interface NoticeInput {

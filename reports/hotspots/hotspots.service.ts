@@ -46,6 +46,12 @@ export interface HotspotDeps {
   ports: HotspotPorts;
   clock?: Clock;
   logger?: { error(obj: object, msg?: string): void; warn(obj: object, msg?: string): void };
+  /**
+   * How long `evaluateSoon` gathers the groups registrations touch before evaluating them, each
+   * once (0: at once, one evaluation per registration). A busy group is evaluated once per period
+   * however many tickets arrive in it; the sweep covers whatever a stopped node left pending.
+   */
+  debounceMs?: number;
 }
 
 export interface WarningView {
@@ -152,6 +158,44 @@ export function createHotspotService(deps: HotspotDeps) {
     return wanted.map((g) => groupOf(t.city_id, g));
   }
 
+  // Debounced evaluation (per group): the groups touched since the last flush, evaluated together.
+  const debounceMs = deps.debounceMs ?? 0;
+  const pending = new Map<string, Group>();
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let flushing: Promise<WarningView[]> = Promise.resolve([]);
+  let stopped = false;
+
+  function evaluateSoon(cityId: string, groups: Group[]): Promise<WarningView[]> | void {
+    if (!debounceMs) return evaluate(cityId, groups);
+    if (stopped) return;
+    for (const g of groups) pending.set(`${cityId}|${g.categoryId}|${g.territoryId}`, { ...g, cityId });
+    if (!timer && pending.size) {
+      timer = setTimeout(() => { timer = null; void flush(); }, debounceMs);
+      timer.unref?.();
+    }
+  }
+
+  /** Evaluates the pending groups now (one flush at a time); a failure is logged, the sweep retries. */
+  function flush(): Promise<WarningView[]> {
+    if (timer) { clearTimeout(timer); timer = null; }
+    flushing = flushing.then(async () => {
+      const batch = [...pending.values()];
+      pending.clear();
+      const byCity = new Map<string, Group[]>();
+      for (const g of batch) byCity.set(g.cityId, [...(byCity.get(g.cityId) ?? []), g]);
+      const out: WarningView[] = [];
+      for (const [cityId, groups] of byCity) {
+        try {
+          out.push(...(await evaluate(cityId, groups)));
+        } catch (err) {
+          deps.logger?.error({ err, cityId }, 'hotspots: debounced evaluation failed; the sweep will retry');
+        }
+      }
+      return out;
+    });
+    return flushing;
+  }
+
   /** Warns about the groups whose level rose (one transaction per raise). */
   async function evaluate(cityId: string, groups: Group[], now = clock.now()): Promise<WarningView[]> {
     const s = await settingsOf(cityId);
@@ -233,6 +277,16 @@ export function createHotspotService(deps: HotspotDeps) {
       const w = (await r.findWarning(id))!;
       await recordAudit(trx, ctx, { entityType: 'hotspot_warning', entityId: w.id, action: 'hotspot.raised', after: { level: a.level, ...facts, recipients: recipients.length }, cityId: g.cityId }, now);
       if (recipients.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.raised', w, recipients)));
+      // The bell (通知): one notice per recipient and level, kept with the warning's raise.
+      if (ports.notices) {
+        const view = toWarningView(w);
+        for (const userId of recipients) {
+          await ports.notices.notifyWithin(trx, {
+            cityId: w.city_id, event: 'hotspot.raised', recipient: { kind: 'user', id: userId }, dedupKey: `hotspot:${w.id}:${a.level}:${userId}`,
+            payload: { title: `${view.levelZh}：${view.title}`, warningId: w.id, level: view.level, levelCode: view.levelCode, day: w.day, categoryName: w.category_name, territoryName: w.territory_name, tickets: view.tickets, callers: view.callers },
+          });
+        }
+      }
       return w;
     });
     if (staged.length) await ports.feed.releaseStaged(staged);
@@ -321,6 +375,21 @@ export function createHotspotService(deps: HotspotDeps) {
     },
 
     evaluate,
+
+    /**
+     * The evaluation after a registration or correction: at once without `debounceMs`, else the
+     * groups wait (each once) for the next flush, at most `debounceMs` later.
+     */
+    evaluateSoon,
+    /** Evaluates what `evaluateSoon` holds now (tests, shutdown, a bench's end). */
+    flush,
+    /** Stops debouncing: drops the timer (pending groups are left to the sweep of a running node) and waits for a running flush. */
+    async stop() {
+      stopped = true;
+      if (timer) { clearTimeout(timer); timer = null; }
+      pending.clear();
+      await flushing.catch(() => []);
+    },
 
     /** Drops the cached city settings (after a city import). */
     forget() {

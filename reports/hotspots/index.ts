@@ -31,4 +31,4 @@ export {
   COUNTED_CATEGORY_LEVELS, COUNTED_TERRITORY_LEVELS,
   type LevelRule, type Observation, type Assessment, type GroupKey,
 } from './domain/detection';
-export type { HotspotPorts, HotspotLiveEvent, HotspotTicketView, ProactiveTicketInput } from './ports';
+export type { HotspotPorts, HotspotLiveEvent, HotspotTicketView, ProactiveTicketInput, HotspotNotice } from './ports';

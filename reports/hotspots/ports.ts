@@ -32,6 +32,11 @@ export interface HotspotPorts {
    * the grid leaders inside it. User ids.
    */
   recipientsOf(cityId: string, territoryPath: string): Promise<string[]>;
+  /**
+   * The notification bell (the work-order outbox's `notifyWithin`), inside the raise's transaction:
+   * one notice per recipient and level. Optional: without it warnings are live only.
+   */
+  notices?: { notifyWithin(trx: Kysely<DB>, n: HotspotNotice): Promise<void> };
   /** The live feed: staged inside the raise's transaction, released after its commit. */
   feed: {
     stageWithin(trx: Kysely<DB>, e: HotspotLiveEvent): Promise<string>;
@@ -47,6 +52,15 @@ export interface HotspotPorts {
     /** Links the proactive ticket to one behind it (关联工单); a repeat is harmless. */
     link(cityId: string, proactiveTicketId: string, ticketId: string): Promise<void>;
   };
+}
+
+/** A notice for the bell (the work-order part's OutsideNotice, restated: parts share no insides). */
+export interface HotspotNotice {
+  cityId: string;
+  event: string;
+  recipient: { kind: 'user'; id: string };
+  payload: Record<string, unknown>;
+  dedupKey: string;
 }
 
 export interface HotspotTicketView {

@@ -146,6 +146,16 @@ describe('a burst of real complaints about rubbish in 滨江社区', () => {
     const red = ofGroup(gridLead)[2].data.warning;
     expect(red).toMatchObject({ level: 3, levelZh: '红色预警（严重）', territoryName: '滨江社区', categoryName: '环境卫生', day: DAY, tickets: 20, callers: 20, status: 'open' });
     warningId = red.id;
+    // The bell (通知, the work-order outbox) of each matching leader lists each raise once; another grid's leader and a seat get none.
+    const bell = async (u: string) => json(await api(u, 'GET', '/notifications?limit=200')).items.filter((n: any) => n.event === 'hotspot.raised' && n.payload.warningId === warningId);
+    for (const u of ['supervisor1', 'gridlead1', 'secretary1', 'townlead1']) {
+      const notices = await bell(u);
+      expect({ u, levels: notices.map((n: any) => n.payload.levelCode).sort() }).toEqual({ u, levels: ['blue', 'red', 'yellow'] });
+      expect(notices.every((n: any) => n.read === false && n.recipient.kind === 'user')).toBe(true);
+    }
+    expect((await bell('gridlead1')).find((n: any) => n.payload.levelCode === 'red').payload.title).toBe('红色预警（严重）：滨江社区「环境卫生」诉求集中（' + DAY + '）');
+    expect(await bell('gridlead2')).toEqual([]);
+    expect(await bell('agent1')).toEqual([]);
     // Another community's grid leader and a seat hear nothing of it.
     const m = await publishMarker(t, [ids.user.gridlead2, ids.user.agent1]);
     await otherGridLead.waitFor((x) => x.seq === m.seq, 'marker');
