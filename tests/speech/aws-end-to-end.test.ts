@@ -6,18 +6,18 @@
  * come back as segments: pushed live to agent1's console (`call.transcript`, partial and final, with
  * party and timing) and the finals stored with the call.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../app/config';
 import { systemClock } from '../../core';
 import { createAwsSpeechEngine } from '../../speech';
-import { monoWav } from '../../telephony/edges/builtin/wav';
 import { startTestApp, type TestApp } from '../helpers/app';
-import { freeRtpRange, freeUdpPort, runSipp, sipPeersMissing, startBaresip, type Baresip } from '../helpers/sip-peers';
+import { freeRtpRange, runSipp, sipPeersMissing, type Baresip } from '../helpers/sip-peers';
 import { until } from '../helpers/until';
-import { demoIds, listen, LiveClient, type DemoIds } from '../live/live-client';
+import { agent1OnPhone } from '../telephony/agent-on-phone';
+import type { DemoIds, LiveClient } from '../live/live-client';
 import { startTranscribeEndpoint, type TranscribeEndpoint } from './transcribe-endpoint';
 
 const missing = sipPeersMissing();
@@ -48,21 +48,7 @@ describe.skipIf(missing)('AWS Transcribe engine fed by sipp RTP through the buil
       },
       speechEngine: createAwsSpeechEngine({ region: 'cn-north-1', endpoint: endpoint.url, credentials: { accessKeyId: 'AKIDSPEECHTEST0001', secretAccessKey: 'speech-test-secret-key' } }),
     });
-    sipPort = (t.ctx.telephony.edge as unknown as { sipPort: number }).sipPort;
-    ids = await demoIds(t, ['agent1']);
-    expect((await api('PUT', `/telephony/agents/${ids.user.agent1}`, 'admin', { phoneUsername: 'agent1', skills: ['general'] })).statusCode).toBe(200);
-    expect((await api('PUT', `/telephony/agents/${ids.user.agent1}/phone-password`, 'admin', { password: 'agent1-phone-secret' })).statusCode).toBe(204);
-    const tone = Int16Array.from({ length: 8000 * 30 }, (_, i) => Math.round(6000 * Math.sin((2 * Math.PI * 440 * i) / 8000)));
-    writeFileSync(join(dir, 'agent-voice.wav'), monoWav(tone));
-    phone = startBaresip({
-      username: 'agent1', password: 'agent1-phone-secret', registrar: `127.0.0.1:${sipPort}`, wavFile: join(dir, 'agent-voice.wav'),
-      sipPort: await freeUdpPort(), rtpRange: await freeRtpRange(40),
-    });
-    await until(async () => (await api('GET', '/telephony/agents', 'admin')).json().find((a: any) => a.userId === ids.user.agent1)?.registered, 'agent1 phone registered', 15_000);
-    agent = await LiveClient.ready(await listen(t.app), { cookie: await t.login('agent1') });
-    agent.ws.send(JSON.stringify({ type: 'presence', status: 'available' }));
-    await until(async () => (await api('GET', '/live/presence', 'supervisor1')).json().find((p: any) => p.userId === ids.user.agent1)?.status === 'available', 'agent1 available');
-    await t.ctx.telephony.service.refreshAgents();
+    ({ ids, sipPort, phone, agent } = await agent1OnPhone(t, dir));
   }, 180_000);
 
   afterAll(async () => {
