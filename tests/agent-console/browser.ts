@@ -87,7 +87,7 @@ export interface ConsoleServer {
 }
 
 /** The real server over a fresh database with the demo city, listening on a free port, serving the built console. */
-export async function startConsoleServer(opts: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource' | 'config' | 'telephony'> = {}): Promise<ConsoleServer> {
+export async function startConsoleServer(opts: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource' | 'config' | 'telephony' | 'speechEngine'> = {}): Promise<ConsoleServer> {
   await ensureConsoleBuilt();
   // The browser keeps cookies by the real date, the server dates them by its own clock (2025): a
   // session long enough to reach past today keeps the cookie alive in chromium.

@@ -1,7 +1,9 @@
 /**
  * A real SIP call pops on the agent's console: a sipp caller dials a merged line through the built-in
  * edge, the ACD offers it to agent1 (console 示闲, baresip phone registered), and chromium shows the
- * caller, the line, the queue and the wait; the supervisor's wallboard counts the seat.
+ * caller, the line, the queue and the wait; the supervisor's wallboard counts the seat. The caller's
+ * real G.711 speech (sipp `uac_pcap`) is transcribed live by the `aws` engine (the real SDK against
+ * a local endpoint speaking AWS's event-stream format) and the segments appear in the transcript panel.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +14,8 @@ import { testConfig } from '../../app/config';
 import { monoWav } from '../../telephony/edges/builtin/wav';
 import { freeRtpRange, freeUdpPort, runSipp, sipPeersMissing, startBaresip, type Baresip } from '../helpers/sip-peers';
 import { until } from '../helpers/until';
+import { createAwsSpeechEngine } from '../../speech';
+import { startTranscribeEndpoint, type TranscribeEndpoint } from '../speech/transcribe-endpoint';
 import { browserSkipReason, launchBrowser, login, openConsole, screenshot, startConsoleServer, type ConsoleServer } from './browser';
 
 const skip = browserSkipReason() ?? sipPeersMissing();
@@ -23,16 +27,21 @@ describe.skipIf(!!skip)('the call pop for a real SIP call (browser)', () => {
   let phone: Baresip | null = null;
   let dir: string;
   let sipPort: number;
+  let endpoint: TranscribeEndpoint | undefined;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sip-pop-'));
+    endpoint = await startTranscribeEndpoint();
     const base = testConfig();
+    const aws = { region: 'cn-north-1', endpoint: endpoint.url, credentials: { accessKeyId: 'AKIDSPEECHTEST0001', secretAccessKey: 'speech-test-secret-key' } };
     s = await startConsoleServer({
+      speechEngine: createAwsSpeechEngine(aws),
       config: {
         telephony: {
           ...base.telephony, edge: 'builtin', sipHost: '127.0.0.1', sipPort: 0, publicAddress: '127.0.0.1', rtpPorts: await freeRtpRange(200), rtpLatch: true,
           recordingsDir: join(dir, 'recordings'), promptsDir: null,
         },
+        speech: { ...base.speech, engine: 'aws', aws },
       },
     });
     sipPort = (s.t.ctx.telephony.edge as unknown as { sipPort: number }).sipPort;
@@ -50,10 +59,11 @@ describe.skipIf(!!skip)('the call pop for a real SIP call (browser)', () => {
     await browser?.close();
     await phone?.stop();
     await s?.close();
+    await endpoint?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 120_000);
 
-  it('shows the caller, the merged line, the queue and the wait on the agent console', async () => {
+  it('shows the caller, the merged line, the queue, the wait and the live transcript on the agent console', async () => {
     const agent = await openConsole(browser, s.baseUrl);
     await login(agent.page, 'agent1');
     await agent.page.waitForURL('**/agent');
@@ -69,11 +79,13 @@ describe.skipIf(!!skip)('the call pop for a real SIP call (browser)', () => {
     await sup.page.waitForURL('**/supervise');
     await expect.poll(() => sup.page.getByTestId('wallboard').innerText(), { timeout: 15_000 }).toContain('综合');
 
-    const call = runSipp({ scenario: { builtin: 'uac' }, target: `127.0.0.1:${sipPort}`, args: ['-s', '12319', '-d', '8000'], timeoutSeconds: 40 });
+    const call = runSipp({ scenario: { builtin: 'uac_pcap' }, target: `127.0.0.1:${sipPort}`, args: ['-s', '12319'], timeoutSeconds: 40 });
     await expect.poll(() => agent.page.getByTestId('caller-number').innerText(), { timeout: 15_000 }).toContain('sipp');
     expect(await agent.page.getByTestId('call-line').innerText()).toContain('12319');
     expect(await agent.page.getByTestId('call-line').innerText()).toContain('城建服务热线');
     await expect.poll(() => agent.page.getByTestId('call-queue').innerText()).toMatch(/综合 · 等待 \d+ 秒/);
+    // What the caller says arrives while the call goes on (the endpoint answers 第N段 per stretch of audio).
+    await expect.poll(() => agent.page.getByTestId('transcript-lines').innerText(), { timeout: 30_000 }).toContain('第1段');
     await screenshot(agent.page, 'agent-sip-call-pop');
     const r = await call.done;
     expect(r.successful, r.output.slice(-1500)).toBe(1);
