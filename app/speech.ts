@@ -63,10 +63,10 @@ export function createSpeech(config: AppConfig, p: SpeechParts) {
         searchSegments: (city, ws, limit) => p.calls.searchSegments(city, ws, limit),
       },
       async ticketOfCall(actor: Actor, callId: string) {
-        // The call record (话单) holds the ticket the call was linked to; the viewer must be able to read it.
+        // The call record (话单) holds the ticket the call was linked to; else the ticket registered
+        // from the call (a gateway's calls have no record). The viewer must be able to read it.
         const rec = await p.telephony.service.getRecord(systemActor(actor.cityId, 'speech'), callId).catch(nullIfAppError);
-        if (!rec?.ticketId) return null;
-        const t = await p.intake.getTicket(actor, rec.ticketId).catch(nullIfAppError);
+        const t = rec?.ticketId ? await p.intake.getTicket(actor, rec.ticketId).catch(nullIfAppError) : await p.intake.findTicketOfCall(actor, callId);
         return t ? { id: t.id, number: t.number, confidential: t.confidential } : null;
       },
       tokenize: (text) => words(normalizeText(text)),

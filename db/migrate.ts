@@ -22,6 +22,7 @@ import * as m0020 from './migrations/0020-grid-calls';
 import * as m0021 from './migrations/0021-citizen';
 import * as m0022 from './migrations/0022-open311';
 import * as m0023 from './migrations/0023-report-month-rollups';
+import * as m0024 from './migrations/0024-ticket-call-index';
 
 type DialectMigration = {
   up: (db: any, dialect: Database['dialect']) => Promise<void>;
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0021-citizen': m0021,
   '0022-open311': m0022,
   '0023-report-month-rollups': m0023,
+  '0024-ticket-call-index': m0024,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -84,6 +84,11 @@ export class IntakeRepository {
     return this.db.selectFrom('tickets').selectAll().where('city_id', '=', cityId).where('number', '=', number).executeTakeFirst();
   }
 
+  /** The newest ticket registered from a call (the gateway's call id); migration 0024 indexes it. */
+  findTicketByCallId(cityId: string, callId: string) {
+    return this.db.selectFrom('tickets').selectAll().where('city_id', '=', cityId).where('call_id', '=', callId).orderBy('created_at', 'desc').executeTakeFirst();
+  }
+
   /** Writes a change only if nobody else changed the ticket since `version` was read (optimistic lock). */
   async updateTicketIfVersion(id: string, version: number, patch: Partial<TicketRow>): Promise<boolean> {
     const r = await this.db

@@ -553,6 +553,12 @@ export function createIntakeService(deps: IntakeDeps) {
       return toTicketView(t, actor);
     },
 
+    /** The ticket registered from a call (its `callId`), if the actor may read it; null otherwise. */
+    async findTicketOfCall(actor: Actor, callId: string): Promise<TicketView | null> {
+      const t = await repo().findTicketByCallId(actor.cityId, callId);
+      return t && (await mayRead(actor, t)) ? toTicketView(t, actor) : null;
+    },
+
     async listTickets(actor: Actor, filter: Omit<TicketListFilter, 'cityId' | 'scope' | 'territoryPath'> & { territoryId?: string }, page = 1, pageSize = 20, order: TicketListOrder = {}) {
       const { territoryId, ...rest } = filter;
       let scope = ticketScopeOf(actor);

@@ -161,7 +161,7 @@ export function describeConsole(
   name: string,
   body: (env: () => { s: ConsoleServer; browser: Browser }) => void,
   seed?: (s: ConsoleServer) => Promise<void>,
-  server?: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource'>,
+  server?: Pick<StartTestAppOptions, 'beforeReady' | 'reportSource' | 'config'>,
 ) {
   const skip = browserSkipReason();
   if (skip) console.log(`[agent-console] ${skip}`);

@@ -8,9 +8,9 @@
  *   phrase selected in it) into the place, time, parties and demand of the intake form;
  * - the transcript search page: the menu entry for center roles only, hits with the matched words
  *   marked and linked to their ticket and call.
- * The speech service's routes (GET /speech/status, GET /transcripts/search) are on the speech
- * branch: here they are test-only routes on the test app, over the real browser engine's health and
- * the real stored segments (`call_transcript_segments`). After the merge the page runs against the real ones.
+ * The server runs SPEECH_ENGINE=browser; the page reads the real GET /speech/status and
+ * GET /transcripts/search. For "no engine" the status is the real `none` engine's, answered by a hook
+ * (one server cannot run two engines).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,39 +18,25 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { describeConsole, login, openConsole, screenshot, type ConsoleServer } from './browser';
-import { createBrowserSpeechEngine } from '../../speech/engines/browser';
+import { testConfig } from '../../app/config';
+import { createNoSpeechEngine } from '../../speech';
 import { SIX } from '../helpers/matrix';
 
 // The browser engine's model directory: empty, so the model is missing.
 const modelDir = mkdtempSync(join(tmpdir(), 'speech-models-console-'));
 process.env.SPEECH_BROWSER_MODEL_DIR = modelDir;
 
-/** What the test-only /speech/status answers: the browser engine, or a server without speech (404). */
-const mode = { engine: 'browser' as 'browser' | 'absent' };
+/** Which engine /speech/status reports: the server's real one (browser), or the `none` engine's. */
+const mode = { engine: 'browser' as 'browser' | 'none' };
 const modelRequests: string[] = [];
-const ticketOfCall = new Map<string, string>();
 let gatewayKey = '';
 
-function testRoutes(app: FastifyInstance, s: () => ConsoleServer) {
-  app.addHook('onRequest', async (req) => {
+function testHooks(app: FastifyInstance, s: () => ConsoleServer) {
+  app.addHook('onRequest', async (req, reply) => {
     if (req.url.startsWith('/speech-models/')) modelRequests.push(req.url);
-  });
-  const engine = createBrowserSpeechEngine({ agentOf: async () => null, send: async () => ({ sent: 0, dropped: 0, bufferedBytes: 0 }), modelDir });
-  app.get('/api/v1/speech/status', async (_req, reply) => (mode.engine === 'absent' ? reply.code(404).send({ code: 'NOT_FOUND', message: 'not found' }) : engine.health()));
-  // The search as the speech branch answers it, over the stored segments (LIKE instead of jieba: a test double of the ranking only).
-  app.get('/api/v1/transcripts/search', async (req) => {
-    const q = String((req.query as { q?: string }).q ?? '').trim();
-    const rows = await s().t.ctx.database.db
-      .selectFrom('call_transcript_segments as s')
-      .innerJoin('calls as c', 'c.id', 's.call_ref')
-      .select(['c.call_id', 'c.offered_at', 's.speaker', 's.text', 's.seq'])
-      .where('s.text', 'like', `%${q}%`)
-      .orderBy('s.seq')
-      .execute();
-    return rows.map((r) => ({
-      callId: r.call_id, ticketId: null, ticketNumber: ticketOfCall.get(r.call_id) ?? null, at: new Date(`${String(r.offered_at).replace(' ', 'T')}Z`).toISOString(),
-      party: r.speaker, snippet: r.text.split(q).join(`【${q}】`), startMs: Number(r.seq) * 1000,
-    }));
+    if (mode.engine === 'none' && req.url === '/api/v1/speech/status') {
+      return reply.send({ ...(await createNoSpeechEngine().health()), stats: s().t.ctx.speech.service.stats() });
+    }
   });
 }
 
@@ -86,7 +72,7 @@ describeConsole(
 
     it('says "未配置语音转写" when the server has no engine, and in English too', async () => {
       const { s, browser } = env();
-      mode.engine = 'absent';
+      mode.engine = 'none';
       try {
         const { page, context } = await openConsole(browser, s.baseUrl);
         await login(page, 'agent2');
@@ -102,7 +88,7 @@ describeConsole(
 
     it('shows partial and final lines with speaker and time, and inserts a clicked line or a selected phrase into the six elements', async () => {
       const { s, browser } = env();
-      mode.engine = 'absent';
+      mode.engine = 'none';
       try {
         const { page, context, errors } = await openConsole(browser, s.baseUrl);
         await login(page, 'agent1');
@@ -170,9 +156,8 @@ describeConsole(
 
     it('searches transcripts from the menu (center roles), marks the matched words and links the ticket and the call', async () => {
       const { s, browser } = env();
-      const created = await s.api('agent1', 'POST', '/api/v1/tickets', { channel: 'phone', type: 'help', title: '滨江路停水', ...SIX, callerPhone: '13800001111' });
+      const created = await s.api('agent1', 'POST', '/api/v1/tickets', { channel: 'phone', type: 'help', title: '滨江路停水', ...SIX, callerPhone: '13800001111', callId: 'speech-ui-1' });
       expect(created.status, JSON.stringify(created.body)).toBe(201);
-      ticketOfCall.set('speech-ui-1', created.body.number);
       const { page, context, errors } = await openConsole(browser, s.baseUrl);
       await login(page, 'supervisor1');
       await page.getByRole('menuitem', { name: '通话转写检索' }).click();
@@ -208,5 +193,5 @@ describeConsole(
     const res = await s.api('admin', 'POST', '/api/v1/api-keys', { name: 'telephony gateway', role: 'agent', scopes: ['calls:write'] });
     gatewayKey = res.body.key;
   },
-  { beforeReady: (app) => testRoutes(app, () => server) },
+  { beforeReady: (app) => testHooks(app, () => server), config: { speech: { ...testConfig().speech, engine: 'browser' } } },
 );

@@ -131,10 +131,10 @@ describe('speech: transcripts over HTTP', () => {
 
   it('says in /healthz and /speech/status which engine runs and why there is no transcript', async () => {
     const health = json(await t.app.inject({ method: 'GET', url: '/healthz' }));
-    expect(health.speech).toMatchObject({ engine: 'browser', ok: false, detail: { code: 'SPEECH_BROWSER_ENGINE_MISSING' } });
+    expect(health.speech).toMatchObject({ engine: 'browser', ok: false, detail: { code: 'SPEECH_BROWSER_MODEL_DIR_UNSET' } });
     const status = json(await api('GET', '/speech/status', 'agent1'));
     expect(status).toMatchObject({ engine: 'browser', ok: false, stats: { activeStreams: 0 } });
-    expect(status.detail.zh).toContain('坐席端');
+    expect(status.detail.zh).toContain('SPEECH_BROWSER_MODEL_DIR');
   });
 
   it('deletes a call\'s transcript with its recording when the retention purge removes it (audited)', async () => {
