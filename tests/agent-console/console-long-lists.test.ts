@@ -26,14 +26,16 @@ async function walk(page: Page, scope: string, total: number, pageSize = 50) {
   for (let p = 1; p <= pages; p++) {
     if (p > 1) {
       await pager(page).locator('.btn-next').click();
-      await expect.poll(() => pager(page).getAttribute('data-page')).toBe(String(p));
+      // As long as the rows' wait: on a loaded CI machine (MariaDB, browsers and test files side by
+      // side on 2 cores) the page's main thread can take more than the default 5 s to handle a click.
+      await expect.poll(() => pager(page).getAttribute('data-page'), { timeout: 20_000 }).toBe(String(p));
     }
     const expected = Math.min(pageSize, total - (p - 1) * pageSize);
     const prev = before;
     await expect.poll(async () => {
       const nums = await numbersIn(page, scope);
       return nums.length === expected && (p === 1 || nums.join() !== prev.join());
-    }, { timeout: 10_000 }).toBe(true);
+    }, { timeout: 20_000 }).toBe(true);
     before = await numbersIn(page, scope);
     seen += before.length;
   }
