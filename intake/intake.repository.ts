@@ -44,28 +44,24 @@ export class IntakeRepository {
   constructor(private readonly db: Kysely<DB>, private readonly dialect: DialectName) {}
 
   /**
-   * Next value of a named sequence, safe across app nodes: the row lock on the sequence row
-   * serialises concurrent takers. The row is created on first use only, because concurrent
-   * inserts of the same new key are what deadlocks on InnoDB (the caller retries that rare case).
+   * Moves a named sequence on by `size` and returns its new value (the last number of the block just
+   * taken), as one statement of its own: the row lock lasts that statement only, and concurrent
+   * takers (other nodes) each get a block of their own. MySQL/MariaDB: one round trip —
+   * `LAST_INSERT_ID(value + n)` hands the new value back in the update's own answer; SQLite: the
+   * update's RETURNING. The row is created on first use only (a new day): concurrent inserts of the
+   * same new key are what deadlocks on InnoDB, so it is an insert-ignore followed by the update.
    */
-  /**
-   * The next number of a counter, inside the caller's transaction (the row lock orders concurrent
-   * registrations). MySQL/MariaDB: one round trip — `LAST_INSERT_ID(value + 1)` hands the new value
-   * back in the update's own answer; SQLite (in process) updates, then reads.
-   */
-  async nextSequence(name: string): Promise<number> {
+  async takeSequenceBlock(name: string, size: number): Promise<number> {
     const bump = async (): Promise<number | null> => {
       if (this.dialect === 'mysql') {
-        const r = await sql`update sequences set value = last_insert_id(value + 1) where name = ${name}`.execute(this.db);
+        const r = await sql`update sequences set value = last_insert_id(value + ${size}) where name = ${name}`.execute(this.db);
         return Number(r.numAffectedRows ?? 0) === 1 ? Number(r.insertId) : null;
       }
-      const r = await this.db.updateTable('sequences').set({ value: sql`value + 1` }).where('name', '=', name).executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 0) return null;
-      return Number((await this.db.selectFrom('sequences').select('value').where('name', '=', name).executeTakeFirstOrThrow()).value);
+      const row = await this.db.updateTable('sequences').set({ value: sql`value + ${size}` }).where('name', '=', name).returning('value').executeTakeFirst();
+      return row ? Number(row.value) : null;
     };
     const value = await bump();
     if (value !== null) return value;
-    // The first number of the day: create the counter (a concurrent twin may create it first).
     await insertIgnore(this.db, this.dialect, 'sequences', { name, value: 0 });
     const first = await bump();
     if (first === null) throw new Error(`sequence ${name} could not be created`);

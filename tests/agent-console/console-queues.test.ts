@@ -118,7 +118,7 @@ describe.skipIf(!!skip)('agent console on a busy day (browser)', () => {
       const label = (await page.getByTestId('bulk-acknowledge').textContent()) ?? '';
       if (/[（(]0[）)]/.test(label)) await selectAll.click();
       return label;
-    }, { timeout: 20_000, intervals: [500, 1000, 2000] }).toContain('50');
+    }, { timeout: 20_000, interval: 1000 }).toContain('50');
     await page.getByTestId('bulk-acknowledge').click();
     const summary = page.getByTestId('bulk-summary');
     await summary.waitFor({ timeout: 30_000 });
