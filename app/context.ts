@@ -97,6 +97,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
     db,
     dialect,
     clock,
+    numberBlockSize: config.ticketNumberBlock,
     events: intakeEvents,
     lookups: {
       async territory(id) {

@@ -7,14 +7,14 @@ const agent: Actor = { kind: 'user', id: 'bench-agent', name: 'bench', role: Rol
 
 /**
  * Ticket creation through the intake service (validation, citizen upsert, numbering, audit row, one
- * transaction each) against raw inserts of the same ticket rows, one transaction each, in the same process.
+ * transaction each; numbers in blocks as the product's default TICKET_NUMBER_BLOCK takes them) against raw inserts of the same ticket rows, one transaction each, in the same process.
  */
-export async function benchIntake(kind: 'sqlite' | 'mysql', n: number): Promise<BenchResult> {
+export async function benchIntake(kind: 'sqlite' | 'mysql', n: number, numberBlockSize = 20): Promise<BenchResult> {
   const database = await benchDatabase(kind);
   try {
     const clock = new FixedClock(new Date('2025-10-09T02:00:00Z'));
     const intake = createIntakeService({
-      db: database.db, dialect: database.dialect, clock,
+      db: database.db, dialect: database.dialect, clock, numberBlockSize,
       lookups: {
         territory: async () => ({ id: 't', cityId: 'bench', name: '白龙街道', level: 'street', path: '/d/t/' }),
         unit: async () => ({ id: 'water', cityId: 'bench', name: '自来水公司', active: true }),
@@ -57,7 +57,7 @@ export async function benchIntake(kind: 'sqlite' | 'mysql', n: number): Promise<
       });
     }
     return {
-      name: `intake.createTicket vs raw insert (${kind})`,
+      name: `intake.createTicket vs raw insert (${kind}, numbers taken ${numberBlockSize} at a time)`,
       tickets: n,
       serviceTicketsPerSec: fmt((n / serviceMs) * 1000, 0),
       rawInsertsPerSec: fmt((n / rawMs) * 1000, 0),

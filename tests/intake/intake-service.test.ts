@@ -77,6 +77,34 @@ describe(`intake on ${testDialect}`, () => {
     expect((await intake.createTicket(ctx(agent), { channel: 'sms', type: 'consultation' })).number).toBe('20251011000001');
   });
 
+  it('takes numbers in blocks (批量取号): two nodes never share a number, each counts through its own block, a failed registration burns one', async () => {
+    const node = () => createIntakeService({
+      db: database.db, dialect: database.dialect, clock, numberBlockSize: 5,
+      lookups: { territory: async (id) => TERRITORIES[id] ?? null, unit: async (id) => UNITS[id] ?? null, category: async () => null },
+    });
+    const [a, b] = [node(), node()];
+    clock.set(new Date('2025-10-12T02:00:00Z'));
+    const consult = { channel: 'sms', type: 'consultation' } as const;
+    const first = await a.createTicket(ctx(agent), consult);
+    const second = await b.createTicket(ctx(agent), consult);
+    // Node a took 1–5, node b 6–10.
+    expect([first.number, second.number]).toEqual(['20251012000001', '20251012000006']);
+    const made = await Promise.all(Array.from({ length: 24 }, (_, i) => (i % 2 ? a : b).createTicket(ctx(agent), consult)));
+    const all = [first, second, ...made].map((t) => Number(t.number.slice(8)));
+    expect(new Set(all).size).toBe(26);
+    // Every block a node took is used up before it takes the next, so at most one block per node is part-used.
+    const max = Math.max(...all);
+    expect(max).toBeLessThanOrEqual(26 + 2 * 4);
+    // A registration refused inside its transaction (a reused idempotency key with another body)
+    // burns the number it took: a fresh node's next ticket skips it.
+    const c = node();
+    const key = 'block-burn-1';
+    const x = await c.createTicket(ctx(agent, key), consult);
+    expect(await errCode(c.createTicket(ctx(agent, key), { ...consult, title: '另一个请求' }))).toBe('IDEMPOTENCY_KEY_REUSED');
+    const y = await c.createTicket(ctx(agent), consult);
+    expect(Number(y.number.slice(8))).toBe(Number(x.number.slice(8)) + 2);
+  });
+
   it('a retried create with the same idempotency key returns the first ticket and writes nothing more', async () => {
     const before = await countTickets();
     const a = await intake.createTicket(ctx(agent, 'call-42-ticket'), complete);
