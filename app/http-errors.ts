@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from 'fastify-type-provider-zod';
 import { isAppError } from '../core';
-import { uniqueViolationOf } from '../db';
+import { isRetryableTransactionError, uniqueViolationOf } from '../db';
 
 interface ErrorBody {
   code: string;
@@ -75,6 +75,13 @@ export function registerErrorHandling(app: FastifyInstance) {
     if (duplicate) {
       request.log.warn({ key: duplicate.key }, 'unique key violation answered 409');
       return send(409, { code: 'CONFLICT_DUPLICATE', message: 'this already exists (a concurrent request created it first)', message_zh: '该记录已存在（可能已被同时提交的请求创建），请刷新后重试' });
+    }
+    // Still a deadlock victim after the transaction's own retries (a burst on the same counters):
+    // nothing was written, and the client may simply come back.
+    if (isRetryableTransactionError(err)) {
+      request.log.warn({ err: err.message }, 'transaction kept losing to concurrent ones: answered 503');
+      reply.header('retry-after', '1');
+      return send(503, { code: 'DATABASE_BUSY', message: 'the database is busy with concurrent changes; nothing was saved, please retry', message_zh: '数据库正忙于并发处理，本次未保存，请稍后重试' });
     }
     const mapped = err.code ? FASTIFY_ERRORS[err.code] : undefined;
     if (mapped) return send(mapped.status, { code: mapped.code, message: mapped.en, message_zh: mapped.zh });

@@ -20,14 +20,17 @@ export function isRetryableTransactionError(err: unknown): boolean {
   return e?.errno === 1213 || e?.errno === 1205 || e?.code === 'ER_LOCK_DEADLOCK' || e?.code === 'SQLITE_BUSY';
 }
 
-/** Runs a transaction, again (up to 5 times, with jitter) when the database chose it as a deadlock victim. */
+/**
+ * Runs a transaction, again (up to 8 times, backing off 10 ms … 320 ms with jitter) when the database
+ * chose it as a deadlock victim; one that still loses is answered 503 DATABASE_BUSY (app/http-errors).
+ */
 export async function transactionWithRetry<T>(db: Kysely<DB>, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await db.transaction().execute(work);
     } catch (err) {
-      if (attempt >= 5 || !isRetryableTransactionError(err)) throw err;
-      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+      if (attempt >= 8 || !isRetryableTransactionError(err)) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(320, 5 * 2 ** attempt) * (0.5 + Math.random())));
     }
   }
 }

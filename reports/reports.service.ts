@@ -335,7 +335,8 @@ export function createReportsService(deps: ReportsDeps) {
     for (const c of now) put(c, 1);
     const changed = [...delta.values()].filter((d) => d.n !== 0);
     if (!changed.length && old.length === now.length) return;
-    await r.replaceFacts(ticketIds, now);
+    // Nor a delete for a ticket being created: a delete of missing rows takes the same gap locks.
+    await r.replaceFacts(created ? [] : ticketIds, now);
     await r.addToRollups(changed);
   }
 
