@@ -4,6 +4,8 @@
  * hand down without a grid (nothing written); street1 then picks 滨江社区 › 滨江社区第一网格 with a note.
  * On a phone the grid leader (gridlead1) sees the task under 下派任务 and reports the result (报告结果);
  * street1's open work-order drawer shows the grid's report without a reload, and the queue row says so.
+ * A refusal (the work order returned to the center meanwhile) is shown in the dialog in Chinese, with
+ * its code, and writes nothing.
  */
 import { expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -126,4 +128,32 @@ describeConsole('hand-down to a grid (browser)', (env) => {
     expect(unit.errors).toEqual([]);
     expect(leader.errors).toEqual([]);
   }, 180_000);
+
+  it('shows the API\'s refusal in Chinese in the dialog, and hands nothing down', async () => {
+    const { s, browser } = env();
+    const ticket = await dispatchToTown(s);
+    const [wo] = (await s.api('street1', 'GET', `/api/v1/work-orders?queue=all&ticketId=${ticket.id}`)).body.items;
+    const signed = await s.api('street1', 'POST', `/api/v1/work-orders/${wo.id}/acknowledge`, { version: wo.version });
+    expect(signed.status, JSON.stringify(signed.body)).toBe(200);
+    const unit = await openConsole(browser, s.baseUrl);
+    await login(unit.page, 'street1');
+    await unit.page.waitForURL('**/unit');
+    const row = rowOf(unit.page, ticket.number);
+    await row.getByTestId('wo-hand-down').click();
+    const dialog = unit.page.getByTestId('hand-down-dialog');
+    await dialog.getByTestId('hand-down-grid').locator('.el-cascader').click();
+    const popper = unit.page.locator('.hand-down-popper');
+    await popper.getByText('临江社区', { exact: true }).click();
+    await popper.getByText('临江社区第一网格', { exact: true }).click();
+
+    // Meanwhile the work order goes back to the center (退回): it is no longer the unit's to hand down.
+    const returned = await s.api('street1', 'POST', `/api/v1/work-orders/${wo.id}/return`, { version: signed.body.version, reason: '属市级部门职责，退回中心' });
+    expect(returned.status, JSON.stringify(returned.body)).toBe(200);
+    const before = await taskCount(s);
+    await unit.page.getByTestId('hand-down-confirm').click();
+    await expect.poll(() => dialog.getByTestId('api-error').textContent(), { timeout: 10_000 }).toContain('请先签收该工单再下派网格（GRID_TASK_NOT_TAKEN）');
+    await screenshot(unit.page, 'grid-hand-down-refused');
+    expect(await taskCount(s)).toBe(before);
+    expect(unit.errors).toEqual([]);
+  }, 120_000);
 });
