@@ -60,6 +60,34 @@ export function buildUrl(path: string, query?: Query): string {
   return `${API_BASE}${path}${qs ? `?${qs}` : ''}`;
 }
 
+/** The ApiError of a failed answer (its JSON body, when it has one); a 401 also ends the session. */
+function failed(res: Response, data: any, path: string): ApiError {
+  const err = data && typeof data.code === 'string'
+    ? new ApiError(res.status, data.code, data.message ?? data.code, data.message_zh ?? data.message ?? data.code, data.details, data.request_id)
+    : new ApiError(res.status, `HTTP_${res.status}`, `the server answered ${res.status}`, `服务器返回错误（${res.status}）`, undefined, res.headers.get('x-request-id') ?? undefined);
+  if (res.status === 401 && path !== '/auth/login' && unauthorizedHandler) unauthorizedHandler(err);
+  return err;
+}
+
+/**
+ * A file the API renders (a PNG, a PDF): its bytes and the name from Content-Disposition; a failure
+ * is the same ApiError as any other call's (e.g. PDF_UNAVAILABLE with its Chinese message).
+ */
+export async function requestFile(path: string, query?: Query): Promise<{ blob: Blob; fileName: string | null }> {
+  let res: Response;
+  try {
+    res = await fetch(buildUrl(path, query), { credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'NETWORK_ERROR', 'cannot reach the server; check the network and retry', '无法连接服务器，请检查网络后重试');
+  }
+  if (!res.ok) {
+    const data = await res.json().catch(() => undefined);
+    throw failed(res, data, path);
+  }
+  const m = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '');
+  return { blob: await res.blob(), fileName: m ? decodeURIComponent(m[1]) : null };
+}
+
 export async function request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
   let body: BodyInit | undefined;
@@ -90,13 +118,7 @@ export async function request<T>(method: string, path: string, opts: RequestOpti
       data = undefined;
     }
   }
-  if (!res.ok) {
-    const err = data && typeof data.code === 'string'
-      ? new ApiError(res.status, data.code, data.message ?? data.code, data.message_zh ?? data.message ?? data.code, data.details, data.request_id)
-      : new ApiError(res.status, `HTTP_${res.status}`, `the server answered ${res.status}`, `服务器返回错误（${res.status}）`, undefined, res.headers.get('x-request-id') ?? undefined);
-    if (res.status === 401 && path !== '/auth/login' && unauthorizedHandler) unauthorizedHandler(err);
-    throw err;
-  }
+  if (!res.ok) throw failed(res, data, path);
   if (data === undefined && text) {
     throw new ApiError(res.status, 'RESPONSE_INVALID', 'the server answered something that is not JSON', '服务器返回的内容无法识别');
   }

@@ -60,6 +60,8 @@ export const EVENT_HANDLERS: Record<string, Handler> = {
   // 网格呼叫: a call raised, approved, sent back, escalated, rated; its reminders; a matter handled in the grid.
   'gridcall.*': () => bump('gridCalls'),
   'gridmatter.*': () => bump('gridCalls'),
+  // 四级联动: a work order handed down to a grid (下派网格), the grid's report (网格反馈).
+  'gridtask.*': () => bump('gridTasks'),
   'presence.changed': (d, m) => {
     presenceActions.changed(d, m.at);
     bump('presence');

@@ -32,6 +32,8 @@ export const workspaceRoutes: RouteRecordRaw[] = [
   { path: 'reports', name: 'reports', component: () => import('./ReportsPage.vue'), meta: { roles: ['dispatcher', 'supervisor', 'admin', ...UNIT], title: 'shell.menu.reports', menu: true } },
   // 通话转写检索: calls found by what was said (center roles; the server masks numbers per role).
   { path: 'transcripts', name: 'transcripts', component: () => import('./TranscriptSearchPage.vue'), meta: { roles: CENTER, title: 'speech.search.menu', menu: true } },
+  // 楼栋二维码 (一码受理): the center's management and the grid staff print the codes of their territory's buildings.
+  { path: 'qr-codes', name: 'qr-codes', component: () => import('./QrCodesPage.vue'), meta: { roles: ['dispatcher', 'supervisor', 'admin', ...GRID], title: 'shell.menu.qrCodes', menu: true } },
   // 系统管理: machine clients' keys (telephony and SMS gateways, wallboards); admins only.
   { path: 'admin/api-keys', name: 'api-keys', component: () => import('./ApiKeysPage.vue'), meta: { roles: ['admin'], title: 'shell.menu.apiKeys', menu: true } },
 ];

@@ -4,7 +4,7 @@
  */
 import { reactive, readonly } from 'vue';
 
-const counters = reactive({ tickets: 0, workOrders: 0, callbacks: 0, presence: 0, resync: 0, sms: 0, hotspots: 0, reports: 0, callbackRequests: 0, gridCalls: 0 });
+const counters = reactive({ tickets: 0, workOrders: 0, callbacks: 0, presence: 0, resync: 0, sms: 0, hotspots: 0, reports: 0, callbackRequests: 0, gridCalls: 0, gridTasks: 0 });
 export type ChangeTopic = keyof typeof counters;
 
 export const changes = readonly(counters);
