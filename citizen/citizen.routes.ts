@@ -156,7 +156,7 @@ export async function citizenStaffRoutes(app: FastifyInstance, opts: CitizenStaf
   r.get('/citizen/buildings/:code/qr.png', {
     schema: { tags, summary: 'A building\'s QR code as a PNG', params: z.object({ code: z.string().max(128) }) },
   }, async (request, reply) => {
-    const b = (await citizen.buildingsFor(actorOf(request))).find((x) => x.code === request.params.code);
+    const b = await citizen.buildingFor(actorOf(request), request.params.code);
     if (!b) throw notFound('BUILDING_NOT_FOUND', `building ${request.params.code} not found`, `楼栋 ${request.params.code} 不存在或不在您的范围内`);
     return reply.type('image/png').header('content-disposition', `attachment; filename="qr-${encodeURIComponent(b.code)}.png"`).send(await qrPng(urlOf(request, b.token)));
   });

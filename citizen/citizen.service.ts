@@ -444,6 +444,18 @@ export function createCitizenService(deps: CitizenDeps) {
         .map((b) => ({ ...b, token: signBuilding(s, { cityId: actor.cityId, code: b.code }) }));
     },
 
+    /** One building's code for printing (its PNG): looked up by code, not by listing the city; null when unknown or outside the actor's territory. */
+    async buildingFor(actor: Actor, code: string) {
+      requirePrinter(actor);
+      const place = await ports.places.building(actor.cityId, code);
+      if (!place) return null;
+      if (actor.territoryPath && !isCenter(actor)) {
+        const t = await ports.places.territory(place.territoryId);
+        if (!t || !t.path.startsWith(actor.territoryPath)) return null;
+      }
+      return { code, label: place.label, token: signBuilding(await secret(), { cityId: actor.cityId, code }) };
+    },
+
     async photosOf(actor: Actor, ticketId: string) {
       await ports.tickets.requireReadable(actor, ticketId);
       const rows = await db.selectFrom('citizen_photos').selectAll().where('ticket_id', '=', ticketId).orderBy('created_at').execute();
