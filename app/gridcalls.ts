@@ -39,7 +39,8 @@ export async function createGridCalls(d: GridWiring): Promise<GridCallService> {
     clock: d.clock,
     events: d.events,
     ports: {
-      gridSettings: async (cityId) => ((await d.directory.getCity(cityId)).settings as Record<string, unknown>).gridCalls,
+      // Cached with the office hours: the step clock also runs inside a ticket's transaction (followTicketWithin).
+      gridSettings: async (cityId) => ((await d.directory.citySettings(cityId)) as Record<string, unknown>).gridCalls,
       deadline: async (cityId, from, limit) => d.calendar.deadline(from, limit, await d.directory.cityOfficeHours(cityId)),
       async territory(cityId, id) {
         const t = await d.directory.getTerritory(id);

@@ -147,6 +147,7 @@ describe('per-city step limits', { timeout: 180_000 }, () => {
     const row = await db.selectFrom('cities').select('settings').where('id', '=', 'demo').executeTakeFirstOrThrow();
     const settings = typeof row.settings === 'string' ? JSON.parse(row.settings) : row.settings;
     await db.updateTable('cities').set({ settings: JSON.stringify({ ...settings, gridCalls: { stepLimits: { grid_leader: { amount: -1, unit: 'working_hours' } } } }) }).where('id', '=', 'demo').execute();
+    s.t.ctx.directory.forgetCached(); // the settings are cached with the office hours
     const before = await s.counts();
     const r = await s.api('grid1', 'POST', '/grid-calls', { title: '路灯不亮', situation: '小区路灯连续三晚不亮' });
     expectError(r, 422, 'GRID_CALL_SETTINGS_INVALID');
