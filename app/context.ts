@@ -27,6 +27,7 @@ import { createTelephony, type TelephonyParts } from './telephony';
 import { createCitizen } from './citizen';
 import { createOpen311 } from './open311';
 import { createGridCalls, GRID_JOB_NAMES, type GridJobs } from './gridcalls';
+import type { GridCallEvents } from '../gridcalls';
 import { createSpeech } from './speech';
 import type { SpeechEngine } from '../speech';
 
@@ -196,7 +197,9 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   // 统计: the rollups change in the same transaction as the tickets and work orders.
   // The contact-center KPIs read the call records of the telephony part (built below).
   const callMetrics = { counts: (cityId: string, from: Date, to: Date) => telephony.service.callCounts(cityId, from, to) };
-  const reports = createReports({ db, dialect, clock, directory, intake, intakeEvents, workOrderEvents, calls: callMetrics });
+  // 网格自办事项 count in the reports: the grid-call part's events reach them within its transactions.
+  const gridEvents = new EventBus<GridCallEvents, Kysely<DB>>((event, err) => opts.logger?.error({ err, event }, 'event subscriber failed'));
+  const reports = createReports({ db, dialect, clock, directory, intake, intakeEvents, workOrderEvents, gridEvents, calls: callMetrics });
 
   // 实时推送: in-process on one node, Redis pub/sub between several; the database numbers every event.
   const liveAdapters = config.redisUrl
@@ -286,7 +289,7 @@ export async function createContext(config: AppConfig, opts: { clock?: Clock; da
   await citizen.secret(); // made (or read) at start, not by a citizen's first request
   const reportExports = await createReportExports({ config, db, dialect, clock, jobs, calendar, directory, live, source: opts.reportSource ?? reportSourceOf(reports), logger: opts.logger });
   // 网格呼叫: approvals up the territory, escalation to a ticket that the call then follows.
-  const gridCalls = await createGridCalls({ db, clock, logger: opts.logger, calendar, directory, intake, intakeEvents, workOrders, live, jobs });
+  const gridCalls = await createGridCalls({ db, clock, logger: opts.logger, calendar, directory, intake, intakeEvents, workOrders, live, jobs, events: gridEvents });
   await jobs.start();
 
   return {

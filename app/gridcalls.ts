@@ -14,7 +14,7 @@ import type { IntakeEvents, IntakeService } from '../intake';
 import type { WorkOrderService } from '../workorders';
 import type { LiveService } from '../live';
 import type { JobNames, JobQueue } from '../jobs';
-import { createGridCallService, type GridCallService } from '../gridcalls';
+import { createGridCallService, type GridCallEvents, type GridCallService } from '../gridcalls';
 
 /** The grid part's jobs, added to the product's catalog. */
 export type GridJobs = {
@@ -29,13 +29,18 @@ export interface GridWiring {
   db: Kysely<DB>; clock: Clock; logger?: Logger;
   calendar: CalendarService; directory: DirectoryService; intake: IntakeService; intakeEvents: EventBus<IntakeEvents, Kysely<DB>>;
   workOrders: WorkOrderService; live: LiveService; jobs: JobQueue<GridJobs>;
+  /** The part's events: the reports count a recorded grid matter within its transaction. */
+  events: EventBus<GridCallEvents, Kysely<DB>>;
 }
 
 export async function createGridCalls(d: GridWiring): Promise<GridCallService> {
   const gridCalls = createGridCallService({
     db: d.db,
     clock: d.clock,
+    events: d.events,
     ports: {
+      // Cached with the office hours: the step clock also runs inside a ticket's transaction (followTicketWithin).
+      gridSettings: async (cityId) => ((await d.directory.citySettings(cityId)) as Record<string, unknown>).gridCalls,
       deadline: async (cityId, from, limit) => d.calendar.deadline(from, limit, await d.directory.cityOfficeHours(cityId)),
       async territory(cityId, id) {
         const t = await d.directory.getTerritory(id);

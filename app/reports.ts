@@ -1,7 +1,7 @@
 /**
- * Composition of the reports part: its ports over the directory, routing, intake and work-order
- * parts, and the subscriptions that keep the rollups in the same transaction as each ticket and
- * work-order change.
+ * Composition of the reports part: its ports over the directory, routing, intake, work-order and
+ * grid-call parts, and the subscriptions that keep the rollups in the same transaction as each
+ * ticket and work-order change and each grid matter recorded.
  */
 import type { Kysely } from 'kysely';
 import type { DB, DialectName } from '../db';
@@ -9,8 +9,11 @@ import { fromDbTime, type Actor, type Clock, type EventBus } from '../core';
 import type { DirectoryService } from '../directory';
 import type { IntakeEvents, IntakeService } from '../intake';
 import type { WorkOrderEvents } from '../workorders';
-import { listCategories } from '../routing';
-import { createReportsService, type CallMetricsSource, type TicketFacts, type TicketFactsSource, type ReportsService } from '../reports';
+import { getCategory, listCategories } from '../routing';
+import { gridMattersVisibleTo, scanGridMatters, type GridCallEvents, type GridMatterRecord } from '../gridcalls';
+import {
+  createReportsService, type CallMetricsSource, type GridMatterFacts, type GridMatterSource, type TicketFacts, type TicketFactsSource, type ReportsService,
+} from '../reports';
 
 const date = (s: string | null) => (s ? fromDbTime(s) : null);
 
@@ -64,6 +67,21 @@ export function createTicketFactsSource(db: Kysely<DB>): TicketFactsSource {
   };
 }
 
+const matterFacts = (m: Pick<GridMatterRecord, 'id' | 'cityId' | 'territoryId' | 'territoryPath' | 'categoryId' | 'handledAt'>, categoryPath: string | null): GridMatterFacts => ({
+  id: m.id, cityId: m.cityId, territoryId: m.territoryId, territoryPath: m.territoryPath, categoryId: m.categoryId, categoryPath, handledAt: new Date(m.handledAt),
+});
+
+/** The grid matters (网格自办事项) as the reports count and show them, through the grid-call part's public reads. */
+export function createGridMatterSource(db: Kysely<DB>): GridMatterSource {
+  return {
+    async *scan(cityId, batchSize = 2000) {
+      const paths = new Map((await listCategories(db, cityId, { includeInactive: true })).map((c) => [c.id, c.path]));
+      for await (const batch of scanGridMatters(db, cityId, batchSize)) yield batch.map((m) => matterFacts(m, m.categoryId ? paths.get(m.categoryId) ?? null : null));
+    },
+    views: async (actor, ids) => (await gridMattersVisibleTo(db, actor, ids)) as unknown as Record<string, unknown>[],
+  };
+}
+
 export interface ReportsWiring {
   db: Kysely<DB>;
   dialect: DialectName;
@@ -72,6 +90,8 @@ export interface ReportsWiring {
   intake: IntakeService;
   intakeEvents: EventBus<IntakeEvents, Kysely<DB>>;
   workOrderEvents: EventBus<WorkOrderEvents, Kysely<DB>>;
+  /** The grid-call part's events (a grid matter recorded). */
+  gridEvents: EventBus<GridCallEvents, Kysely<DB>>;
   /** The telephony part's call records, when it is there. */
   calls?: CallMetricsSource;
 }
@@ -85,6 +105,7 @@ export function createReports(w: ReportsWiring): ReportsService {
     clock: w.clock,
     calls: w.calls,
     facts: createTicketFactsSource(w.db),
+    matters: createGridMatterSource(w.db),
     lookups: {
       async cityName(cityId) {
         return (await w.directory.listCities()).find((c) => c.id === cityId)?.name ?? null;
@@ -118,6 +139,12 @@ export function createReports(w: ReportsWiring): ReportsService {
   w.intakeEvents.onWithin('ticket.updated', refresh);
   w.intakeEvents.onWithin('ticket.transitioned', refresh);
   w.workOrderEvents.onWithin('workorder.changed', (trx, e) => reports.refreshWithin(trx, [e.workOrder.ticket_id]));
+  // 网格自办事项: counted in the transaction that records the matter.
+  w.gridEvents.onWithin('gridmatter.recorded', async (trx, e) => {
+    const category = e.matter.categoryId ? await getCategory(trx, e.matter.categoryId) : null;
+    const facts = matterFacts({ ...e.matter, cityId: e.cityId, territoryPath: e.territoryPath }, category && category.cityId === e.cityId ? category.path : null);
+    await reports.countMattersWithin(trx, [facts]);
+  });
   return reports;
 }
 
@@ -136,7 +163,7 @@ export async function reportsRebuildCommand(
   for (const cityId of cityIds) {
     const r = await reports.rebuild(cityId, { from: opts.from ?? null, to: opts.to ?? null, checkOnly: opts.check });
     const range = `${r.from ?? '…'} – ${r.to ?? '…'}`;
-    write(`city ${cityId}: ${r.tickets} tickets scanned, days ${range}`);
+    write(`city ${cityId}: ${r.tickets} tickets and ${r.matters} grid matters scanned, days ${range}`);
     write(`  stored vs full scan: ${r.before.keys} counters, ${r.before.mismatches} different${r.before.mismatches ? ' (差异)' : ' (一致)'}`);
     for (const s of r.before.samples) write(`    ${s.key}: stored ${s.stored}, scan ${s.scanned}`);
     if (r.after) {

@@ -202,6 +202,17 @@ export function createDirectoryService(deps: DirectoryDeps) {
     linesCache.clear();
   }
 
+  async function cachedSettings(cityId: string): Promise<CitySettings> {
+    let settings = settingsCache.get(cityId);
+    if (!settings) {
+      const row = await repo.findCity(cityId);
+      if (!row) throw notFound('CITY_NOT_FOUND', `no city ${cityId}`, `城市 ${cityId} 不存在`, { id: cityId });
+      settings = parseSettings(row);
+      settingsCache.set(cityId, settings);
+    }
+    return settings;
+  }
+
   async function loadLines(cityId: string): Promise<HotlineLine[]> {
     const hit = linesCache.get(cityId);
     if (hit) return hit;
@@ -243,15 +254,14 @@ export function createDirectoryService(deps: DirectoryDeps) {
 
     /** The city's office hours (作息时间) by season: the base of every working-hours deadline. */
     async cityOfficeHours(cityId: string): Promise<OfficeHours> {
-      let settings = settingsCache.get(cityId);
-      if (!settings) {
-        const row = await repo.findCity(cityId);
-        if (!row) throw notFound('CITY_NOT_FOUND', `no city ${cityId}`, `城市 ${cityId} 不存在`, { id: cityId });
-        settings = parseSettings(row);
-        settingsCache.set(cityId, settings);
-      }
-      return settings.officeHours;
+      return (await cachedSettings(cityId)).officeHours;
     },
+
+    /**
+     * The city's settings, cached like its office hours (dropped by an import of the city): for the
+     * clocks that run inside other parts' transactions (a grid call's step limits).
+     */
+    citySettings: (cityId: string): Promise<CitySettings> => cachedSettings(cityId),
 
     /** The '/…/' path of a territory, or null when there is no such territory. Cached. */
     async territoryPathOf(territoryId: string): Promise<string | null> {

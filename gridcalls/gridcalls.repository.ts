@@ -98,6 +98,17 @@ export class GridCallRepository {
     return rows.map((r) => ({ territoryId: r.territory_id, territoryPath: r.territory_path, matters: Number(r.n) }));
   }
 
+  /** Matters by id (a drill-down's page). */
+  mattersByIds(ids: string[]) {
+    if (!ids.length) return Promise.resolve([] as GridMatterRow[]);
+    return this.db.selectFrom('grid_matters').selectAll().where('id', 'in', ids).execute();
+  }
+
+  /** The city's matters after an id, in id order (a full scan in batches). */
+  mattersAfter(cityId: string, afterId: string, limit: number) {
+    return this.db.selectFrom('grid_matters').selectAll().where('city_id', '=', cityId).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  }
+
   async insertTask(row: GridTaskRow): Promise<void> {
     await this.db.insertInto('grid_tasks').values(row).execute();
   }

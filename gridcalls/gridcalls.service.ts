@@ -16,22 +16,32 @@ import {
 } from '../core';
 import type { LiveEventInput } from '../live';
 import {
-  decideCall, firstApproverOf, covers, CALLER_ROLES, DEFAULT_STEP_LIMITS, GRID_CALL_STATUS_ZH, STEP_ZH, GridCallStatus, nextApproverOf,
+  decideCall, firstApproverOf, covers, CALLER_ROLES, stepLimitsOf, GRID_CALL_STATUS_ZH, STEP_ZH, GridCallStatus, nextApproverOf,
   type ApproverRole, type CallDecision, type GridCallCommand, type GridCallStep,
 } from './domain/grid-call';
 import { GridCallRepository, type GridCallRow, type GridMatterRow, type GridTaskRow, type GridScope } from './gridcalls.repository';
 import type { GridCallPorts } from './ports';
 
+/** A matter recorded, with what the reports count it by (its city and the grid's territory path). */
+export interface GridMatterRecorded {
+  matter: GridMatterView;
+  cityId: string;
+  territoryPath: string;
+}
+
 export interface GridCallEvents extends Record<string, unknown> {
-  /** A matter handled inside the grid (简单事网格办): what the reports count besides tickets. */
-  'gridmatter.recorded': { matter: GridMatterView };
+  /**
+   * A matter handled inside the grid (简单事网格办): what the reports count besides tickets. Emitted
+   * within the recording transaction (the rollups count it there) and again after the commit.
+   */
+  'gridmatter.recorded': GridMatterRecorded;
 }
 
 export interface GridCallDeps {
   db: Kysely<DB>;
   ports: GridCallPorts;
   clock?: Clock;
-  events?: EventBus<GridCallEvents>;
+  events?: EventBus<GridCallEvents, Kysely<DB>>;
 }
 
 export interface NewGridCall {
@@ -165,7 +175,7 @@ export function createGridCallService(deps: GridCallDeps) {
   async function stepClock(cityId: string, step: GridCallStep | null, now: Date): Promise<Partial<GridCallRow>> {
     const none = { step, step_started_at: step ? toDbTime(now) : null, step_remind_at: null, step_due_at: null, remind_fired_at: null, overdue_fired_at: null };
     if (!step) return none;
-    const limit = DEFAULT_STEP_LIMITS[step];
+    const limit = stepLimitsOf(await ports.gridSettings(cityId))[step];
     const due = await ports.deadline(cityId, now, limit);
     const remind = await ports.deadline(cityId, now, { amount: limit.unit === 'working_days' ? limit.amount * 4 : limit.amount / 2, unit: limit.unit === 'working_days' ? 'working_hours' : limit.unit });
     return { ...none, step_remind_at: toDbTime(remind), step_due_at: toDbTime(due) };
@@ -473,11 +483,12 @@ export function createGridCallService(deps: GridCallDeps) {
         await repo(trx).insertMatter(row);
         await recordAudit(trx, ctx, { entityType: 'grid_matter', entityId: row.id, action: 'gridmatter.recorded', cityId: actor.cityId, after: { title, handling } }, now);
         const view = toMatterView(row);
+        await deps.events?.emitWithin(trx, 'gridmatter.recorded', { matter: view, cityId: row.city_id, territoryPath: row.territory_path });
         staged = [await ports.feed.stageWithin(trx, { type: 'gridmatter.recorded', cityId: actor.cityId, data: { matter: view }, unitData: { matter: view }, audience: { center: true, territoryPaths: [actor.territoryPath!] } })];
         return view;
       }, () => clock.now());
       await ports.feed.releaseStaged(staged);
-      if (!replayed) deps.events?.emit('gridmatter.recorded', { matter: value });
+      if (!replayed) deps.events?.emit('gridmatter.recorded', { matter: value, cityId: actor.cityId, territoryPath: actor.territoryPath });
       return value;
     },
 
@@ -588,3 +599,40 @@ export function createGridCallService(deps: GridCallDeps) {
 }
 
 export type GridCallService = ReturnType<typeof createGridCallService>;
+
+/** A grid matter as the reports count it (网格自办事项). */
+export interface GridMatterRecord {
+  id: string;
+  cityId: string;
+  territoryId: string;
+  territoryPath: string;
+  categoryId: string | null;
+  /** When it was handled, ISO (the day it counts on). */
+  handledAt: string;
+}
+
+const toMatterRecord = (m: GridMatterRow): GridMatterRecord => ({
+  id: m.id, cityId: m.city_id, territoryId: m.territory_id, territoryPath: m.territory_path, categoryId: m.category_id, handledAt: dbTimeToIso(m.handled_at)!,
+});
+
+/** Every matter of the city in batches (by id): the full scan that rebuilds and checks the reports' rollups. */
+export async function* scanGridMatters(db: Kysely<DB>, cityId: string, batchSize = 2000): AsyncIterable<GridMatterRecord[]> {
+  let after = '';
+  for (;;) {
+    const rows = await new GridCallRepository(db).mattersAfter(cityId, after, batchSize);
+    if (!rows.length) return;
+    yield rows.map(toMatterRecord);
+    after = rows[rows.length - 1].id;
+  }
+}
+
+/**
+ * These matters as the viewer may see them (a report's drill-down): the center the city's, grid and
+ * town roles their territory's; others none. Missing and hidden ids are left out; order kept.
+ */
+export async function gridMattersVisibleTo(db: Kysely<DB>, actor: Actor, ids: string[]): Promise<GridMatterView[]> {
+  if (!isCenter(actor) && !(GRID_ROLES.has(actor.role) && actor.territoryPath)) return [];
+  const scope = scopeOf(actor);
+  const byId = new Map((await new GridCallRepository(db).mattersByIds(ids)).map((m) => [m.id, m]));
+  return ids.map((id) => byId.get(id)).filter((m): m is GridMatterRow => !!m && m.city_id === actor.cityId && (scope.kind === 'city' || m.territory_path.startsWith(scope.path))).map(toMatterView);
+}

@@ -11,6 +11,8 @@ import type { LiveEventInput } from '../live';
 export interface GridCallPorts {
   /** The deadline of a time limit on the city's working clock (工作时间); throws CALENDAR_YEAR_MISSING. */
   deadline(cityId: string, from: Date, limit: TimeLimit): Promise<Date>;
+  /** `settings.gridCalls` of the city as stored (checked by this part: `GridCallSettings`), or undefined. */
+  gridSettings(cityId: string): Promise<unknown>;
   /** A territory with its path (grid, community, street); null when unknown in the city. */
   territory(cityId: string, id: string): Promise<{ id: string; path: string; name: string; level: string } | null>;
   /** Registers the center's ticket of an escalated call (channel grid); idempotent on the key. */

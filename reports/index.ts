@@ -5,16 +5,17 @@
  * on request or on schedule, kept and listed (docs/reports.md).
  */
 export {
-  KPIS, KPI_BY_KEY, CALL_KPIS, MEASURES, Measure, PeriodRule, PERIOD_RULE_ZH, DEFAULT_SATISFACTION_WEIGHTS, contributionsOf, kpiDocTable,
-  type KpiDefinition, type TicketFacts, type WorkOrderFacts, type Contribution, type SatisfactionWeights,
+  KPIS, KPI_BY_KEY, CALL_KPIS, MEASURES, Measure, PeriodRule, PERIOD_RULE_ZH, DEFAULT_SATISFACTION_WEIGHTS, contributionsOf, matterContributionsOf, kpiDocTable,
+  type KpiDefinition, type TicketFacts, type GridMatterFacts, type WorkOrderFacts, type Contribution, type SatisfactionWeights,
 } from './domain/kpis';
 export { resolvePeriod, PeriodKind } from './domain/periods';
 export { ReportSettings, RankingScheme, RANKING_SCHEME_ZH, compositeScore, shouguangScore, rank, bottomUnits } from './domain/scoring';
 export { ReportKind, REPORT_KIND_ZH, type ReportDocument, type ReportPeriod, type ReportFigure, type ReportTable, type ReportChart } from './domain/report-document';
-export type { ReportLookups, TicketFactsSource, CallMetricsSource, CallCounts, TicketViews, UnitRef, CategoryRef, TerritoryRef } from './ports';
+export type { ReportLookups, TicketFactsSource, GridMatterSource, CallMetricsSource, CallCounts, TicketViews, UnitRef, CategoryRef, TerritoryRef } from './ports';
 /**
  * The figures service: `refreshWithin(trx, ticketIds)` (called from the ticket and work-order
- * events inside their transactions), `figures`, `rankings`, `drill`, `buildReportDocument(kind,
+ * events inside their transactions), `countMattersWithin(trx, matters)` (from the grid's
+ * `gridmatter.recorded`, inside its transaction), `figures`, `rankings`, `drill`, `buildReportDocument(kind,
  * date | {from, to}, cityId, filters, actor?)` and `rebuild(cityId, {from, to, checkOnly})`.
  */
 export {

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db';
 import type { Actor } from '../core';
-import type { TicketFacts } from './domain/kpis';
+import type { GridMatterFacts, TicketFacts } from './domain/kpis';
 
 export interface UnitRef { id: string; code: string; name: string }
 export interface CategoryRef { id: string; code: string; name: string; level: number; parentId: string | null; path: string }
@@ -51,4 +51,16 @@ export interface CallMetricsSource {
 /** A ticket as its viewer may see it (intake's masking and confidentiality), or null when out of scope. */
 export interface TicketViews {
   view(actor: Actor, ticketId: string): Promise<Record<string, unknown> | null>;
+}
+
+/**
+ * The matters grid staff handled inside the grid (网格自办事项), from the grid-call part: the rollups
+ * count each one in its recording transaction (`countMattersWithin`); this gives the full scan and
+ * the drill-down.
+ */
+export interface GridMatterSource {
+  /** Every matter of the city in batches (by id). */
+  scan(cityId: string, batchSize?: number): AsyncIterable<GridMatterFacts[]>;
+  /** These matters as the viewer may see them (their territory), in the order asked; others left out. */
+  views(actor: Actor, ids: string[]): Promise<Record<string, unknown>[]>;
 }

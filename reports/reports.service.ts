@@ -9,12 +9,12 @@ import {
   badRequest, forbidden, notFound, chinaDate, isCenter, systemClock, toChinaIso, UNIT_ROLES, GRID_ROLES,
   ChannelLabelZh, TicketTypeLabelZh, type Actor, type Clock,
 } from '../core';
-import { KPIS, KPI_BY_KEY, MEASURES, contributionsOf, type Contribution, type KpiDefinition, type Measure, type MeasureTotals, type SatisfactionWeights } from './domain/kpis';
+import { KPIS, KPI_BY_KEY, MEASURES, Measure, contributionsOf, matterContributionsOf, type Contribution, type GridMatterFacts, type KpiDefinition, type MeasureTotals, type SatisfactionWeights } from './domain/kpis';
 import { resolvePeriod, addDays, type PeriodKind } from './domain/periods';
 import { ReportSettings, compositeScore, shouguangScore, rank, bottomUnits, round2, ZHUCHENG_WEIGHTS, RANKING_SCHEME_ZH, type RankingScheme } from './domain/scoring';
 import { ReportsRepository, rollupKeyOf, atEveryRollup, inRollupRange, type RollupGrain, type GroupColumn, type RollupFilter, type RollupSum } from './reports.repository';
 import { REPORT_KIND_ZH, type ReportDocument, type ReportFigure, type ReportKind, type ReportPeriod, type ReportTable, type ReportChart } from './domain/report-document';
-import type { CallMetricsSource, CategoryRef, ReportLookups, TerritoryRef, TicketFactsSource, TicketViews } from './ports';
+import type { CallMetricsSource, CategoryRef, GridMatterSource, ReportLookups, TerritoryRef, TicketFactsSource, TicketViews } from './ports';
 
 export interface ReportsDeps {
   db: Kysely<DB>;
@@ -25,6 +25,8 @@ export interface ReportsDeps {
   tickets: TicketViews;
   /** Call records (telephony); without it the contact-center figures are null, "no call records". */
   calls?: CallMetricsSource;
+  /** Grid matters (网格自办事项, the grid-call part); without it none are scanned or shown. */
+  matters?: GridMatterSource;
 }
 
 export const GroupBy = { unit: 'unit', category: 'category', territory: 'territory', channel: 'channel', type: 'type' } as const;
@@ -76,6 +78,8 @@ export interface RebuildReport {
   from: string | null;
   to: string | null;
   tickets: number;
+  /** Grid matters scanned (网格自办事项). */
+  matters: number;
   /** Counters compared: the stored ones against those a full scan of the tickets gives. */
   before: { keys: number; mismatches: number; samples: { key: string; stored: number; scanned: number }[] };
   after: { keys: number; mismatches: number; samples: { key: string; stored: number; scanned: number }[] } | null;
@@ -254,10 +258,12 @@ export function createReportsService(deps: ReportsDeps) {
     const groups: FigureGroup[] = [];
     if (groupBy) {
       const g = grouper(ctx, groupBy, level);
-      const regroup = (sums: RollupSum[]) => sums.map((s) => ({ ...s, group: g(s.group).key }));
+      // A grid matter has no unit, channel or type: it is in no row of those groupings (only in the total).
+      const noMatters = groupBy === 'unit' || groupBy === 'channel' || groupBy === 'type';
+      const regroup = (sums: RollupSum[]) => sums.filter((s) => !noMatters || s.measure !== Measure.gridMatter).map((s) => ({ ...s, group: g(s.group).key }));
       const c2 = regroup(cur), p2 = regroup(prev);
       const names = new Map<string, string>();
-      for (const s of cur) { const x = g(s.group); names.set(x.key, x.name); }
+      for (const s of cur) { if (noMatters && s.measure === Measure.gridMatter) continue; const x = g(s.group); names.set(x.key, x.name); }
       const drillKey: Record<GroupBy, string> = { unit: 'unitId', category: 'categoryId', territory: 'territoryId', channel: 'channel', type: 'type' };
       for (const [key, name] of names) {
         groups.push({ key, name, figures: figuresOf(totalsOf(c2, key), totalsOf(p2, key), w, key ? drillQuery(ctx, ctx.period, { [drillKey[groupBy]]: key }) : null) });
@@ -341,13 +347,11 @@ export function createReportsService(deps: ReportsDeps) {
   }
 
   /** A full scan of the city's tickets: the counters they give, keyed like the rollups. */
-  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution & { grain: RollupGrain }>; tickets: number }> {
+  async function scanCity(cityId: string, writeFacts: boolean): Promise<{ expected: Map<string, Contribution & { grain: RollupGrain }>; tickets: number; matters: number }> {
     const expected = new Map<string, Contribution & { grain: RollupGrain }>();
-    let tickets = 0;
+    let tickets = 0, matters = 0;
     if (writeFacts) await repo().deleteCityFacts(cityId);
-    for await (const batch of deps.facts.scan(cityId)) {
-      tickets += batch.length;
-      const contributions = batch.flatMap(contributionsOf);
+    const count = async (contributions: Contribution[]) => {
       if (writeFacts) await repo().replaceFacts([], contributions);
       for (const c of contributions.flatMap(atEveryRollup)) {
         const k = rollupKeyOf(c);
@@ -355,8 +359,18 @@ export function createReportsService(deps: ReportsDeps) {
         if (e) e.n += c.n;
         else expected.set(k, { ...c, ticketId: '' });
       }
+    };
+    for await (const batch of deps.facts.scan(cityId)) {
+      tickets += batch.length;
+      await count(batch.flatMap(contributionsOf));
     }
-    return { expected, tickets };
+    if (deps.matters) {
+      for await (const batch of deps.matters.scan(cityId)) {
+        matters += batch.length;
+        await count(batch.flatMap(matterContributionsOf));
+      }
+    }
+    return { expected, tickets, matters };
   }
 
   function compare(stored: Map<string, number>, expected: Map<string, Contribution>, from: string | null, to: string | null) {
@@ -388,6 +402,15 @@ export function createReportsService(deps: ReportsDeps) {
       await contributionsChanged(r, ids, facts.flatMap(contributionsOf), opts.created ?? false);
     },
 
+    /**
+     * Counts grid matters (网格自办事项) inside the transaction that recorded them (called from the
+     * grid's `gridmatter.recorded` within it). A matter is never changed after: it is counted once.
+     */
+    async countMattersWithin(trx: Kysely<DB>, matters: GridMatterFacts[]): Promise<void> {
+      if (!matters.length) return;
+      await contributionsChanged(repo(trx), matters.map((m) => m.id), matters.flatMap(matterContributionsOf), true);
+    },
+
     /** GET /reports/figures: every KPI with numerator, denominator and the previous period (环比), optionally by group. */
     async figures(actor: Actor, q: FiguresQuery): Promise<FiguresResult> {
       const ctx = await contextOf(actor, q);
@@ -411,7 +434,10 @@ export function createReportsService(deps: ReportsDeps) {
       const ctx = await contextOf(actor, { ...q, period: q.period ?? 'custom' });
       const page = q.page ?? 1, pageSize = q.pageSize ?? 20;
       const { ids, total } = await repo().drillTicketIds({ ...ctx.filter, from: ctx.period.from, to: ctx.period.to, measures }, page, pageSize);
-      const items = (await Promise.all(ids.map((id) => deps.tickets.view(actor, id)))).filter((x): x is Record<string, unknown> => !!x);
+      // 网格自办事项: the matters behind the number, as the viewer may see them; every other KPI lists tickets.
+      const items = measures.includes(Measure.gridMatter)
+        ? await (deps.matters?.views(actor, ids) ?? Promise.resolve([]))
+        : (await Promise.all(ids.map((id) => deps.tickets.view(actor, id)))).filter((x): x is Record<string, unknown> => !!x);
       // A ticket the viewer may no longer read (改派 took it away from the unit) is counted, not shown.
       return { kpi: k.key, labelZh: k.labelZh, part, period: ctx.period, items, hidden: ids.length - items.length, total, page, pageSize };
     },
@@ -444,7 +470,7 @@ export function createReportsService(deps: ReportsDeps) {
       if (!(await deps.lookups.cityName(cityId))) throw notFound('CITY_NOT_FOUND', `no city ${cityId}`, `没有城市 ${cityId}`);
       const first = await scanCity(cityId, false);
       const before = compare(await repo().rollupsIn(cityId, from, to), first.expected, from, to);
-      if (opts.checkOnly) return { cityId, from, to, tickets: first.tickets, before, after: null, repaired: false };
+      if (opts.checkOnly) return { cityId, from, to, tickets: first.tickets, matters: first.matters, before, after: null, repaired: false };
       await deps.db.transaction().execute(async (trx) => {
         const r = repo(trx);
         await r.deleteRollupsIn(cityId, from, to);
@@ -452,17 +478,17 @@ export function createReportsService(deps: ReportsDeps) {
       });
       const second = await scanCity(cityId, true);
       const after = compare(await repo().rollupsIn(cityId, from, to), second.expected, from, to);
-      return { cityId, from, to, tickets: second.tickets, before, after, repaired: before.mismatches > 0 };
+      return { cityId, from, to, tickets: second.tickets, matters: second.matters, before, after, repaired: before.mismatches > 0 };
     },
   };
 
   function buildDocument(kind: ReportKind, cityName: string, ctx: Context): Promise<ReportDocument> {
     return (async () => {
-      const [overall, byUnit, byCategory, byTerritory, byChannel, byType, ranking] = await Promise.all([
+      const [overall, byUnit, byCategory, byTerritory, byChannel, byType, ranking, mattersByStreet] = await Promise.all([
         figuresIn(ctx, null, undefined), figuresIn(ctx, 'unit', undefined), figuresIn(ctx, 'category', '1'), figuresIn(ctx, 'territory', 'district'),
-        figuresIn(ctx, 'channel', undefined), figuresIn(ctx, 'type', undefined), rankingIn(ctx),
+        figuresIn(ctx, 'channel', undefined), figuresIn(ctx, 'type', undefined), rankingIn(ctx), figuresIn(ctx, 'territory', 'street'),
       ]);
-      const headline = ['accepted', 'onSpotRate', 'ackOnTimeRate', 'onTimeCompletionRate', 'firstTimeFixRate', 'satisfactionRate', 'overdueCount'];
+      const headline = ['accepted', 'onSpotRate', 'ackOnTimeRate', 'onTimeCompletionRate', 'firstTimeFixRate', 'satisfactionRate', 'overdueCount', 'gridMatters'];
       const pick = (fs: KpiFigure[], keys: string[]) => keys.map((k) => fs.find((f) => f.kpi === k)!).filter(Boolean);
       const summary = pick(overall.figures, headline).map(({ previousNumerator: _pn, previousDenominator: _pd, ...f }) => f as ReportFigure);
       const pct = (v: number | null | undefined) => (v == null ? '—' : `${(v * 100).toFixed(2)}%`);
@@ -505,6 +531,7 @@ export function createReportsService(deps: ReportsDeps) {
           rows: ranking.rows.map((r) => ({ rank: r.rank, unitName: r.unitName, score: r.score, ...(ranking.scheme === 'shouguang' ? { deduction: r.deduction ?? null } : {}), ...(ranking.scheme === 'zhucheng' ? { flag: r.flagged ? '是（约谈）' : '' } : {}) })),
         }], charts: [] },
       ];
+      sections.push(gridMattersSection(ctx, fig('gridMatters'), mattersByStreet));
       if (kind === 'monthly' || kind === 'yearly') sections.push(await topicsSection(ctx));
       return {
         kind, cityId: ctx.cityId, cityName, period: ctx.period, previousPeriod: ctx.previous, generatedAt: toChinaIso(clock.now()),
@@ -512,6 +539,27 @@ export function createReportsService(deps: ReportsDeps) {
         summary, sections,
       };
     })();
+  }
+
+  /** 网格自办事项: the matters handled inside the grids (简单事网格办), in all and by town/street (镇街). */
+  function gridMattersSection(ctx: Context, total: KpiFigure, byStreet: FiguresResult): ReportDocument['sections'][number] {
+    const n = total.value ?? 0, before = total.previous ?? 0;
+    const change = before ? ((n - before) / before) * 100 : null;
+    const rows = byStreet.groups
+      .map((g) => ({ name: g.name, f: g.figures.find((f) => f.kpi === 'gridMatters')! }))
+      .filter((r) => (r.f.value ?? 0) > 0 || (r.f.previous ?? 0) > 0)
+      .sort((a, b) => (b.f.value ?? 0) - (a.f.value ?? 0) || a.name.localeCompare(b.name));
+    return {
+      id: 'grid-matters', titleZh: '网格自办事项',
+      paragraphsZh: [`${ctx.period.label}网格员在网格内自行办结事项（简单事网格办）${n}件${change == null ? '' : `，环比${change >= 0 ? '上升' : '下降'}${Math.abs(change).toFixed(1)}%`}；不形成工单，不计入受理总量。`],
+      tables: [{
+        id: 'grid-matters-by-street', titleZh: '各镇街网格自办事项',
+        columns: [{ key: 'name', labelZh: '镇街', unit: 'text' }, { key: 'count', labelZh: '本期', unit: 'count' }, { key: 'previous', labelZh: '上期', unit: 'count' }],
+        rows: [...rows.map((r) => ({ name: r.name, count: r.f.value, previous: r.f.previous })), { name: '合计', count: n, previous: before }],
+        drill: [...rows.map((r) => ({ name: null, count: r.f.drill ?? null, previous: null })), { name: null, count: total.drill ?? null, previous: null }],
+      }],
+      charts: [],
+    };
   }
 
   /** 本期热点: the most frequent leaf categories, and those rising most against the previous period. */

@@ -36,6 +36,7 @@ import {
   type CityInput, type HotlineLineInput, type TerritoryInput, type TerritoryLevel, type UnitInput,
 } from '../../directory';
 import { userProblems } from '../../identity';
+import { gridCallSettingsProblems } from '../../gridcalls';
 import { MAX_CATEGORY_LEVEL, type CategoryInput } from '../../routing';
 import { LIMIT_KINDS, ladderSchema, type PolicyInput } from '../../workorders';
 import { timeLimitSchema } from '../../calendar';
@@ -429,7 +430,10 @@ function checkCity(text: string | undefined, p: Problems): CityInput | null {
   for (const b of bad) {
     p.add(PresetFile.city, json.lineOf(['settings', 'sms', 'templates', b.kind]), `settings.sms.templates.${b.kind}`, `the SMS template ${b.kind} does not compile: ${b.error}`, `短信模板 ${b.kind} 有语法错误：${b.error}`);
   }
-  return bad.length ? null : r.data;
+  // 网格呼叫: each approval step's time limit (settings.gridCalls.stepLimits), checked by the grid part.
+  const grid = gridCallSettingsProblems((r.data.settings as Record<string, unknown>).gridCalls);
+  for (const g of grid) p.add(PresetFile.city, json.lineOf(g.field.split('.')), g.field, g.message, g.messageZh);
+  return bad.length || grid.length ? null : r.data;
 }
 
 /** Level names a gazetteer may use, besides the codes. */

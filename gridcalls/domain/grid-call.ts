@@ -3,8 +3,9 @@
  * territory's levels, send-back, the town's choice (镇街自办 or 转12345中心), the caller's rating.
  * It knows nothing of storage or HTTP; the service loads, asks `decide…`, writes and audits.
  */
-import { badRequest, conflict, forbidden, Role, type Actor } from '../../core';
-import type { TimeLimit } from '../../calendar';
+import { z } from 'zod';
+import { badRequest, conflict, forbidden, unprocessable, Role, type Actor } from '../../core';
+import { timeLimitSchema, type TimeLimit } from '../../calendar';
 
 export const GridCallStatus = {
   pending: 'pending', // 待审批 (step names who must act)
@@ -33,8 +34,8 @@ export const STEP_ZH: Record<GridCallStep, string> = {
 };
 
 /**
- * Time limits of each step on the working clock (工作时间); the reminder comes half-way. Fixed for
- * every city for now (a per-city setting is not built).
+ * Time limits of each step on the working clock (工作时间); the reminder comes half-way. The
+ * defaults; a city sets its own in `settings.gridCalls.stepLimits` (city.json), step by step.
  */
 export const DEFAULT_STEP_LIMITS: Record<GridCallStep, TimeLimit> = {
   grid_leader: { amount: 2, unit: 'working_hours' },
@@ -43,6 +44,54 @@ export const DEFAULT_STEP_LIMITS: Record<GridCallStep, TimeLimit> = {
   town_handling: { amount: 5, unit: 'working_days' },
   caller_rating: { amount: 3, unit: 'working_days' },
 };
+
+/** The longest a step may be given, per unit (a month of working time): beyond it a typo is more likely than a rule. */
+const MAX_STEP_AMOUNT: Record<TimeLimit['unit'], number> = { minutes: 30 * 24 * 60, hours: 30 * 24, working_hours: 30 * 8, working_days: 30 };
+const UNIT_ZH: Record<TimeLimit['unit'], string> = { minutes: '分钟', hours: '小时', working_hours: '工作小时', working_days: '工作日' };
+
+const StepLimit = timeLimitSchema
+  .refine((l) => l.amount > 0, { message: 'a step\'s time limit must be more than zero', path: ['amount'] })
+  .refine((l) => l.amount <= MAX_STEP_AMOUNT[l.unit], { message: 'a step\'s time limit is at most 30 working days (240 working hours, 720 hours)', path: ['amount'] });
+
+/** `settings.gridCalls` of a city (city.json): the time limit of each step, any left out at its default. */
+export const GridCallSettings = z.strictObject({
+  stepLimits: z.strictObject({
+    grid_leader: StepLimit.optional(),
+    community_secretary: StepLimit.optional(),
+    town_leader: StepLimit.optional(),
+    town_handling: StepLimit.optional(),
+    caller_rating: StepLimit.optional(),
+  }).optional(),
+});
+export type GridCallSettings = z.infer<typeof GridCallSettings>;
+
+export interface GridCallSettingsProblem { field: string; message: string; messageZh: string }
+
+/** Why a city's `settings.gridCalls` is refused, field by field in English and Chinese (empty: it is fine). */
+export function gridCallSettingsProblems(raw: unknown): GridCallSettingsProblem[] {
+  const r = GridCallSettings.safeParse(raw ?? {});
+  if (r.success) return [];
+  return r.error.issues.map((i) => {
+    const field = ['settings', 'gridCalls', ...i.path.map(String)].join('.');
+    const step = i.path[1] as GridCallStep | undefined;
+    const stepZh = step && step in STEP_ZH ? `「${STEP_ZH[step]}」` : '';
+    let zh: string;
+    if (i.code === 'unrecognized_keys') zh = `未知字段：${i.keys.join('、')}（可设步骤：${Object.keys(DEFAULT_STEP_LIMITS).join('、')}）`;
+    else if (i.path.at(-1) === 'unit') zh = `${stepZh}时限单位须为 ${Object.entries(UNIT_ZH).map(([k, v]) => `${k}（${v}）`).join('、')}`;
+    else if (i.path.at(-1) === 'amount') zh = `${stepZh}时限须为大于 0、不超过 30 个工作日的数值（工作日须为整数）`;
+    else zh = `${stepZh}时限设置不正确`;
+    return { field, message: `${field}: ${i.message}`, messageZh: `网格呼叫时限设置 ${field} 有误：${zh}` };
+  });
+}
+
+/** A city's step limits: its own where it sets one, the default elsewhere. Throws on invalid settings. */
+export function stepLimitsOf(raw: unknown): Record<GridCallStep, TimeLimit> {
+  const problems = gridCallSettingsProblems(raw);
+  if (problems.length) {
+    throw unprocessable('GRID_CALL_SETTINGS_INVALID', problems.map((p) => p.message).join('; '), problems.map((p) => p.messageZh).join('；'), { problems });
+  }
+  return { ...DEFAULT_STEP_LIMITS, ...(GridCallSettings.parse(raw ?? {}).stepLimits ?? {}) } as Record<GridCallStep, TimeLimit>;
+}
 
 /** The first approver of a call raised by this role: the level above the caller's. */
 export function firstApproverOf(callerRole: Role): ApproverRole {

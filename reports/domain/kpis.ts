@@ -34,14 +34,15 @@ export const Measure = {
   replyDue: 'reply_due', // 办理时限到期
   replyLate: 'reply_late', // 超期反馈
   replyPending: 'reply_pending', // 未反馈 (still open)
+  gridMatter: 'grid_matter', // 网格自办事项 (简单事网格办: handled by grid staff, no ticket)
 } as const;
 export type Measure = (typeof Measure)[keyof typeof Measure];
 export const MEASURES: readonly Measure[] = Object.values(Measure);
 
 /** Which day a measure is counted on (期间口径). */
-export const PeriodRule = { acceptance: 'acceptance', dispatch: 'dispatch', deadline: 'deadline', close: 'close', rating: 'rating' } as const;
+export const PeriodRule = { acceptance: 'acceptance', dispatch: 'dispatch', deadline: 'deadline', close: 'close', rating: 'rating', handled: 'handled' } as const;
 export type PeriodRule = (typeof PeriodRule)[keyof typeof PeriodRule];
-export const PERIOD_RULE_ZH: Record<PeriodRule, string> = { acceptance: '按受理日期', dispatch: '按派单日期', deadline: '按时限到期日期', close: '按办结日期', rating: '按评价日期' };
+export const PERIOD_RULE_ZH: Record<PeriodRule, string> = { acceptance: '按受理日期', dispatch: '按派单日期', deadline: '按时限到期日期', close: '按办结日期', rating: '按评价日期', handled: '按网格处理日期' };
 
 /** A work order as the reports see it (the lead 主办 or a co-handler 协办, any round). */
 export interface WorkOrderFacts {
@@ -81,7 +82,26 @@ export interface TicketFacts {
   ratings: { satisfaction: string; at: Date }[];
 }
 
-/** One row of `report_facts`: a count of a measure on a day for a unit, in the ticket's dimensions. */
+/**
+ * A matter grid staff handled inside the grid (网格自办事项, 简单事网格办): no ticket, no unit; it counts
+ * once, on the day it was handled, in its grid and category.
+ */
+export interface GridMatterFacts {
+  id: string;
+  cityId: string;
+  territoryId: string;
+  /** The grid's path of ids ('/district/street/community/grid/'). */
+  territoryPath: string;
+  categoryId: string | null;
+  categoryPath: string | null;
+  handledAt: Date;
+}
+
+/**
+ * One row of `report_facts`: a count of a measure on a day for a unit, in the ticket's dimensions.
+ * A grid matter's row has the matter's id in `ticketId` (ids are unique across the product) and
+ * counts only `grid_matter`.
+ */
 export interface Contribution {
   ticketId: string;
   cityId: string;
@@ -96,6 +116,16 @@ export interface Contribution {
   channel: string;
   type: string;
   n: number;
+}
+
+const topOf = (path: string | null, id: string | null) => (path ? path.split('/').filter(Boolean)[0] : null) ?? id ?? '';
+
+/** What a grid matter counts for: `grid_matter` on its day, no unit, channel or type ('' = none). */
+export function matterContributionsOf(m: GridMatterFacts): Contribution[] {
+  return [{
+    ticketId: m.id, cityId: m.cityId, measure: Measure.gridMatter, day: chinaDate(m.handledAt), unitId: '', categoryId: m.categoryId ?? '', territoryId: m.territoryId,
+    categoryTop: topOf(m.categoryPath, m.categoryId), territoryTop: topOf(m.territoryPath, m.territoryId), channel: '', type: '', n: 1,
+  }];
 }
 
 const OPEN_WORK_ORDER = new Set(['dispatched', 'acknowledged', 'extension_requested', 'returned']);
@@ -292,6 +322,13 @@ export const KPIS: readonly KpiDefinition[] = [
     formulaZh: '超期未反馈数', numeratorZh: '办理时限到期日在期间内且在今天以前、至今未反馈的主办工单', denominatorZh: '—',
     notesZh: '', drill: { numerator: [Measure.replyPending], denominator: [] },
     compute: (m) => count(sum(m.beforeToday, Measure.replyPending)),
+  },
+  {
+    key: 'gridMatters', labelZh: '网格自办事项', unit: 'count', periodRule: 'handled',
+    formulaZh: '网格自办事项数', numeratorZh: '期间内网格员、网格长登记的在网格内自行办结的事项（简单事网格办，不形成工单）', denominatorZh: '—',
+    notesZh: '按事项的处理日期、所在网格（及其上级社区、镇街、区县）和分类计；不属于任何承办单位，故承办单位看不到，按单位、渠道、类型分组时不列；不计入受理总量等工单指标。',
+    drill: { numerator: [Measure.gridMatter], denominator: [] },
+    compute: (m) => count(sum(m.total, Measure.gridMatter)),
   },
 ];
 

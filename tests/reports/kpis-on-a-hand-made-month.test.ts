@@ -122,6 +122,8 @@ describe('every KPI of the month', () => {
       // T7 replied late; 自来水's T4 never replied (due 10 Oct).
       overdueCount: { value: 2, numerator: 2, denominator: 0 },
       overdueOpenCount: { value: 1, numerator: 1, denominator: 0 },
+      // No grid recorded a matter of its own (网格自办事项) this month.
+      gridMatters: { value: 0, numerator: 0, denominator: 0 },
     });
     // September had nothing: no previous rate, a previous count of 0.
     expect(r.figures.find((f: any) => f.kpi === 'accepted').previous).toBe(0);
@@ -226,7 +228,7 @@ describe('the monthly bulletin as a document', () => {
     const doc = await s.t.ctx.reports.buildReportDocument('monthly', '2025-10-15', 'demo');
     expect(doc).toMatchObject({ kind: 'monthly', cityId: 'demo', period: { from: '2025-10-01', to: '2025-11-01' }, previousPeriod: { from: '2025-09-01' } });
     expect(doc.titleZh).toContain('2025年10月');
-    expect(doc.sections.map((x) => x.titleZh)).toEqual(['总体情况', '分单位', '分类别', '分区域', '分渠道', '排名', '本期热点']);
+    expect(doc.sections.map((x) => x.titleZh)).toEqual(['总体情况', '分单位', '分类别', '分区域', '分渠道', '排名', '网格自办事项', '本期热点']);
     expect(doc.summary.find((f) => f.kpi === 'accepted')?.value).toBe(8);
     expect(doc.sections[0].paragraphsZh[0]).toContain('共受理群众诉求8件');
     const ranking = doc.sections.find((x) => x.id === 'ranking')!.tables[0];

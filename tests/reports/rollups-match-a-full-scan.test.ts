@@ -2,8 +2,8 @@
  * The rollups kept inside the ticket and work-order transactions equal a full scan of the tickets
  * after random sequences of the closed loop — returns and 改派, extensions granted and refused,
  * rework, unsatisfied ratings and second handling, merges, 即办, co-handlers, cancellations — on a
- * clock that moves on by random hours. Then `hotline reports rebuild` finds a damaged counter,
- * repairs it, and proves the result.
+ * clock that moves on by random hours, with grid matters (网格自办事项) recorded among them. Then
+ * `hotline reports rebuild` finds a damaged counter, repairs it, and proves the result.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startScenario, type Scenario } from '../workorders/helpers';
@@ -107,16 +107,21 @@ describe('rollups against a full scan', () => {
       const rand = seededRandom(seed);
       s.clock.set(new Date('2025-10-09T02:00:00Z'));
       const ids: string[] = [];
-      for (let i = 0; i < 12; i++) ids.push(await randomLife(rand, ids));
+      for (let i = 0; i < 12; i++) {
+        ids.push(await randomLife(rand, ids));
+        // A grid matter now and then (网格自办事项), on whatever day the clock has reached.
+        if (i % 4 === 3) await s.ok('grid1', 'POST', '/grid-matters', { title: `巡查发现问题 ${seed}-${i}`, handling: '网格员当场处理' });
+      }
       const check = await s.t.ctx.reports.rebuild('demo', { checkOnly: true });
       expect(check.tickets).toBeGreaterThan(0);
+      expect(check.matters).toBe((seed - 10) * 3);
       expect(check.before.samples).toEqual([]);
       expect(check.before.mismatches).toBe(0);
     }
     // The sequences did what they were meant to: every kind of change happened at least once.
     const db = s.t.ctx.database.db;
     const count = async (measure: string) => Number((await db.selectFrom('report_rollups').select((eb) => eb.fn.sum<number>('n').as('n')).where('measure', '=', measure).executeTakeFirst())?.n ?? 0);
-    for (const m of ['wo_returned', 'repeat', 'on_spot', 'closed', 'sat_unsatisfied', 'reply_late', 'ack_pending']) expect({ m, n: await count(m) > 0 }).toEqual({ m, n: true });
+    for (const m of ['wo_returned', 'repeat', 'on_spot', 'closed', 'sat_unsatisfied', 'reply_late', 'ack_pending', 'grid_matter']) expect({ m, n: await count(m) > 0 }).toEqual({ m, n: true });
     const rounds = await db.selectFrom('tickets').select('id').where('round', '>', 1).execute();
     expect(rounds.length).toBeGreaterThan(0);
     const extended = await db.selectFrom('work_orders').select('id').where('extension_count', '>', 0).execute();
