@@ -76,15 +76,25 @@ export function createCalendarService(deps: CalendarServiceDeps) {
     loading = null;
   }
 
-  /** The calendar in memory; reloaded after an import, or when another process changed calendar_years. */
+  let rechecking: Promise<unknown> | null = null;
+  /** Whether another process changed calendar_years since `current` was read; reloads it if so. */
+  async function recheck(current: NonNullable<typeof cached>): Promise<void> {
+    if (fingerprintOf(await repo.listYears()) === current.fingerprint) current.checkedAt = clock.now().getTime();
+    else await readCalendar(generation);
+  }
+
+  /**
+   * The calendar in memory; reloaded after an import, or when another process changed
+   * calendar_years. A calendar due for its recheck is still answered at once and rechecked in the
+   * background: deadlines are computed inside other parts' transactions, and on SQLite (one
+   * connection) a read of our own there would wait for the very transaction that waits for it.
+   */
   async function load(): Promise<WorkCalendar> {
     if (cached && clock.now().getTime() - cached.checkedAt < recheckAfterMs) return cached.calendar;
     if (cached) {
       const current = cached;
-      if (fingerprintOf(await repo.listYears()) === current.fingerprint) {
-        current.checkedAt = clock.now().getTime();
-        return current.calendar;
-      }
+      rechecking ??= recheck(current).catch(() => undefined).finally(() => (rechecking = null));
+      return current.calendar;
     }
     if (!loading) {
       // Concurrent callers share one read.

@@ -199,18 +199,39 @@ export function createDirectoryService(deps: DirectoryDeps) {
   function forgetCached() {
     paths.clear();
     settingsCache.clear();
+    lastSettings.clear();
     linesCache.clear();
   }
 
-  async function cachedSettings(cityId: string): Promise<CitySettings> {
-    let settings = settingsCache.get(cityId);
-    if (!settings) {
-      const row = await repo.findCity(cityId);
-      if (!row) throw notFound('CITY_NOT_FOUND', `no city ${cityId}`, `城市 ${cityId} 不存在`, { id: cityId });
-      settings = parseSettings(row);
-      settingsCache.set(cityId, settings);
-    }
+  // The settings last read per city, kept past the cache's time: see cachedSettings.
+  const lastSettings = new Map<string, CitySettings>();
+  const refreshing = new Map<string, Promise<CitySettings>>();
+  async function readSettings(cityId: string): Promise<CitySettings> {
+    const row = await repo.findCity(cityId);
+    if (!row) throw notFound('CITY_NOT_FOUND', `no city ${cityId}`, `城市 ${cityId} 不存在`, { id: cityId });
+    const settings = parseSettings(row);
+    settingsCache.set(cityId, settings);
+    lastSettings.set(cityId, settings);
     return settings;
+  }
+
+  /**
+   * A city's settings, from the cache. Past its time the settings last read are still answered at
+   * once and read again in the background: clocks (office hours, grid-call limits) run inside other
+   * parts' transactions, and on SQLite (one connection) a read of our own there would wait for the
+   * very transaction that waits for it. Only a city never read in this process is awaited.
+   */
+  async function cachedSettings(cityId: string): Promise<CitySettings> {
+    const settings = settingsCache.get(cityId);
+    if (settings) return settings;
+    const stale = lastSettings.get(cityId);
+    let pending = refreshing.get(cityId);
+    if (!pending) {
+      pending = readSettings(cityId).finally(() => refreshing.delete(cityId));
+      refreshing.set(cityId, pending);
+      if (stale) pending.catch(() => undefined);
+    }
+    return stale ?? pending;
   }
 
   async function loadLines(cityId: string): Promise<HotlineLine[]> {

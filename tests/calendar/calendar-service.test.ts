@@ -3,6 +3,7 @@ import { createCalendarService, type CalendarFile, type CalendarService } from '
 import { listAudit } from '../../audit';
 import { AppError, FixedClock, Role, toChinaIso, type Actor, type CommandContext } from '../../core';
 import { freshDatabase, testDialect, type TestDatabase } from '../helpers/db';
+import { until } from '../helpers/until';
 
 const at = (local: string) => new Date(`${local}:00+08:00`);
 const cn = (d: Date) => toChinaIso(d).slice(0, 16);
@@ -151,8 +152,22 @@ describe(`calendar service on ${testDialect}`, () => {
     await calendar.importYear(FILE_2027, admin); // through another instance
     expect(cn(await reader.deadline(at('2026-12-31T10:00'), { amount: 1, unit: 'working_days' }))).toBe('2027-01-05T10:00'); // still cached
     clock.advanceMinutes(5);
-    expect(cn(await reader.deadline(at('2026-12-31T10:00'), { amount: 1, unit: 'working_days' }))).toBe('2027-01-04T10:00');
+    // Past the interval the calendar in memory still answers at once, and is rechecked in the background.
+    const oneDay = async () => cn(await reader.deadline(at('2026-12-31T10:00'), { amount: 1, unit: 'working_days' }));
+    expect(await oneDay()).toBe('2027-01-05T10:00');
+    await until(async () => (await oneDay()) === '2027-01-04T10:00', 'the recheck to load the import');
   });
+
+  it('answers a deadline inside another transaction on SQLite\'s one connection after its recheck interval (it used to wait for that transaction for ever)', async () => {
+    const reader = createCalendarService({ db: database.db, dialect: database.dialect, clock, recheckAfterMs: 60_000 });
+    await reader.load();
+    clock.advanceMinutes(2);
+    const due = await database.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('calendar_years').select('year').execute();
+      return reader.deadline(at('2026-12-30T10:00'), { amount: 1, unit: 'working_days' });
+    });
+    expect(cn(due)).toBe('2026-12-31T10:00');
+  }, 20_000);
 
   it('keeps an imported correction of a seeded year when seeding runs again', async () => {
     const file2026 = { year: 2026, source: '更正', holidays: [{ name: '元旦', days: ['2026-01-01', '2026-01-02'] }] };

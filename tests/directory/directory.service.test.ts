@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importCityFromDir } from '../../app/city-preset';
 import { testDialect } from '../helpers/db';
+import { createDirectoryService } from '../../directory';
 import { DEMO_DIR, demoWorld } from '../city-preset/demo-fixture';
 
 let w: Awaited<ReturnType<typeof demoWorld>>;
@@ -23,6 +24,17 @@ describe(`the directory service on ${testDialect}`, () => {
     await expect(w.directory.getCity('nowhere')).rejects.toMatchObject({ code: 'CITY_NOT_FOUND', status: 404 });
     await expect(w.directory.cityOfficeHours('nowhere')).rejects.toMatchObject({ code: 'CITY_NOT_FOUND' });
   });
+
+  it('answers a city\'s settings inside another transaction once its cache time has passed (on SQLite\'s one connection it used to wait for that transaction for ever)', async () => {
+    const directory = createDirectoryService({ db: w.database.db, dialect: w.database.dialect, cacheTtlMs: 1 });
+    const first = await directory.citySettings('demo');
+    await new Promise((r) => setTimeout(r, 5));
+    const inside = await w.database.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('cities').select('id').execute();
+      return directory.cityOfficeHours('demo');
+    });
+    expect(inside).toEqual(first.officeHours);
+  }, 20_000);
 
   it('territoryPathOf: the ids from the district down to itself, served from memory', async () => {
     const district = await code('990102');
