@@ -14,7 +14,7 @@ import {
   assess, baselineDays, groupsOf, HotspotSettings, DEFAULT_HOTSPOT_SETTINGS, WARNING_LEVEL_CODE, WARNING_LEVEL_ZH,
   type Assessment, type GroupKey,
 } from './domain/detection';
-import { incidentToJoin, moreSpecific } from './domain/incidents';
+import { incidentToJoin, moreSpecific, overlaps } from './domain/incidents';
 import { HotspotRepository, type Group, type IncidentRow, type WarningRow } from './hotspots.repository';
 import type { HotspotPorts, HotspotTicketView, HotspotLiveEvent } from './ports';
 
@@ -357,18 +357,30 @@ export function createHotspotService(deps: HotspotDeps) {
       const w = (await r.findWarning(id))!;
       await recordAudit(trx, ctx, { entityType: 'hotspot_warning', entityId: w.id, action: 'hotspot.raised', after: { level: a.level, ...facts }, cityId: g.cityId }, now);
 
-      // Its incident (热点事件).
+      // Its incident (热点事件): a new warning, or a related level rising, goes with the burst it overlaps most.
       let incident = w.incident_id ? await r.findIncident(w.incident_id) : undefined;
       let opened = false;
       let joined = false;
-      if (!incident) {
+      if (!incident || incident.headline_warning_id !== w.id) {
         const today = await r.incidentsOfDay(g.cityId, a.day);
-        incident = incidentToJoin({ categoryPath, territoryPath: key.territoryPath },
-          today.map((i) => ({ ...i, headline: { categoryPath: i.category_path, territoryPath: i.territory_path }, raisedAt: i.raised_at })));
-        if (incident) {
+        const candidates = [];
+        for (const i of today) {
+          const headline = { categoryPath: i.category_path, territoryPath: i.territory_path };
+          if (!overlaps({ categoryPath, territoryPath: key.territoryPath }, headline)) continue;
+          const c = (await r.countsOf(groupOf(i.city_id, { categoryId: i.category_id, territoryId: i.territory_id }), [a.day])).get(a.day);
+          candidates.push({ ...i, headline, headlineTickets: Number(c?.tickets ?? 0), raisedAt: i.raised_at });
+        }
+        const target = incidentToJoin({ categoryPath, territoryPath: key.territoryPath }, candidates);
+        if (target && target.id !== incident?.id) {
+          if (incident) {
+            // Moved to the bigger burst: the one it leaves keeps what it was told, and records the move.
+            await r.updateIncident(incident.id, {});
+            await recordAudit(trx, ctx, { entityType: 'hotspot_incident', entityId: incident.id, action: 'hotspot.incident.left', after: { warningId: w.id, toIncidentId: target.id }, cityId: g.cityId }, now);
+          }
+          incident = (await r.findIncident(target.id))!;
           joined = true;
           await r.joinIncident(w.id, incident);
-        } else {
+        } else if (!incident) {
           opened = true;
           incident = {
             id: newId(), city_id: g.cityId, day: a.day, headline_warning_id: w.id, category_id: g.categoryId, category_path: categoryPath,
@@ -593,7 +605,7 @@ export function createHotspotService(deps: HotspotDeps) {
       const view = toIncidentView(incident, members);
       const counts = (await repo().countsOf(groupOf(incident.city_id, { categoryId: view.categoryId, territoryId: view.territoryId }), [incident.day])).get(incident.day);
       const trail = (await Promise.all([listAudit(deps.db, 'hotspot_incident', id), ...members.map((m) => listAudit(deps.db, 'hotspot_warning', m.id))])).flat()
-        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0))
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) // ids follow the order of writing
         .map((e) => ({ action: e.action, at: e.at, actorRole: e.actorRole, reason: e.reason }));
       return {
         warning: view,

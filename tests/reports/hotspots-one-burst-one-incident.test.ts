@@ -69,9 +69,10 @@ describe('which warnings tell of one burst (pure rules)', () => {
     expect(overlaps(g('/a/b/c/', '/d/s/m/'), g('/a/b/c/', '/d/s/n/'))).toBe(false); // same problem, another community
     expect(moreSpecific({ categoryLevel: 3, territoryLevel: 'street' }, { categoryLevel: 2, territoryLevel: 'community' })).toBeGreaterThan(0);
     expect(moreSpecific({ categoryLevel: 3, territoryLevel: 'community' }, { categoryLevel: 3, territoryLevel: 'street' })).toBeGreaterThan(0);
-    const older = { id: 'b', raisedAt: '2025-10-09 01:00:00.000', headline: g('/a/b/c/', '/d/s/m/') };
-    const newer = { id: 'a', raisedAt: '2025-10-09 01:05:00.000', headline: g('/a/b/x/', '/d/s/m/') };
-    expect(incidentToJoin(g('/a/b/', '/d/s/'), [newer, older])).toBe(older); // overlaps both headlines: the older
+    const older = { id: 'b', raisedAt: '2025-10-09 01:00:00.000', headlineTickets: 6, headline: g('/a/b/c/', '/d/s/m/') };
+    const newer = { id: 'a', raisedAt: '2025-10-09 01:05:00.000', headlineTickets: 6, headline: g('/a/b/x/', '/d/s/m/') };
+    expect(incidentToJoin(g('/a/b/', '/d/s/'), [newer, older])).toBe(older); // overlaps both headlines, as big: the older
+    expect(incidentToJoin(g('/a/b/', '/d/s/'), [{ ...newer, headlineTickets: 20 }, older])?.id).toBe('a'); // the bigger burst
     expect(incidentToJoin(g('/a/b/x/', '/d/s/'), [newer, older])).toBe(newer);
     expect(incidentToJoin(g('/a/y/', '/d/s/'), [newer, older])).toBeUndefined();
     expect(groupsOf('/a/b/c/', '/d/s/m/g/')).toHaveLength(4);

@@ -35,15 +35,16 @@ export function moreSpecific(a: Pick<IncidentMember, 'categoryLevel' | 'territor
 }
 
 /**
- * The incident a new warning joins: among the day's incidents whose headline it overlaps, the
- * oldest (raised first, then by id: every node picks the same one). A broader warning that
- * overlaps the headlines of two incidents (one street, two problems) joins the older; one that
- * overlaps no headline starts its own incident. Undefined: a new incident.
+ * The incident a warning belongs to: among the day's incidents whose headline it overlaps, the one
+ * whose headline group has the most tickets today (a broader level crossed mostly because of that
+ * burst), then the oldest, then by id (every node picks the same one). A broader warning over two
+ * bursts of one street (two problems, or two communities) goes with the bigger; one that overlaps
+ * no headline starts its own incident (undefined).
  */
-export function incidentToJoin<T extends { headline: Pick<IncidentMember, 'categoryPath' | 'territoryPath'>; raisedAt: string; id: string }>(
+export function incidentToJoin<T extends { headline: Pick<IncidentMember, 'categoryPath' | 'territoryPath'>; headlineTickets: number; raisedAt: string; id: string }>(
   warning: Pick<IncidentMember, 'categoryPath' | 'territoryPath'>, incidents: readonly T[],
 ): T | undefined {
   return incidents
     .filter((i) => overlaps(warning, i.headline))
-    .sort((x, y) => (x.raisedAt < y.raisedAt ? -1 : x.raisedAt > y.raisedAt ? 1 : x.id < y.id ? -1 : x.id > y.id ? 1 : 0))[0];
+    .sort((x, y) => y.headlineTickets - x.headlineTickets || (x.raisedAt < y.raisedAt ? -1 : x.raisedAt > y.raisedAt ? 1 : x.id < y.id ? -1 : x.id > y.id ? 1 : 0))[0];
 }
