@@ -40,7 +40,7 @@ describeConsole('hotspot panel (browser)', (env) => {
     expect(items).toHaveLength(1);
     const warning = items[0];
     expect(warning).toMatchObject({ territoryName: '滨江社区', categoryName: '环境卫生' });
-    await expect.poll(() => page.getByTestId(`hotspot-related-${warning.id}`).innerText(), { timeout: 15_000 }).toContain('滨江街道「城市建设和市政管理」（蓝色预警（一般））');
+    await expect.poll(() => page.getByTestId(`hotspot-related-${warning.id}`).innerText(), { timeout: 15_000 }).toContain('滨江街道「城市建设和市政管理」（蓝色）');
     const related = await page.getByTestId(`hotspot-related-${warning.id}`).innerText();
     for (const label of ['关联层级', '滨江街道「环境卫生」', '滨江社区「城市建设和市政管理」']) expect(related).toContain(label);
     expect(await panel.locator('[data-testid^="hotspot-title-"]').count()).toBe(1);
