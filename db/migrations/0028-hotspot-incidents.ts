@@ -53,8 +53,9 @@ export async function up(db: Kysely<any>, dialect: DialectName): Promise<void> {
   await db.updateTable('hotspot_warnings').set({ incident_id: sql.ref('id') }).execute();
 }
 
-export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.dropIndex('hotspot_warnings_incident').on('hotspot_warnings').execute();
+export async function down(db: Kysely<any>, dialect: DialectName): Promise<void> {
+  const drop = db.schema.dropIndex('hotspot_warnings_incident');
+  await (dialect === 'mysql' ? drop.on('hotspot_warnings') : drop).execute();
   await db.schema.alterTable('hotspot_warnings').dropColumn('incident_id').execute();
   await db.schema.dropTable('hotspot_incidents').ifExists().execute();
 }
