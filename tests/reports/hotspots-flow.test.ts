@@ -279,6 +279,9 @@ describe('acknowledge and dismiss', () => {
     await gridLead.waitFor((m) => m.type === 'hotspot.updated' && m.data.incident.id === earlier.id, 'the acknowledgement live');
     const trail = json(await api('supervisor1', 'GET', `/hotspots/${earlier.id}`)).trail;
     expect(trail.at(-1)).toMatchObject({ action: 'hotspot.acknowledged', actorRole: 'town_leader', reason: '已安排排查' });
+    // Its broader levels (城市建设和市政管理) went with the bigger burst of rubbish when they rose: it holds its own two now.
+    expect(trail.filter((e: any) => e.action === 'hotspot.incident.left')).toHaveLength(2);
+    expect(json(r).related.map((x: any) => x.label)).toEqual(['滨江街道「居民服务设施」']);
   });
 
   it('a supervisor dismisses an incident with a reason; a dismissed incident cannot become a ticket', async () => {
