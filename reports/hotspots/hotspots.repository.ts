@@ -143,9 +143,14 @@ export class HotspotRepository {
       .where('territory_path', 'like', `${territoryPath.replace(/[\\%_]/g, (c) => '\\' + c)}%`).execute();
   }
 
-  /** A city's incidents of a day, as last committed (inside the family's lock). */
+  /**
+   * A city's incidents of a day. A plain read: taken after `lockFamily` (the transaction's first
+   * statement), its snapshot holds every incident of the family committed before the lock; other
+   * families' cannot overlap, and a locking read here would serialise (and deadlock) raises of
+   * unrelated bursts of the same day.
+   */
   incidentsOfDay(cityId: string, day: string): Promise<IncidentRow[]> {
-    return newestCommitted(this.db.selectFrom('hotspot_incidents').selectAll().where('city_id', '=', cityId).where('day', '=', day), this.dialect).execute();
+    return this.db.selectFrom('hotspot_incidents').selectAll().where('city_id', '=', cityId).where('day', '=', day).execute();
   }
 
   findIncident(id: string): Promise<IncidentRow | undefined> {
