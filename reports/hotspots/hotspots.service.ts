@@ -313,7 +313,8 @@ export function createHotspotService(deps: HotspotDeps) {
   /**
    * Raises the group's warning of the day to `a.level` if lower (exactly one caller wins a given
    * level) and keeps its incident: a new warning joins the day's incident whose headline it overlaps
-   * (becoming the headline when more specific) or opens one. The bell rings once per incident,
+   * (becoming the headline when more specific) or opens one; a related level that rises goes with
+   * the bigger of the bursts it overlaps (domain/incidents.ts). The bell rings once per incident,
    * recipient and level: on opening and on each rise of the incident's level everyone told of it;
    * on a join, only those the new warning's territory adds (the others' notices are repeats, dropped
    * by their dedup key).
@@ -407,6 +408,7 @@ export function createHotspotService(deps: HotspotDeps) {
       if (after.status !== incident.status) await r.mirrorHandling(after);
       const members = (await r.membersOf([after.id])).get(after.id)!;
       const view = toIncidentView(after, members);
+      const raised = members.find((m) => m.id === w.id)!; // with its incident and mirrored status
       const action = opened ? 'hotspot.incident.opened' : rose ? 'hotspot.incident.raised' : joined ? 'hotspot.incident.joined' : null;
       if (action) {
         await recordAudit(trx, ctx, {
@@ -415,7 +417,7 @@ export function createHotspotService(deps: HotspotDeps) {
         }, now);
       }
       const everyone = [...new Set(members.flatMap((m) => recipientsAt.get(m.territory_path) ?? []))];
-      if (everyone.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.raised', g.cityId, view, everyone, toWarningView(w))));
+      if (everyone.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.raised', g.cityId, view, everyone, toWarningView(raised))));
       // The bell (通知): once per incident, recipient and level, in the raise's transaction.
       const told = opened || rose ? everyone : joined ? (recipientsAt.get(key.territoryPath) ?? []) : [];
       if (ports.notices) {
@@ -429,7 +431,7 @@ export function createHotspotService(deps: HotspotDeps) {
           });
         }
       }
-      return w;
+      return raised;
     });
     if (staged.length) await ports.feed.releaseStaged(staged);
     return row ? toWarningView(row) : null;
