@@ -60,6 +60,11 @@ export async function benchHotspots(kind: 'sqlite' | 'mysql', n: number, debounc
     await hotspots.stop();
     const warnings = Number((await database.db.selectFrom('hotspot_warnings').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
     const levels = (await database.db.selectFrom('hotspot_warnings').select(['category_id', 'territory_id', 'level']).orderBy('category_id').orderBy('territory_id').execute()).map((w) => `${w.category_id}|${w.territory_id}|${w.level}`);
+    // The incidents (热点事件) those warnings make: which group heads each, its level, and how many warnings it holds.
+    const incidentRows = await database.db.selectFrom('hotspot_incidents as i').innerJoin('hotspot_warnings as w', 'w.incident_id', 'i.id')
+      .select((eb) => ['i.category_id', 'i.territory_id', 'i.level', eb.fn.countAll().as('n')]).groupBy(['i.id', 'i.category_id', 'i.territory_id', 'i.level'])
+      .orderBy('i.category_id').orderBy('i.territory_id').execute();
+    const incidents = incidentRows.map((i) => `${i.category_id}|${i.territory_id}|${i.level}|${i.n}`);
     return {
       name: `registration with hotspot counts + evaluation${debounceMs ? ` debounced ${debounceMs} ms` : ' after each commit'} vs without (${kind})`,
       tickets: n,
@@ -68,6 +73,9 @@ export async function benchHotspots(kind: 'sqlite' | 'mysql', n: number, debounc
       warningsRaised: warnings,
       /** The groups warned and their final levels, hashed: equal with and without debounce. */
       warningLevels: createHash('sha256').update(levels.join(',')).digest('hex').slice(0, 12),
+      incidentsOpened: incidents.length,
+      /** The incidents' headlines, levels and sizes, hashed: compared between the two modes like the warnings. */
+      incidentShapes: createHash('sha256').update(incidents.join(',')).digest('hex').slice(0, 12),
       ratioWithToWithout: fmt(countedMs / plainMs),
     };
   } finally {

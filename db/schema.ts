@@ -856,6 +856,7 @@ export interface DB {
   hotspot_callers: HotspotCallersTable;
   hotspot_ticket_groups: HotspotTicketGroupsTable;
   hotspot_warnings: HotspotWarningsTable;
+  hotspot_incidents: HotspotIncidentsTable;
   grid_calls: GridCallsTable;
   grid_matters: GridMattersTable;
   grid_tasks: GridTasksTable;
@@ -928,6 +929,29 @@ export interface HotspotWarningsTable {
   callers: number;
   baseline_mean: number;
   baseline_spread: number;
+  status: string; // open | acknowledged | dismissed | converted
+  version: number;
+  raised_at: string;
+  level_raised_at: string;
+  handled_by: string | null;
+  handled_at: string | null;
+  note: string | null;
+  proactive_ticket_id: string | null;
+  /** The incident (热点事件) it belongs to (migration 0028); the handling above mirrors the incident's. */
+  incident_id: string | null;
+}
+
+/** A hotspot incident (热点事件, migration 0028): the overlapping warnings of one burst; the headline is the most specific. */
+export interface HotspotIncidentsTable {
+  id: string;
+  city_id: string;
+  day: string;
+  headline_warning_id: string;
+  category_id: string;
+  category_path: string;
+  territory_id: string;
+  territory_path: string;
+  level: number; // the highest of its warnings
   status: string; // open | acknowledged | dismissed | converted
   version: number;
   raised_at: string;

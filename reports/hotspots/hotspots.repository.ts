@@ -1,8 +1,9 @@
 import { sql, type Kysely } from 'kysely';
-import { insertIgnore, upsertAdd, type DB, type DialectName } from '../../db';
+import { insertIgnore, newestCommitted, upsertAdd, type DB, type DialectName } from '../../db';
 import type { GroupKey } from './domain/detection';
 
 export type WarningRow = DB['hotspot_warnings'];
+export type IncidentRow = DB['hotspot_incidents'];
 export type CountRow = DB['hotspot_counts'];
 export type MembershipRow = DB['hotspot_ticket_groups'];
 
@@ -124,6 +125,98 @@ export class HotspotRepository {
   async updateIfVersion(id: string, version: number, set: Partial<WarningRow>): Promise<boolean> {
     const r = await this.db.updateTable('hotspot_warnings').set({ ...set, version: sql`version + 1` }).where('id', '=', id).where('version', '=', version).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  /**
+   * Serialises the incident bookkeeping of one burst's family (its level-2 category × its street, one
+   * day) between nodes: a locking read of that group's counter row, which every ticket of the family
+   * counts in (MariaDB; SQLite runs one writer at a time).
+   */
+  async lockFamily(cityId: string, categoryId: string, territoryId: string, day: string): Promise<void> {
+    await newestCommitted(this.db.selectFrom('hotspot_counts').select('tickets').where('city_id', '=', cityId).where('category_id', '=', categoryId)
+      .where('territory_id', '=', territoryId).where('day', '=', day), this.dialect).execute();
+  }
+
+  /** The warnings of a city's day under a territory (a family's, before a raise). */
+  warningsUnder(cityId: string, day: string, territoryPath: string): Promise<WarningRow[]> {
+    return this.db.selectFrom('hotspot_warnings').selectAll().where('city_id', '=', cityId).where('day', '=', day)
+      .where('territory_path', 'like', `${territoryPath.replace(/[\\%_]/g, (c) => '\\' + c)}%`).execute();
+  }
+
+  /**
+   * A city's incidents of a day. A plain read: taken after `lockFamily` (the transaction's first
+   * statement), its snapshot holds every incident of the family committed before the lock; other
+   * families' cannot overlap, and a locking read here would serialise (and deadlock) raises of
+   * unrelated bursts of the same day.
+   */
+  incidentsOfDay(cityId: string, day: string): Promise<IncidentRow[]> {
+    return this.db.selectFrom('hotspot_incidents').selectAll().where('city_id', '=', cityId).where('day', '=', day).execute();
+  }
+
+  findIncident(id: string): Promise<IncidentRow | undefined> {
+    return this.db.selectFrom('hotspot_incidents').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async insertIncident(row: IncidentRow): Promise<void> {
+    await this.db.insertInto('hotspot_incidents').values(row).execute();
+  }
+
+  async updateIncident(id: string, set: Partial<IncidentRow>): Promise<void> {
+    await this.db.updateTable('hotspot_incidents').set({ ...set, version: sql`version + 1` }).where('id', '=', id).execute();
+  }
+
+  async updateIncidentIfVersion(id: string, version: number, set: Partial<IncidentRow>): Promise<boolean> {
+    const r = await this.db.updateTable('hotspot_incidents').set({ ...set, version: sql`version + 1` }).where('id', '=', id).where('version', '=', version).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  /** The warnings of incidents, by incident. */
+  async membersOf(incidentIds: string[]): Promise<Map<string, WarningRow[]>> {
+    const out = new Map<string, WarningRow[]>(incidentIds.map((id) => [id, []]));
+    if (!incidentIds.length) return out;
+    const rows = await this.db.selectFrom('hotspot_warnings').selectAll().where('incident_id', 'in', incidentIds).orderBy('raised_at').orderBy('id').execute();
+    for (const r of rows) out.get(r.incident_id!)?.push(r);
+    return out;
+  }
+
+  /** Puts a warning in an incident, its handling mirroring the incident's. */
+  async joinIncident(warningId: string, incident: Pick<IncidentRow, 'id' | 'status'>): Promise<void> {
+    await this.db.updateTable('hotspot_warnings').set({ incident_id: incident.id, status: incident.status }).where('id', '=', warningId).execute();
+  }
+
+  /** The incident's handling, mirrored on its warnings. */
+  async mirrorHandling(incident: IncidentRow): Promise<void> {
+    await this.db.updateTable('hotspot_warnings')
+      .set({ status: incident.status, handled_by: incident.handled_by, handled_at: incident.handled_at, note: incident.note, proactive_ticket_id: incident.proactive_ticket_id })
+      .where('incident_id', '=', incident.id).execute();
+  }
+
+  /**
+   * Incidents, newest day and highest level first. A filter on category or territory, and a
+   * leader's scope, hold when any warning of the incident matches (its headline or a related level).
+   */
+  async listIncidents(f: WarningFilter, page: number, pageSize: number): Promise<{ rows: IncidentRow[]; total: number }> {
+    const like = (p: string) => `${p.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+    let q = this.db.selectFrom('hotspot_incidents as i').where('i.city_id', '=', f.cityId);
+    if (f.fromDay) q = q.where('i.day', '>=', f.fromDay);
+    if (f.toDay) q = q.where('i.day', '<=', f.toDay);
+    if (f.minLevel) q = q.where('i.level', '>=', f.minLevel);
+    if (f.statuses?.length) q = q.where('i.status', 'in', f.statuses);
+    if (f.categoryId || f.territoryPath || f.scope) {
+      q = q.where((eb) => {
+        let m = eb.selectFrom('hotspot_warnings as w').select('w.id').whereRef('w.incident_id', '=', 'i.id');
+        if (f.categoryId) m = m.where('w.category_id', '=', f.categoryId);
+        if (f.territoryPath) m = m.where('w.territory_path', 'like', like(f.territoryPath));
+        if (f.scope) {
+          const { under, overIds } = f.scope;
+          m = m.where((w) => w.or([w('w.territory_path', 'like', like(under)), ...(overIds.length ? [w('w.territory_id', 'in', overIds)] : [])]));
+        }
+        return eb.exists(m);
+      });
+    }
+    const total = Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const rows = await q.selectAll('i').orderBy('i.day', 'desc').orderBy('i.level', 'desc').orderBy('i.level_raised_at', 'desc').orderBy('i.id').limit(pageSize).offset((page - 1) * pageSize).execute();
+    return { rows, total };
   }
 
   async listWarnings(f: WarningFilter, page: number, pageSize: number): Promise<{ rows: WarningRow[]; total: number }> {

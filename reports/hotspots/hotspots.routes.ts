@@ -1,5 +1,6 @@
 /**
- * /hotspots: hotspot warnings (热点预警) — the list with filters, one warning with the tickets behind
+ * /hotspots: hotspot warnings (热点预警), one per incident (热点事件: the overlapping warnings of one
+ * burst, headlined by the most specific) — the list with filters, one incident with the tickets behind
  * it, acknowledge (知悉), dismiss (排除) and convert to a proactive ticket (转主动治理工单).
  * Supervisors, dispatchers and admins see the city; town leaders, community secretaries and grid
  * leaders see the warnings of their territory (over or under it).
@@ -26,6 +27,13 @@ const Warning = z.object({
   tickets: z.number(), callers: z.number(), baselineMean: z.number(), baselineSpread: z.number(), status: z.string(), statusZh: z.string(), version: z.number(),
   raisedAt: z.string(), levelRaisedAt: z.string(), handledBy: z.string().nullable(), handledAt: z.string().nullable(), note: z.string().nullable(),
   proactiveTicketId: z.string().nullable(), title: z.string(),
+  // The incident (热点事件): the group fields above are its headline's; the other warnings of the burst are its related levels.
+  headlineWarningId: z.string(), headlineLevel: z.number(),
+  related: z.array(z.object({
+    warningId: z.string(), level: z.number(), levelCode: z.enum(['blue', 'yellow', 'red']), levelZh: z.string(), basis: z.enum(['day', 'window']),
+    categoryId: z.string(), categoryName: z.string(), categoryLevel: z.number(), territoryId: z.string(), territoryName: z.string(), territoryLevel: z.string(),
+    tickets: z.number(), callers: z.number(), label: z.string(),
+  })),
 });
 const TicketBehind = z.object({
   id: z.string(), number: z.string(), status: z.string(), statusZh: z.string(), title: z.string().nullable(), callerPhone: z.string().nullable(),
@@ -48,7 +56,7 @@ export async function hotspotRoutes(app: FastifyInstance, opts: HotspotRoutesOpt
   r.get('/hotspots', {
     ...readers,
     schema: {
-      tags, summary: '热点预警 Hotspot warnings, newest day first, highest level first (leaders: their territory only)',
+      tags, summary: '热点预警 Hotspot incidents (one per burst, with its related levels), newest day first, highest level first (leaders: their territory only)',
       querystring: z.strictObject({
         ...PageQuery.shape, fromDay: Day.optional(), toDay: Day.optional(), minLevel: z.coerce.number().int().min(1).max(3).optional(),
         status: csv.pipe(z.array(z.enum(['open', 'acknowledged', 'dismissed', 'converted']))).optional(), categoryId: z.string().max(64).optional(),

@@ -14,7 +14,8 @@ import {
   assess, baselineDays, groupsOf, HotspotSettings, DEFAULT_HOTSPOT_SETTINGS, WARNING_LEVEL_CODE, WARNING_LEVEL_ZH,
   type Assessment, type GroupKey,
 } from './domain/detection';
-import { HotspotRepository, type Group, type WarningRow } from './hotspots.repository';
+import { incidentToJoin, moreSpecific, overlaps } from './domain/incidents';
+import { HotspotRepository, type Group, type IncidentRow, type WarningRow } from './hotspots.repository';
 import type { HotspotPorts, HotspotTicketView, HotspotLiveEvent } from './ports';
 
 /** What counting needs of a ticket row (intake's row has these columns). */
@@ -96,6 +97,63 @@ export function toWarningView(w: WarningRow): WarningView {
     raisedAt: dbTimeToIso(w.raised_at)!, levelRaisedAt: dbTimeToIso(w.level_raised_at)!, handledBy: w.handled_by, handledAt: dbTimeToIso(w.handled_at), note: w.note,
     proactiveTicketId: w.proactive_ticket_id,
     title: `${w.territory_name}「${w.category_name}」诉求集中（${w.day}）`,
+  };
+}
+
+/** A warning of an incident other than its headline: a related level (关联层级) of the same burst. */
+export interface RelatedLevelView {
+  warningId: string;
+  level: number;
+  levelCode: 'blue' | 'yellow' | 'red';
+  levelZh: string;
+  basis: 'day' | 'window';
+  categoryId: string;
+  categoryName: string;
+  categoryLevel: number;
+  territoryId: string;
+  territoryName: string;
+  territoryLevel: string;
+  tickets: number;
+  callers: number;
+  /** e.g. 滨江街道「城市建设和市政管理」 */
+  label: string;
+}
+
+/**
+ * A hotspot incident (热点事件): the warnings of one burst, told and handled as one. The group
+ * fields (category, territory, figures, basis, baseline, title) are its headline's, the most
+ * specific warning; `level` is the highest of its warnings; status and handling are the incident's.
+ */
+export interface IncidentView extends Omit<WarningView, 'level' | 'levelCode' | 'levelZh'> {
+  level: number;
+  levelCode: 'blue' | 'yellow' | 'red';
+  levelZh: string;
+  headlineWarningId: string;
+  headlineLevel: number;
+  /** The other warnings of the burst, most specific first. */
+  related: RelatedLevelView[];
+}
+
+const levelsOf = (w: WarningRow) => ({ categoryLevel: Number(w.category_level), territoryLevel: w.territory_level });
+const bySpecificity = (a: WarningRow, b: WarningRow) => moreSpecific(levelsOf(b), levelsOf(a)) || (a.id < b.id ? -1 : 1);
+
+export function toIncidentView(i: IncidentRow, members: WarningRow[]): IncidentView {
+  const headline = members.find((m) => m.id === i.headline_warning_id) ?? members[0];
+  const h = toWarningView(headline);
+  const level = Number(i.level) as 1 | 2 | 3;
+  const related = members.filter((m) => m.id !== headline.id).sort(bySpecificity).map((m): RelatedLevelView => {
+    const l = Number(m.level) as 1 | 2 | 3;
+    return {
+      warningId: m.id, level: l, levelCode: WARNING_LEVEL_CODE[l], levelZh: WARNING_LEVEL_ZH[l], basis: m.basis as 'day' | 'window',
+      categoryId: m.category_id, categoryName: m.category_name, categoryLevel: Number(m.category_level), territoryId: m.territory_id, territoryName: m.territory_name,
+      territoryLevel: m.territory_level, tickets: Number(m.tickets), callers: Number(m.callers), label: `${m.territory_name}「${m.category_name}」`,
+    };
+  });
+  return {
+    ...h, id: i.id, day: i.day, level, levelCode: WARNING_LEVEL_CODE[level], levelZh: WARNING_LEVEL_ZH[level],
+    status: i.status as WarningStatus, statusZh: WARNING_STATUS_ZH[i.status as WarningStatus] ?? i.status, version: Number(i.version),
+    raisedAt: dbTimeToIso(i.raised_at)!, levelRaisedAt: dbTimeToIso(i.level_raised_at)!, handledBy: i.handled_by, handledAt: dbTimeToIso(i.handled_at), note: i.note,
+    proactiveTicketId: i.proactive_ticket_id, headlineWarningId: headline.id, headlineLevel: h.level, related,
   };
 }
 
@@ -203,6 +261,7 @@ export function createHotspotService(deps: HotspotDeps) {
     const raised: WarningView[] = [];
     const seen = new Set<string>();
     const day = chinaDate(now);
+    const due: { g: Group; a: NonNullable<Awaited<ReturnType<typeof assessGroup>>> }[] = [];
     for (const g of groups) {
       const k = `${g.categoryId}|${g.territoryId}`;
       if (seen.has(k)) continue;
@@ -210,7 +269,11 @@ export function createHotspotService(deps: HotspotDeps) {
       // Nothing rises above red: a group already there is not assessed again today.
       if (Number((await repo().findWarningOf(g, day))?.level ?? 0) >= 3) continue;
       const a = await assessGroup(g, s, now);
-      if (!a || a.level === 0) continue;
+      if (a && a.level > 0 && a.key) due.push({ g, a });
+    }
+    // The most specific first: a burst's incident opens under its headline, and the broader levels join it.
+    due.sort((x, y) => moreSpecific(y.a.key!, x.a.key!));
+    for (const { g, a } of due) {
       const w = await raise(g, a, now);
       if (w) raised.push(w);
     }
@@ -239,20 +302,37 @@ export function createHotspotService(deps: HotspotDeps) {
     return { ...a, day, key: today ? { categoryLevel: Number(today.category_level), territoryLevel: today.territory_level, territoryPath: today.territory_path } : undefined };
   }
 
-  function liveEvent(type: string, w: WarningRow, recipients: string[]): HotspotLiveEvent {
-    const data = { warning: toWarningView(w) };
+  /** `hotspot.raised` carries the incident and the warning raised in it; `hotspot.updated` the incident. */
+  function liveEvent(type: string, cityId: string, incident: IncidentView, recipients: string[], warning?: WarningView): HotspotLiveEvent {
+    const data = warning ? { incident, warning } : { incident };
     // A warning holds no citizen's data: the outside payload is the same.
-    return { type, cityId: w.city_id, audience: { center: false, userIds: recipients }, data, unitData: data, key: `${type}:${w.id}:${w.level}:${w.version}` };
+    const key = `${type}:${incident.id}:${incident.version}${warning ? `:${warning.id}:${warning.level}` : ''}`;
+    return { type, cityId, audience: { center: false, userIds: recipients }, data, unitData: data, key };
   }
 
-  /** Raises the group's warning of the day to `a.level` if lower; exactly one caller wins a given level. */
+  /**
+   * Raises the group's warning of the day to `a.level` if lower (exactly one caller wins a given
+   * level) and keeps its incident: a new warning joins the day's incident whose headline it overlaps
+   * (becoming the headline when more specific) or opens one; a related level that rises goes with
+   * the bigger of the bursts it overlaps (domain/incidents.ts). The bell rings once per incident,
+   * recipient and level: on opening and on each rise of the incident's level everyone told of it;
+   * on a join, only those the new warning's territory adds (the others' notices are repeats, dropped
+   * by their dedup key).
+   */
   async function raise(g: Group, a: Assessment & { day: string; key?: { categoryLevel: number; territoryLevel: string; territoryPath: string } }, now: Date): Promise<WarningView | null> {
     const existing = await repo().findWarningOf(g, a.day);
     if ((existing && Number(existing.level) >= a.level) || !a.key) return null;
+    const key = a.key;
     // Reads over other parts happen before the transaction (SQLite runs one connection at a time).
-    const [categoryName, territoryName, recipients] = await Promise.all([
-      ports.categoryName(g.cityId, g.categoryId), ports.territoryName(g.territoryId), ports.recipientsOf(g.cityId, a.key.territoryPath),
+    const categoryPath = (await ports.categoryPathWithin(deps.db, g.categoryId)) ?? `/${g.categoryId}/`;
+    // The burst's family: its level-2 category × its street. Every warning it can share an incident with is in it.
+    const family = { categoryId: categoryPath.split('/').filter(Boolean)[1] ?? g.categoryId, path: `/${key.territoryPath.split('/').filter(Boolean).slice(0, 2).join('/')}/` };
+    const familyTerritoryId = family.path.split('/').filter(Boolean)[1] ?? g.territoryId;
+    const paths = new Set([key.territoryPath, family.path, ...(await repo().warningsUnder(g.cityId, a.day, family.path)).map((w) => w.territory_path)]);
+    const [categoryName, territoryName, recipientLists] = await Promise.all([
+      ports.categoryName(g.cityId, g.categoryId), ports.territoryName(g.territoryId), Promise.all([...paths].map((p) => ports.recipientsOf(g.cityId, p))),
     ]);
+    const recipientsAt = new Map([...paths].map((p, i) => [p, recipientLists[i]]));
     const at = toDbTime(now);
     const facts = { basis: a.basis, tickets: a.tickets, callers: a.callers, baseline_mean: a.mean, baseline_spread: a.spread, level_raised_at: at };
     const staged: string[] = [];
@@ -260,45 +340,113 @@ export function createHotspotService(deps: HotspotDeps) {
     const row = await inTransaction(async (trx) => {
       staged.length = 0; // a retried attempt stages its own event
       const r = repo(trx);
+      // First: one raise at a time per family, so two nodes never open two incidents for one burst.
+      await r.lockFamily(g.cityId, family.categoryId, familyTerritoryId, a.day);
       const fresh: WarningRow = {
         id: newId(), city_id: g.cityId, category_id: g.categoryId, territory_id: g.territoryId, day: a.day,
-        category_level: a.key!.categoryLevel, territory_level: a.key!.territoryLevel, territory_path: a.key!.territoryPath,
+        category_level: key.categoryLevel, territory_level: key.territoryLevel, territory_path: key.territoryPath,
         category_name: categoryName ?? g.categoryId, territory_name: territoryName ?? g.territoryId, level: a.level, status: WarningStatus.open, version: 1,
-        raised_at: at, handled_by: null, handled_at: null, note: null, proactive_ticket_id: null, ...facts,
+        raised_at: at, handled_by: null, handled_at: null, note: null, proactive_ticket_id: null, incident_id: null, ...facts,
       };
       let id = fresh.id;
       if (!(await r.insertWarningOnce(fresh))) {
         // Another node (or the sweep) holds the day's warning: an UPDATE reads the newest committed row.
         const other = (await r.findWarningOf(g, a.day))!;
-        const reopened = { ...facts, status: sql<string>`case when status = 'converted' then status else 'open' end` as unknown as string };
-        if (!other || !(await r.raiseWarning(other.id, a.level, reopened))) return null;
+        if (!other || !(await r.raiseWarning(other.id, a.level, facts))) return null;
         id = other.id;
       }
       const w = (await r.findWarning(id))!;
-      await recordAudit(trx, ctx, { entityType: 'hotspot_warning', entityId: w.id, action: 'hotspot.raised', after: { level: a.level, ...facts, recipients: recipients.length }, cityId: g.cityId }, now);
-      if (recipients.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.raised', w, recipients)));
-      // The bell (通知): one notice per recipient and level, kept with the warning's raise.
+      await recordAudit(trx, ctx, { entityType: 'hotspot_warning', entityId: w.id, action: 'hotspot.raised', after: { level: a.level, ...facts }, cityId: g.cityId }, now);
+
+      // Its incident (热点事件): a new warning, or a related level rising, goes with the burst it overlaps most.
+      let incident = w.incident_id ? await r.findIncident(w.incident_id) : undefined;
+      let opened = false;
+      let joined = false;
+      if (!incident || incident.headline_warning_id !== w.id) {
+        const today = await r.incidentsOfDay(g.cityId, a.day);
+        const candidates = [];
+        for (const i of today) {
+          const headline = { categoryPath: i.category_path, territoryPath: i.territory_path };
+          if (!overlaps({ categoryPath, territoryPath: key.territoryPath }, headline)) continue;
+          const c = (await r.countsOf(groupOf(i.city_id, { categoryId: i.category_id, territoryId: i.territory_id }), [a.day])).get(a.day);
+          candidates.push({ ...i, headline, headlineTickets: Number(c?.tickets ?? 0), raisedAt: i.raised_at });
+        }
+        const target = incidentToJoin({ categoryPath, territoryPath: key.territoryPath }, candidates);
+        if (target && target.id !== incident?.id) {
+          if (incident) {
+            // Moved to the bigger burst: the one it leaves keeps what it was told, and records the move.
+            await r.updateIncident(incident.id, {});
+            await recordAudit(trx, ctx, { entityType: 'hotspot_incident', entityId: incident.id, action: 'hotspot.incident.left', after: { warningId: w.id, toIncidentId: target.id }, cityId: g.cityId }, now);
+          }
+          incident = (await r.findIncident(target.id))!;
+          joined = true;
+          await r.joinIncident(w.id, incident);
+        } else if (!incident) {
+          opened = true;
+          incident = {
+            id: newId(), city_id: g.cityId, day: a.day, headline_warning_id: w.id, category_id: g.categoryId, category_path: categoryPath,
+            territory_id: g.territoryId, territory_path: key.territoryPath, level: a.level, status: WarningStatus.open, version: 1,
+            raised_at: at, level_raised_at: at, handled_by: null, handled_at: null, note: null, proactive_ticket_id: null,
+          };
+          await r.insertIncident(incident);
+          await r.joinIncident(w.id, incident);
+        }
+      }
+      const before = opened ? 0 : Number(incident.level);
+      const rose = a.level > before;
+      if (!opened) {
+        const set: Partial<IncidentRow> = {};
+        const headline = joined ? await r.findWarning(incident.headline_warning_id) : undefined;
+        if (headline && moreSpecific(key, levelsOf(headline)) > 0) {
+          Object.assign(set, { headline_warning_id: w.id, category_id: g.categoryId, category_path: categoryPath, territory_id: g.territoryId, territory_path: key.territoryPath });
+        }
+        // A rise opens a handled incident again (a converted one stays converted).
+        if (rose) Object.assign(set, { level: a.level, level_raised_at: at, status: incident.status === WarningStatus.converted ? incident.status : WarningStatus.open });
+        if (Object.keys(set).length) await r.updateIncident(incident.id, set);
+      }
+      const after = (await r.findIncident(incident.id))!;
+      if (after.status !== incident.status) await r.mirrorHandling(after);
+      const members = (await r.membersOf([after.id])).get(after.id)!;
+      const view = toIncidentView(after, members);
+      const raised = members.find((m) => m.id === w.id)!; // with its incident and mirrored status
+      const action = opened ? 'hotspot.incident.opened' : rose ? 'hotspot.incident.raised' : joined ? 'hotspot.incident.joined' : null;
+      if (action) {
+        await recordAudit(trx, ctx, {
+          entityType: 'hotspot_incident', entityId: after.id, action, before: opened ? undefined : { level: before, headlineWarningId: incident.headline_warning_id, status: incident.status },
+          after: { level: Number(after.level), headlineWarningId: after.headline_warning_id, warningId: w.id, warningLevel: a.level, status: after.status }, cityId: g.cityId,
+        }, now);
+      }
+      const everyone = [...new Set(members.flatMap((m) => recipientsAt.get(m.territory_path) ?? []))];
+      if (everyone.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.raised', g.cityId, view, everyone, toWarningView(raised))));
+      // The bell (通知): once per incident, recipient and level, in the raise's transaction.
+      const told = opened || rose ? everyone : joined ? (recipientsAt.get(key.territoryPath) ?? []) : [];
       if (ports.notices) {
-        const view = toWarningView(w);
-        for (const userId of recipients) {
+        for (const userId of told) {
           await ports.notices.notifyWithin(trx, {
-            cityId: w.city_id, event: 'hotspot.raised', recipient: { kind: 'user', id: userId }, dedupKey: `hotspot:${w.id}:${a.level}:${userId}`,
-            payload: { title: `${view.levelZh}：${view.title}`, warningId: w.id, level: view.level, levelCode: view.levelCode, day: w.day, categoryName: w.category_name, territoryName: w.territory_name, tickets: view.tickets, callers: view.callers },
+            cityId: g.cityId, event: 'hotspot.raised', recipient: { kind: 'user', id: userId }, dedupKey: `hotspot:${after.id}:${view.level}:${userId}`,
+            payload: {
+              title: `${view.levelZh}：${view.title}`, incidentId: after.id, level: view.level, levelCode: view.levelCode, day: after.day, categoryName: view.categoryName,
+              territoryName: view.territoryName, tickets: view.tickets, callers: view.callers, related: view.related.map((x) => `${x.label}（${x.levelZh}）`),
+            },
           });
         }
       }
-      return w;
+      return raised;
     });
     if (staged.length) await ports.feed.releaseStaged(staged);
     return row ? toWarningView(row) : null;
   }
 
-  /** Whether an actor may see a warning: the center's readers all of the city, leaders their territory (over or under it). */
-  function maySee(actor: Actor, w: WarningRow): boolean {
-    if (w.city_id !== actor.cityId) return false;
+  /**
+   * Whether an actor may see an incident: the center's readers all of the city, leaders when one of
+   * its warnings is at, under or over their territory.
+   */
+  function maySee(actor: Actor, i: IncidentRow, members: WarningRow[]): boolean {
+    if (i.city_id !== actor.cityId) return false;
     if (CENTER_READERS.has(actor.role) || actor.role === Role.system) return true;
     if (!TERRITORY_READERS.has(actor.role) || !actor.territoryPath) return false;
-    return w.territory_path.startsWith(actor.territoryPath) || actor.territoryPath.startsWith(w.territory_path);
+    const mine = actor.territoryPath;
+    return members.some((w) => w.territory_path.startsWith(mine) || mine.startsWith(w.territory_path));
   }
 
   function requireReader(actor: Actor) {
@@ -308,35 +456,55 @@ export function createHotspotService(deps: HotspotDeps) {
     if (TERRITORY_READERS.has(actor.role) && !actor.territoryPath) throw forbidden('SCOPE_FORBIDDEN', 'no territory is assigned to this user', '该用户未分配辖区');
   }
 
-  async function loadVisible(actor: Actor, id: string): Promise<WarningRow> {
+  async function loadVisible(actor: Actor, id: string): Promise<{ incident: IncidentRow; members: WarningRow[] }> {
     requireReader(actor);
-    const w = await repo().findWarning(id);
-    if (!w || !maySee(actor, w)) throw notFoundWarning(id);
-    return w;
+    const incident = await repo().findIncident(id);
+    const members = incident ? (await repo().membersOf([id])).get(id)! : [];
+    if (!incident || !members.length || !maySee(actor, incident, members)) throw notFoundWarning(id);
+    return { incident, members };
   }
 
-  /** Acknowledge (知悉) or dismiss (排除) an open warning, audited, told to the same people live. */
-  async function handle(ctx: CommandContext, id: string, version: number, to: 'acknowledged' | 'dismissed', note: string | null) {
-    const w = await loadVisible(ctx.actor, id);
+  /** Everyone told of an incident: the recipients of each of its warnings' territories. */
+  async function recipientsOfIncident(cityId: string, members: WarningRow[]): Promise<string[]> {
+    const lists = await Promise.all([...new Set(members.map((m) => m.territory_path))].map((p) => ports.recipientsOf(cityId, p)));
+    return [...new Set(lists.flat())];
+  }
+
+  /** The tickets behind an incident: those of each of its warnings' groups that day, once each, oldest first. */
+  async function ticketsBehind(i: IncidentRow, members: WarningRow[]) {
+    const seen = new Map<string, { ticket_id: string; registered_at: string }>();
+    for (const m of [...members].sort(bySpecificity)) {
+      for (const b of await repo().ticketsOf(groupOf(i.city_id, { categoryId: m.category_id, territoryId: m.territory_id }), i.day, MAX_TICKETS_SHOWN)) {
+        if (!seen.has(b.ticket_id)) seen.set(b.ticket_id, b);
+      }
+    }
+    return [...seen.values()].sort((a, b) => (a.registered_at < b.registered_at ? -1 : a.registered_at > b.registered_at ? 1 : a.ticket_id < b.ticket_id ? -1 : 1)).slice(0, MAX_TICKETS_SHOWN);
+  }
+
+  /** Acknowledge (知悉) or dismiss (排除) an open incident, audited, mirrored on its warnings, told to the same people live. */
+  async function handle(ctx: CommandContext, id: string, version: number, to: 'acknowledged' | 'dismissed', note: string | null): Promise<IncidentView> {
+    const { incident: w, members } = await loadVisible(ctx.actor, id);
     if (w.status !== WarningStatus.open) {
       throw conflict('HOTSPOT_NOT_OPEN', `the warning is ${w.status}`, `该预警当前为「${WARNING_STATUS_ZH[w.status as WarningStatus] ?? w.status}」，不能再处置`, { status: w.status });
     }
     if (Number(w.version) !== version) throw conflict('VERSION_CONFLICT', 'the warning changed meanwhile; reload it', '预警已被他人更新，请刷新后重试', { version: Number(w.version) });
     const now = clock.now();
-    const recipients = await ports.recipientsOf(w.city_id, w.territory_path);
+    const recipients = await recipientsOfIncident(w.city_id, members);
     const staged: string[] = [];
     const after = await inTransaction(async (trx) => {
       staged.length = 0; // a retried attempt stages its own event
       const r = repo(trx);
       const set = { status: to, handled_by: ctx.actor.id ?? ctx.actor.name, handled_at: toDbTime(now), note };
-      if (!(await r.updateIfVersion(id, version, set))) throw conflict('VERSION_CONFLICT', 'the warning changed meanwhile; reload it', '预警已被他人更新，请刷新后重试');
-      const row = (await r.findWarning(id))!;
-      await recordAudit(trx, ctx, { entityType: 'hotspot_warning', entityId: id, action: `hotspot.${to}`, before: { status: w.status }, after: { status: to, note }, reason: note, cityId: w.city_id }, now);
-      if (recipients.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.updated', row, recipients)));
-      return row;
+      if (!(await r.updateIncidentIfVersion(id, version, set))) throw conflict('VERSION_CONFLICT', 'the warning changed meanwhile; reload it', '预警已被他人更新，请刷新后重试');
+      const row = (await r.findIncident(id))!;
+      await r.mirrorHandling(row);
+      const view = toIncidentView(row, (await r.membersOf([id])).get(id)!);
+      await recordAudit(trx, ctx, { entityType: 'hotspot_incident', entityId: id, action: `hotspot.${to}`, before: { status: w.status }, after: { status: to, note }, reason: note, cityId: w.city_id }, now);
+      if (recipients.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.updated', w.city_id, view, recipients)));
+      return view;
     });
     if (staged.length) await ports.feed.releaseStaged(staged);
-    return toWarningView(after);
+    return after;
   }
 
   return {
@@ -411,33 +579,39 @@ export function createHotspotService(deps: HotspotDeps) {
       return out;
     },
 
+    /** Incidents (one row per burst), newest day and highest level first; a leader sees those of their territory. */
     async list(actor: Actor, q: { fromDay?: string; toDay?: string; minLevel?: number; statuses?: string[]; categoryId?: string; territoryPath?: string; page?: number; pageSize?: number }) {
       requireReader(actor);
       if (q.fromDay && q.toDay && q.fromDay > q.toDay) throw badRequest('PERIOD_INVALID', 'fromDay is after toDay', '开始日期晚于结束日期', { field: 'fromDay' });
       const page = q.page ?? 1;
       const pageSize = q.pageSize ?? 20;
       const scope = isCenter(actor) ? undefined : { under: actor.territoryPath!, overIds: actor.territoryPath!.split('/').filter(Boolean) };
-      const { rows, total } = await repo().listWarnings({ cityId: actor.cityId, fromDay: q.fromDay, toDay: q.toDay, minLevel: q.minLevel, statuses: q.statuses, categoryId: q.categoryId, territoryPath: q.territoryPath, scope }, page, pageSize);
-      return { items: rows.map(toWarningView), total, page, pageSize };
+      const { rows, total } = await repo().listIncidents({ cityId: actor.cityId, fromDay: q.fromDay, toDay: q.toDay, minLevel: q.minLevel, statuses: q.statuses, categoryId: q.categoryId, territoryPath: q.territoryPath, scope }, page, pageSize);
+      const members = await repo().membersOf(rows.map((r) => r.id));
+      return { items: rows.map((r) => toIncidentView(r, members.get(r.id)!)), total, page, pageSize };
     },
 
     /**
-     * A warning with the tickets behind it, as this actor may see each (masked per role; a
-     * confidential ticket is left out outside the center) and its trail.
+     * An incident with the tickets behind it (those of each of its warnings' groups, once each), as
+     * this actor may see each (masked per role; a confidential ticket is left out outside the
+     * center), and its trail (the incident's and its warnings' raises).
      */
     async get(actor: Actor, id: string) {
-      const w = await loadVisible(actor, id);
-      const behind = await repo().ticketsOf(groupOf(w.city_id, { categoryId: w.category_id, territoryId: w.territory_id }), w.day, MAX_TICKETS_SHOWN);
+      const { incident, members } = await loadVisible(actor, id);
+      const behind = await ticketsBehind(incident, members);
       const tickets: HotspotTicketView[] = [];
       for (const b of behind) {
         const v = await ports.tickets.view(actor, b.ticket_id);
         if (v && (isCenter(actor) || !v.confidential)) tickets.push(v);
       }
-      const counts = (await repo().countsOf(groupOf(w.city_id, { categoryId: w.category_id, territoryId: w.territory_id }), [w.day])).get(w.day);
-      const trail = (await listAudit(deps.db, 'hotspot_warning', id)).map((e) => ({ action: e.action, at: e.at, actorRole: e.actorRole, reason: e.reason }));
+      const view = toIncidentView(incident, members);
+      const counts = (await repo().countsOf(groupOf(incident.city_id, { categoryId: view.categoryId, territoryId: view.territoryId }), [incident.day])).get(incident.day);
+      const trail = (await Promise.all([listAudit(deps.db, 'hotspot_incident', id), ...members.map((m) => listAudit(deps.db, 'hotspot_warning', m.id))])).flat()
+        .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) // ids follow the order of writing
+        .map((e) => ({ action: e.action, at: e.at, actorRole: e.actorRole, reason: e.reason }));
       return {
-        warning: toWarningView(w),
-        /** The group's figures now (the warning keeps those of its last raise). */
+        warning: view,
+        /** The headline group's figures now (the incident keeps those of its headline's last raise). */
         now: { tickets: Number(counts?.tickets ?? 0), callers: Number(counts?.callers ?? 0) },
         tickets,
         /** Tickets behind it this viewer may not see (another grid's, confidential). */
@@ -453,43 +627,48 @@ export function createHotspotService(deps: HotspotDeps) {
     },
 
     /**
-     * Turns a warning into a proactive ticket (主动治理工单, channel `proactive`), linked to the tickets
-     * behind it. Twice, or by two people at once, gives the same ticket: intake's idempotency key is
-     * the warning's, and the ticket's content comes from the warning alone.
+     * Turns an incident into one proactive ticket (主动治理工单, channel `proactive`) about its
+     * headline, linked to the tickets behind all its warnings. Twice, or by two people at once, gives
+     * the same ticket: intake's idempotency key is the incident's, and the ticket's content comes
+     * from the incident alone.
      */
     async convert(ctx: CommandContext, id: string) {
-      const w = await loadVisible(ctx.actor, id);
-      if (w.status === WarningStatus.dismissed) throw conflict('HOTSPOT_DISMISSED', 'a dismissed warning cannot become a ticket', '已排除的预警不能转为工单');
-      const levelZh = WARNING_LEVEL_ZH[Number(w.level) as 1 | 2 | 3];
-      const created = await ports.tickets.createProactive(w.city_id, `hotspot:${w.id}`, {
-        title: `【主动治理】${w.territory_name}${w.category_name}问题集中`,
-        situation: `热点预警（${levelZh}）：${w.day} ${w.territory_name}「${w.category_name}」类诉求集中，预警时 ${w.tickets} 件、${w.callers} 位来电人（同期基线均值 ${Number(w.baseline_mean).toFixed(1)}）。`,
+      const { incident: i, members } = await loadVisible(ctx.actor, id);
+      if (i.status === WarningStatus.dismissed) throw conflict('HOTSPOT_DISMISSED', 'a dismissed warning cannot become a ticket', '已排除的预警不能转为工单');
+      const v = toIncidentView(i, members);
+      const related = v.related.length ? `；同一事件的关联层级：${v.related.map((x) => `${x.label}（${x.levelZh}）`).join('、')}` : '';
+      const created = await ports.tickets.createProactive(i.city_id, `hotspot:${i.id}`, {
+        title: `【主动治理】${v.territoryName}${v.categoryName}问题集中`,
+        situation: `热点预警（${v.levelZh}）：${i.day} ${v.territoryName}「${v.categoryName}」类诉求集中，预警时 ${v.tickets} 件、${v.callers} 位来电人（同期基线均值 ${v.baselineMean.toFixed(1)}）${related}。`,
         demand: '请属地及职能部门主动排查、先行处置（未诉先办），并反馈处置结果。',
-        categoryId: w.category_id,
-        territoryId: w.territory_id,
-        addressText: w.territory_name,
-        urgency: Number(w.level) >= 3 ? 'urgent' : 'normal',
+        categoryId: v.categoryId,
+        territoryId: v.territoryId,
+        addressText: v.territoryName,
+        urgency: v.level >= 3 ? 'urgent' : 'normal',
       });
-      const behind = await repo().ticketsOf(groupOf(w.city_id, { categoryId: w.category_id, territoryId: w.territory_id }), w.day, MAX_TICKETS_SHOWN);
-      for (const b of behind) await ports.tickets.link(w.city_id, created.id, b.ticket_id);
+      const behind = await ticketsBehind(i, members);
+      for (const b of behind) await ports.tickets.link(i.city_id, created.id, b.ticket_id);
       const now = clock.now();
-      const recipients = await ports.recipientsOf(w.city_id, w.territory_path);
+      const recipients = await recipientsOfIncident(i.city_id, members);
       const staged: string[] = [];
-      const row = await inTransaction(async (trx) => {
+      const view = await inTransaction(async (trx) => {
         staged.length = 0; // a retried attempt stages its own event
         const r = repo(trx);
-        const cur = (await r.findWarning(id))!;
-        if (cur.proactive_ticket_id) return cur;
-        await trx.updateTable('hotspot_warnings').set({ status: WarningStatus.converted, proactive_ticket_id: created.id, handled_by: ctx.actor.id ?? ctx.actor.name, handled_at: toDbTime(now), version: sql`version + 1` })
+        const cur = (await r.findIncident(id))!;
+        const viewOf = async (row: IncidentRow) => toIncidentView(row, (await r.membersOf([id])).get(id)!);
+        if (cur.proactive_ticket_id) return viewOf(cur);
+        await trx.updateTable('hotspot_incidents').set({ status: WarningStatus.converted, proactive_ticket_id: created.id, handled_by: ctx.actor.id ?? ctx.actor.name, handled_at: toDbTime(now), version: sql`version + 1` })
           .where('id', '=', id).where('proactive_ticket_id', 'is', null).execute();
-        const after = (await r.findWarning(id))!;
-        if (after.proactive_ticket_id !== created.id) return after;
-        await recordAudit(trx, ctx, { entityType: 'hotspot_warning', entityId: id, action: 'hotspot.converted', before: { status: cur.status }, after: { status: WarningStatus.converted, ticketId: created.id, ticketNumber: created.number, linkedTickets: behind.length }, cityId: w.city_id }, now);
-        if (recipients.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.updated', after, recipients)));
-        return after;
+        const after = (await r.findIncident(id))!;
+        if (after.proactive_ticket_id !== created.id) return viewOf(after);
+        await r.mirrorHandling(after);
+        const afterView = await viewOf(after);
+        await recordAudit(trx, ctx, { entityType: 'hotspot_incident', entityId: id, action: 'hotspot.converted', before: { status: cur.status }, after: { status: WarningStatus.converted, ticketId: created.id, ticketNumber: created.number, linkedTickets: behind.length }, cityId: i.city_id }, now);
+        if (recipients.length) staged.push(await ports.feed.stageWithin(trx, liveEvent('hotspot.updated', i.city_id, afterView, recipients)));
+        return afterView;
       });
       if (staged.length) await ports.feed.releaseStaged(staged);
-      return { warning: toWarningView(row), ticket: created, linkedTickets: behind.length };
+      return { warning: view, ticket: created, linkedTickets: behind.length };
     },
   };
 }

@@ -8,18 +8,21 @@ export {
   /**
    * Builds the service over its ports (app/hotspots.ts wires them). Counting, inside intake's
    * transactions: countCreatedWithin, correctWithin, mergeWithin, removeWithin. Detection: evaluate
-   * (the touched groups, after the commit), sweep (the periodic job). Reads and commands: list, get,
-   * acknowledge, dismiss, convert.
+   * (the touched groups, after the commit), sweep (the periodic job); each raise keeps its incident.
+   * Reads and commands, on incidents: list, get, acknowledge, dismiss, convert.
    */
   createHotspotService,
   parseHotspotSettings,
   toWarningView,
+  toIncidentView,
   WarningStatus,
   WARNING_STATUS_ZH,
   PROACTIVE_CHANNEL,
   type HotspotService,
   type HotspotDeps,
   type WarningView,
+  type IncidentView,
+  type RelatedLevelView,
   type CountedTicket,
 } from './hotspots.service';
 /** The fastify plugin: GET /hotspots, GET /hotspots/:id, POST /hotspots/:id/{acknowledge,dismiss,convert}; options `{ hotspots }`. */
@@ -31,4 +34,6 @@ export {
   COUNTED_CATEGORY_LEVELS, COUNTED_TERRITORY_LEVELS,
   type LevelRule, type Observation, type Assessment, type GroupKey,
 } from './domain/detection';
+/** Incidents (热点事件): which warnings tell of one burst, and which is its headline. */
+export { overlaps, moreSpecific, incidentToJoin, type IncidentMember } from './domain/incidents';
 export type { HotspotPorts, HotspotLiveEvent, HotspotTicketView, ProactiveTicketInput, HotspotNotice } from './ports';

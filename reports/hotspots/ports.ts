@@ -34,7 +34,7 @@ export interface HotspotPorts {
   recipientsOf(cityId: string, territoryPath: string): Promise<string[]>;
   /**
    * The notification bell (the work-order outbox's `notifyWithin`), inside the raise's transaction:
-   * one notice per recipient and level. Optional: without it warnings are live only.
+   * one notice per incident, recipient and level. Optional: without it warnings are live only.
    */
   notices?: { notifyWithin(trx: Kysely<DB>, n: HotspotNotice): Promise<void> };
   /** The live feed: staged inside the raise's transaction, released after its commit. */

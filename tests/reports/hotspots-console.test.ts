@@ -1,7 +1,8 @@
 /**
  * The hotspot panel in the browser (Debian's chromium): a grid leader's console shows a warning of
- * its community the moment the fifth complaint makes it (live, no reload), and one click turns it
- * into a proactive ticket; the supervisor's workspace lists the same warning as converted.
+ * its community the moment the fifth complaint makes it (live, no reload) — one row for the burst,
+ * its broader levels listed as related — and one click turns it into a proactive ticket; the
+ * supervisor's workspace lists the same incident as converted.
  */
 import { beforeAll, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
@@ -32,11 +33,17 @@ describeConsole('hotspot panel (browser)', (env) => {
       });
       expect(r.status).toBe(201);
     }
-    // The community's warning arrives live (the street's too: both are this grid leader's).
+    // The community's warning arrives live, as one row: the street's and the level-2 category's warnings of the same burst are its related levels.
     await expect.poll(() => panel.innerText(), { timeout: 20_000 }).toContain('滨江社区「环境卫生」诉求集中');
     expect(await panel.innerText()).toContain('蓝色预警（一般）');
-    const warning = (await s.api('gridlead1', 'GET', '/api/v1/hotspots?status=open')).body.items.find((w: any) => w.territoryName === '滨江社区' && w.categoryName === '环境卫生');
-    expect(warning).toBeTruthy();
+    const items = (await s.api('gridlead1', 'GET', '/api/v1/hotspots?status=open')).body.items;
+    expect(items).toHaveLength(1);
+    const warning = items[0];
+    expect(warning).toMatchObject({ territoryName: '滨江社区', categoryName: '环境卫生' });
+    await expect.poll(() => page.getByTestId(`hotspot-related-${warning.id}`).innerText(), { timeout: 15_000 }).toContain('滨江街道「城市建设和市政管理」（蓝色）');
+    const related = await page.getByTestId(`hotspot-related-${warning.id}`).innerText();
+    for (const label of ['关联层级', '滨江街道「环境卫生」', '滨江社区「城市建设和市政管理」']) expect(related).toContain(label);
+    expect(await panel.locator('[data-testid^="hotspot-title-"]').count()).toBe(1);
     await screenshot(page, 'hotspot-panel-grid-leader');
 
     await page.getByTestId(`hotspot-convert-${warning.id}`).click();

@@ -2,8 +2,9 @@
  * Hotspot warnings end to end on the real server: counts kept in the registration's transaction
  * (and nothing from a rolled-back one), distinct callers, corrections on recategorisation, move,
  * merge and cancellation; a realistic burst from real citizen messages raising blue, yellow and red
- * once each; who receives them live (the territory's leaders and grid leaders, not another grid's);
- * the API's scopes, masking and bad input; conversion to one proactive ticket however often asked.
+ * once each, as one incident (热点事件) with the broader levels it drove; who receives them live (the
+ * territory's leaders and grid leaders, not another grid's); the API's scopes, masking and bad
+ * input; conversion to one proactive ticket however often asked.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startTestApp, type TestApp } from '../helpers/app';
@@ -115,7 +116,8 @@ describe('counts in the registration\'s transaction', () => {
 describe('a burst of real complaints about rubbish in 滨江社区', () => {
   // Real wording when ../shared/data is on the machine; the same burst in plain words otherwise.
   const burst = rubbishMessages(20) ?? Array.from({ length: 20 }, (_, i) => ({ user: `u${i}`, subject: '小区垃圾无人清运', text: `垃圾桶满溢多日无人清运（第${i + 1}位来电人）` }));
-  let warningId: string;
+  let warningId: string; // the warning of 环境卫生 × 滨江社区
+  let incidentId: string; // the incident it heads
 
   it('raises blue at 5 tickets, yellow at 10 and red at 20, each once, live to the matching leaders only', async () => {
     const [cat, community] = [ids.category['010214'], ids.territory['990102001001']];
@@ -146,8 +148,14 @@ describe('a burst of real complaints about rubbish in 滨江社区', () => {
     const red = ofGroup(gridLead)[2].data.warning;
     expect(red).toMatchObject({ level: 3, levelZh: '红色预警（严重）', territoryName: '滨江社区', categoryName: '环境卫生', day: DAY, tickets: 20, callers: 20, status: 'open' });
     warningId = red.id;
-    // The bell (通知, the work-order outbox) of each matching leader lists each raise once; another grid's leader and a seat get none.
-    const bell = async (u: string) => json(await api(u, 'GET', '/notifications?limit=200')).items.filter((n: any) => n.event === 'hotspot.raised' && n.payload.warningId === warningId);
+    incidentId = ofGroup(gridLead)[2].data.incident.id;
+    await t.ctx.hotspots.flush(); // the broader levels of the same evaluation are raised after the headline, each in its own transaction
+    // One incident for the burst: its headline is this warning, and the broader levels the burst drove to red are its related levels.
+    const incident = json(await api('supervisor1', 'GET', `/hotspots/${incidentId}`)).warning;
+    expect(incident).toMatchObject({ headlineWarningId: warningId, level: 3, territoryName: '滨江社区', categoryName: '环境卫生' });
+    expect(incident.related.map((x: any) => `${x.label}${x.levelCode}`).sort()).toEqual(['滨江社区「城市建设和市政管理」red', '滨江街道「环境卫生」red', '滨江街道「城市建设和市政管理」red'].sort());
+    // The bell (通知, the work-order outbox) of each matching leader tells of each level of the incident once; another grid's leader and a seat get none.
+    const bell = async (u: string) => json(await api(u, 'GET', '/notifications?limit=200')).items.filter((n: any) => n.event === 'hotspot.raised' && n.payload.incidentId === incidentId);
     for (const u of ['supervisor1', 'gridlead1', 'secretary1', 'townlead1']) {
       const notices = await bell(u);
       expect({ u, levels: notices.map((n: any) => n.payload.levelCode).sort() }).toEqual({ u, levels: ['blue', 'red', 'yellow'] });
@@ -175,31 +183,38 @@ describe('a burst of real complaints about rubbish in 滨江社区', () => {
 
   it('lists by scope: the city for supervisors, the territory for its leaders, nothing for another grid; units and grid members refused', async () => {
     const listed = async (u: string) => json(await api(u, 'GET', `/hotspots?fromDay=${DAY}&toDay=${DAY}&minLevel=3`)).items.map((w: any) => w.id);
-    expect(await listed('supervisor1')).toContain(warningId);
-    expect(await listed('gridlead1')).toContain(warningId);
-    expect(await listed('secretary1')).toContain(warningId);
-    expect(await listed('townlead1')).toContain(warningId);
-    expect(await listed('gridlead2')).not.toContain(warningId);
+    expect(await listed('supervisor1')).toContain(incidentId);
+    expect(await listed('gridlead1')).toContain(incidentId);
+    expect(await listed('secretary1')).toContain(incidentId);
+    expect(await listed('townlead1')).toContain(incidentId);
+    expect(await listed('gridlead2')).not.toContain(incidentId);
     for (const u of ['water1', 'grid1']) {
       const r = await api(u, 'GET', '/hotspots');
       expect(r.statusCode).toBe(403);
       expect(json(r)).toMatchObject({ code: 'ROLE_FORBIDDEN' });
     }
-    const other = await api('gridlead2', 'GET', `/hotspots/${warningId}`);
+    const other = await api('gridlead2', 'GET', `/hotspots/${incidentId}`);
     expect(other.statusCode).toBe(404);
     expect(json(other)).toMatchObject({ code: 'HOTSPOT_NOT_FOUND', message_zh: expect.stringContaining('不存在') });
   });
 
-  it('shows the tickets behind it: full to the center, masked and without the confidential one to a grid leader', async () => {
-    const center = json(await api('supervisor1', 'GET', `/hotspots/${warningId}`));
-    expect(center.tickets).toHaveLength(20);
+  it('shows the tickets behind it (of all its levels): full to the center, masked and without the confidential one to a grid leader', async () => {
+    // The burst's 20 and the others counted in its broader levels that day, once each.
+    const members = await t.ctx.database.db.selectFrom('hotspot_warnings').select(['category_id', 'territory_id']).where('incident_id', '=', incidentId).execute();
+    const behind = new Set<string>();
+    for (const m of members) {
+      for (const r of await t.ctx.database.db.selectFrom('hotspot_ticket_groups').select('ticket_id').where('category_id', '=', m.category_id).where('territory_id', '=', m.territory_id).where('day', '=', DAY).execute()) behind.add(r.ticket_id);
+    }
+    expect(behind.size).toBeGreaterThan(20);
+    const center = json(await api('supervisor1', 'GET', `/hotspots/${incidentId}`));
+    expect(center.tickets.map((x: any) => x.id).sort()).toEqual([...behind].sort());
     expect(center.tickets.filter((x: any) => x.confidential)).toHaveLength(1);
-    expect(center.tickets.find((x: any) => !x.confidential).callerPhone).toMatch(/^1390001\d{4}$/);
+    expect(center.tickets.find((x: any) => x.callerPhone?.startsWith('1390001')).callerPhone).toMatch(/^1390001\d{4}$/);
     expect(center.now).toEqual({ tickets: 20, callers: 20 });
-    const grid = json(await api('gridlead1', 'GET', `/hotspots/${warningId}`));
-    // gridlead1 holds 第一网格: the ten of 第二网格 are not theirs to read, nor is the confidential one.
+    const grid = json(await api('gridlead1', 'GET', `/hotspots/${incidentId}`));
+    // gridlead1 holds 第一网格: those of 第二网格 are not theirs to read, nor is the confidential one.
     expect(grid.tickets.every((x: any) => !x.confidential)).toBe(true);
-    expect(grid.tickets.length + grid.hiddenTickets).toBe(20);
+    expect(grid.tickets.length + grid.hiddenTickets).toBe(behind.size);
     expect(grid.tickets.length).toBeGreaterThan(0);
     for (const x of grid.tickets) expect(x.callerPhone ?? '').not.toMatch(/^1390001\d{4}$/);
   });
@@ -214,18 +229,21 @@ describe('a burst of real complaints about rubbish in 滨江社区', () => {
     const r = await api('supervisor1', 'GET', '/hotspots?fromDay=2025-02-30');
     expect(r.statusCode).toBe(400);
     await bad('supervisor1', 'GET', '/hotspots/nope', undefined, 404, 'HOTSPOT_NOT_FOUND');
-    await bad('supervisor1', 'POST', `/hotspots/${warningId}/acknowledge`, { version: 99 }, 409, 'VERSION_CONFLICT');
-    await bad('supervisor1', 'POST', `/hotspots/${warningId}/dismiss`, { version: 1, reason: '  ' }, 400, 'REASON_REQUIRED');
-    await bad('gridlead2', 'POST', `/hotspots/${warningId}/convert`, undefined, 404, 'HOTSPOT_NOT_FOUND');
+    await bad('supervisor1', 'POST', `/hotspots/${incidentId}/acknowledge`, { version: 99 }, 409, 'VERSION_CONFLICT');
+    await bad('supervisor1', 'POST', `/hotspots/${incidentId}/dismiss`, { version: 1, reason: '  ' }, 400, 'REASON_REQUIRED');
+    await bad('gridlead2', 'POST', `/hotspots/${incidentId}/convert`, undefined, 404, 'HOTSPOT_NOT_FOUND');
+    // A warning's own id is not an incident's (one of the broader levels here).
+    await bad('supervisor1', 'GET', `/hotspots/${warningId === incidentId ? 'nope' : warningId}`, undefined, 404, 'HOTSPOT_NOT_FOUND');
   });
 
   it('turns into one proactive ticket linked to the tickets behind it, however often and by whoever asks', async () => {
     const [cat, community] = [ids.category['010214'], ids.territory['990102001001']];
-    const first = await api('supervisor1', 'POST', `/hotspots/${warningId}/convert`);
+    const first = await api('supervisor1', 'POST', `/hotspots/${incidentId}/convert`);
     expect(first.statusCode).toBe(200);
     const a = json(first);
-    expect(a).toMatchObject({ warning: { status: 'converted', proactiveTicketId: a.ticket.id }, linkedTickets: 20 });
-    const again = json(await api('townlead1', 'POST', `/hotspots/${warningId}/convert`));
+    expect(a).toMatchObject({ warning: { status: 'converted', proactiveTicketId: a.ticket.id }, linkedTickets: expect.any(Number) });
+    expect(a.linkedTickets).toBeGreaterThan(20);
+    const again = json(await api('townlead1', 'POST', `/hotspots/${incidentId}/convert`));
     expect(again.ticket).toEqual(a.ticket);
     const ticket = await t.ctx.intake.getTicket(actorOf(t, ids, 'supervisor1', 'supervisor'), a.ticket.id);
     expect(ticket).toMatchObject({ channel: 'proactive', categoryId: cat, territoryId: community, urgency: 'urgent' });
@@ -235,42 +253,51 @@ describe('a burst of real complaints about rubbish in 滨江社区', () => {
     expect(await countOf(t, cat, community, DAY)).toEqual({ tickets: 20, callers: 20 });
     const n = await t.ctx.database.db.selectFrom('tickets').select((eb) => eb.fn.countAll().as('n')).where('channel', '=', 'proactive').executeTakeFirstOrThrow();
     expect(Number(n.n)).toBe(1);
-    const ack = await api('supervisor1', 'POST', `/hotspots/${warningId}/acknowledge`, { version: a.warning.version });
+    const ack = await api('supervisor1', 'POST', `/hotspots/${incidentId}/acknowledge`, { version: a.warning.version });
     expect(ack.statusCode).toBe(409);
     expect(json(ack).code).toBe('HOTSPOT_NOT_OPEN');
-    const trail = json(await api('supervisor1', 'GET', `/hotspots/${warningId}`)).trail.map((e: any) => e.action);
-    expect(trail).toEqual(['hotspot.raised', 'hotspot.raised', 'hotspot.raised', 'hotspot.converted']);
+    const trail = json(await api('supervisor1', 'GET', `/hotspots/${incidentId}`)).trail.map((e: any) => e.action);
+    expect(trail[0]).toBe('hotspot.raised');
+    expect(trail.filter((x: string) => x === 'hotspot.incident.opened')).toHaveLength(1);
+    expect(trail.at(-1)).toBe('hotspot.converted');
+    // Its warnings mirror the incident's handling.
+    const statuses = await t.ctx.database.db.selectFrom('hotspot_warnings').select('status').where('incident_id', '=', incidentId).execute();
+    expect(new Set(statuses.map((x) => x.status))).toEqual(new Set(['converted']));
   });
 });
 
 describe('acknowledge and dismiss', () => {
-  it('a leader acknowledges a warning of their territory, audited and told live; a dismissal needs a reason', async () => {
-    // The street-level warning of 环境卫生 (raised with the burst above).
-    const cat = ids.category['010214'];
-    const list = json(await api('townlead1', 'GET', `/hotspots?status=open&categoryId=${cat}`)).items;
-    const street = list.find((w: any) => w.territoryId === ids.territory['990102001']);
-    expect(street).toBeTruthy();
+  it('a leader acknowledges an incident of their territory, audited and told live; a dismissal needs a reason', async () => {
+    // The incident of 居民服务设施 (010203) in 滨江社区, raised by the counting tests above (6 tickets from 4 callers).
+    const list = json(await api('townlead1', 'GET', `/hotspots?status=open&categoryId=${ids.category['010203']}`)).items;
+    const earlier = list.find((w: any) => w.categoryId === ids.category['010203'] && w.territoryId === ids.territory['990102001001']);
+    expect(earlier).toBeTruthy();
     const gridLead = await connect('gridlead1');
-    const r = await api('townlead1', 'POST', `/hotspots/${street.id}/acknowledge`, { version: street.version, note: '已安排环卫所排查' });
+    const r = await api('townlead1', 'POST', `/hotspots/${earlier.id}/acknowledge`, { version: earlier.version, note: '已安排排查' });
     expect(r.statusCode).toBe(200);
-    expect(json(r)).toMatchObject({ status: 'acknowledged', statusZh: '已知悉', note: '已安排环卫所排查', handledBy: ids.user.townlead1 });
-    await gridLead.waitFor((m) => m.type === 'hotspot.updated' && m.data.warning.id === street.id, 'the acknowledgement live');
-    const trail = json(await api('supervisor1', 'GET', `/hotspots/${street.id}`)).trail;
-    expect(trail.at(-1)).toMatchObject({ action: 'hotspot.acknowledged', actorRole: 'town_leader', reason: '已安排环卫所排查' });
+    expect(json(r)).toMatchObject({ id: earlier.id, status: 'acknowledged', statusZh: '已知悉', note: '已安排排查', handledBy: ids.user.townlead1 });
+    await gridLead.waitFor((m) => m.type === 'hotspot.updated' && m.data.incident.id === earlier.id, 'the acknowledgement live');
+    const trail = json(await api('supervisor1', 'GET', `/hotspots/${earlier.id}`)).trail;
+    expect(trail.at(-1)).toMatchObject({ action: 'hotspot.acknowledged', actorRole: 'town_leader', reason: '已安排排查' });
+    // Its broader levels (城市建设和市政管理) went with the bigger burst of rubbish when they rose: it holds its own two now.
+    expect(trail.filter((e: any) => e.action === 'hotspot.incident.left')).toHaveLength(2);
+    expect(json(r).related.map((x: any) => x.label)).toEqual(['滨江街道「居民服务设施」']);
   });
 
-  it('a supervisor dismisses a warning with a reason; a dismissed warning cannot become a ticket', async () => {
-    // The community warning of the level-2 category 城市建设和市政管理 (the same burst, seen one level up).
-    const list = json(await api('supervisor1', 'GET', `/hotspots?status=open&categoryId=${ids.category['0102']}`)).items;
+  it('a supervisor dismisses an incident with a reason; a dismissed incident cannot become a ticket', async () => {
+    // A small burst of 公园管理 in 滨江社区: its own incident (the broader levels are already red, with the rubbish).
+    for (let i = 0; i < 5; i++) await register(t, ids, { category: '010207', grid: '990102001001001', phone: `1390002${String(i).padStart(4, '0')}` });
+    await t.ctx.hotspots.flush();
+    const list = json(await api('supervisor1', 'GET', `/hotspots?status=open&categoryId=${ids.category['010207']}`)).items;
     const w = list.find((x: any) => x.territoryId === ids.territory['990102001001']);
-    expect(w).toBeTruthy();
-    const r = await api('supervisor1', 'POST', `/hotspots/${w.id}/dismiss`, { version: w.version, reason: '与环境卫生预警为同一问题' });
+    expect(w).toMatchObject({ categoryName: '公园管理', levelCode: 'blue', related: [expect.objectContaining({ label: '滨江街道「公园管理」' })] });
+    const r = await api('supervisor1', 'POST', `/hotspots/${w.id}/dismiss`, { version: w.version, reason: '公园活动引起，已知晓' });
     expect(r.statusCode).toBe(200);
-    expect(json(r)).toMatchObject({ status: 'dismissed', statusZh: '已排除', note: '与环境卫生预警为同一问题' });
+    expect(json(r)).toMatchObject({ status: 'dismissed', statusZh: '已排除', note: '公园活动引起，已知晓' });
     const c = await api('supervisor1', 'POST', `/hotspots/${w.id}/convert`);
     expect(c.statusCode).toBe(409);
     expect(json(c).code).toBe('HOTSPOT_DISMISSED');
     const audit = await t.ctx.database.db.selectFrom('audit_events').select(['action', 'reason', 'actor_role']).where('entity_id', '=', w.id).where('action', '=', 'hotspot.dismissed').execute();
-    expect(audit).toEqual([{ action: 'hotspot.dismissed', reason: '与环境卫生预警为同一问题', actor_role: 'supervisor' }]);
+    expect(audit).toEqual([{ action: 'hotspot.dismissed', reason: '公园活动引起，已知晓', actor_role: 'supervisor' }]);
   });
 });

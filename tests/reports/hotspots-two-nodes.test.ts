@@ -4,7 +4,9 @@
  * same counts raise each level exactly once — one warning row, one audit row, one live event.
  * The counts are written with a hand-made history (1, 2, 3, 2 on the previous four Thursdays), so
  * the expected levels are those of the detection table: 10 tickets from 6 callers → yellow, then
- * 20 from 12 → red. A group with no history at all goes blue at 5 tickets from 3 callers.
+ * 20 from 12 → red. A group with no history at all goes blue at 5 tickets from 3 callers. The four
+ * warnings of one burst, raised by both nodes at once, make one incident (热点事件) and ring each
+ * leader's bell once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app';
@@ -39,7 +41,7 @@ beforeAll(async () => {
   t = await startTestApp({ clock });
   ids = await hotspotIds(t);
   const c = t.ctx;
-  const wiring = { clock, directory: c.directory, identity: c.identity, intake: c.intake, live: c.live };
+  const wiring = { clock, directory: c.directory, identity: c.identity, intake: c.intake, live: c.live, workOrders: c.workOrders };
   nodeA = c.hotspots;
   // The second node: its own pool on MariaDB (real concurrent transactions); SQLite has one writer anyway.
   const db2 = c.database.dialect === 'mysql' ? (second = await openDatabase(t.database.url, { poolSize: 5 })) : c.database;
@@ -104,6 +106,30 @@ describe('two nodes and two paths evaluating the same group', () => {
     await seed('010206', '990102002001001', '2025-10-09 00:20:00.000', 1, 1, 'nohist2');
     expect((await raceEverything({ categoryId: cat, territoryId: community })).map((w) => w.levelCode)).toEqual(['blue']);
     expect((await trailOf(cat, community)).audits).toBe(1);
+  });
+
+  it('one burst raised by both nodes at once is one incident: four warnings, one opening, one notice per recipient', async () => {
+    // 保障性住房 (011002, under 住房保障与房地产) in 望湖社区: a family of its own, no history.
+    await seed('011002', '990102002001001', '2025-10-09 01:50:00.000', 6, 6, 'housing');
+    const [l3, l2, community, street] = [ids.category['011002'], ids.category['0110'], ids.territory['990102002001'], ids.territory['990102002']];
+    const groups = [[l2, street], [l2, community], [l3, street], [l3, community]].map(([categoryId, territoryId]) => ({ cityId: 'demo', categoryId, territoryId }));
+    // Each node evaluates the groups in its own order (registration's, and the reverse), and both sweep.
+    const raised = (await Promise.all([nodeA.evaluate('demo', groups, NOW), nodeB.evaluate('demo', [...groups].reverse(), NOW), nodeA.sweep(NOW), nodeB.sweep(NOW)])).flat()
+      .filter((w) => w.categoryId === l2 || w.categoryId === l3);
+    expect(raised.map((w) => w.levelCode)).toEqual(['blue', 'blue', 'blue', 'blue']);
+    const db = t.ctx.database.db;
+    const warnings = await db.selectFrom('hotspot_warnings').selectAll().where('category_id', 'in', [l2, l3]).where('day', '=', '2025-10-09').execute();
+    expect(warnings).toHaveLength(4);
+    const incidentIds = [...new Set(warnings.map((w) => w.incident_id))];
+    expect(incidentIds).toHaveLength(1);
+    const incident = (await db.selectFrom('hotspot_incidents').selectAll().where('id', '=', incidentIds[0]!).executeTakeFirstOrThrow());
+    expect(incident).toMatchObject({ category_id: l3, territory_id: community, level: 1 });
+    const audits = await db.selectFrom('audit_events').select('action').where('entity_id', '=', incident.id).execute();
+    expect(audits.map((a) => a.action).sort()).toEqual(['hotspot.incident.joined', 'hotspot.incident.joined', 'hotspot.incident.joined', 'hotspot.incident.opened']);
+    const notices = await db.selectFrom('notification_outbox').select(['recipient_id', 'payload']).where('event', '=', 'hotspot.raised').execute();
+    const mine = notices.filter((n) => JSON.parse(n.payload).incidentId === incident.id).map((n) => n.recipient_id);
+    expect(mine.length).toBeGreaterThan(0);
+    expect(mine.sort()).toEqual([...new Set(mine)].sort()); // once per recipient
   });
 
   it('reads categories the way counting does (the path holds the category itself)', async () => {

@@ -2,6 +2,7 @@
  * 热点预警 (hotspot warnings): the one module that speaks to reports/hotspots/hotspots.routes.ts.
  *
  *  GET  /hotspots?fromDay=&toDay=&minLevel=&status=a,b&categoryId=&territoryPath=&page=&pageSize= → {items, total, page, pageSize}
+ *       one item per incident (热点事件): the overlapping warnings of one burst, headlined by the most specific, the others in `related`
  *  GET  /hotspots/:id → {warning, now:{tickets, callers}, tickets, hiddenTickets, trail}
  *  POST /hotspots/:id/acknowledge {version, note?} → the warning; 409 HOTSPOT_NOT_OPEN / VERSION_CONFLICT
  *  POST /hotspots/:id/dismiss {version, reason} → the warning
@@ -33,6 +34,24 @@ export interface HotspotWarning {
   levelRaisedAt: string;
   proactiveTicketId: string | null;
   title: string;
+  /** The incident's headline warning (its group fields above) and that warning's own level. */
+  headlineWarningId: string;
+  headlineLevel: number;
+  /** The other warnings of the same burst (broader category or territory), most specific first. */
+  related: HotspotRelatedLevel[];
+}
+
+export interface HotspotRelatedLevel {
+  warningId: string;
+  level: 1 | 2 | 3;
+  levelCode: HotspotLevelCode;
+  levelZh: string;
+  categoryName: string;
+  territoryName: string;
+  tickets: number;
+  callers: number;
+  /** e.g. 滨江街道「城市建设和市政管理」 */
+  label: string;
 }
 
 export interface HotspotPage {
