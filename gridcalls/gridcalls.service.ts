@@ -143,8 +143,8 @@ const toTaskView = (r: GridTaskRow): GridTaskView => ({
 
 /** Units that hand work down to grids (四级联动): a town's (镇街) and a community's (社区). */
 const LINKAGE_UNIT_KINDS: ReadonlySet<string> = new Set(['street', 'community']);
-/** Work-order statuses in which the unit has taken the ticket and may hand it down. */
-const TAKEN_STATUSES: ReadonlySet<string> = new Set(['acknowledged', 'in_progress']);
+/** Work-order statuses in which the unit has signed the work order and may hand it down (签收后, also while asking for more time). */
+const TAKEN_STATUSES: ReadonlySet<string> = new Set(['acknowledged', 'extension_requested']);
 
 const MAX_TEXT = 2000;
 /** Grid staff who record matters they handled themselves. */
