@@ -128,11 +128,14 @@ export class GridCallRepository {
   }
 
   /** Tasks of a grid subtree (grid staff) or handed down by a unit. */
-  listTasks(cityId: string, by: { path: string } | { unitId: string } | 'city', statuses?: string[]) {
-    let q = this.db.selectFrom('grid_tasks').selectAll().where('city_id', '=', cityId);
+  async listTasks(cityId: string, by: { path: string } | { unitId: string } | 'city', f: { statuses?: string[]; workOrderIds?: string[] }, offset: number, limit: number) {
+    let q = this.db.selectFrom('grid_tasks').where('city_id', '=', cityId);
     if (by !== 'city' && 'path' in by) q = q.where('territory_path', 'like', `${by.path}%`);
     if (by !== 'city' && 'unitId' in by) q = q.where('unit_id', '=', by.unitId);
-    if (statuses?.length) q = q.where('status', 'in', statuses);
-    return q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(200).execute();
+    if (f.statuses?.length) q = q.where('status', 'in', f.statuses);
+    if (f.workOrderIds?.length) q = q.where('work_order_id', 'in', f.workOrderIds);
+    const total = Number((await q.select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    const items = await q.selectAll().orderBy('created_at', 'desc').orderBy('id', 'desc').offset(offset).limit(limit).execute();
+    return { items, total };
   }
 }

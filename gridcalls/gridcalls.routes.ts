@@ -151,10 +151,15 @@ export async function gridCallRoutes(app: FastifyInstance, opts: GridCallRoutesO
     preHandler: allowRoles(...READERS, Role.unitHandler, Role.unitManager),
     schema: {
       tags, summary: 'Grid tasks: those my unit handed down, or those of my grid territory',
-      querystring: z.strictObject({ status: csv.pipe(z.array(z.enum(['assigned', 'reported']))).optional() }),
-      response: { 200: z.object({ items: z.array(GridTask), total: z.number() }), ...errorResponses },
+      querystring: z.strictObject({
+        ...PageQuery.shape,
+        status: csv.pipe(z.array(z.enum(['assigned', 'reported']))).optional(),
+        /** Some work orders only (a queue's page): up to 100 ids, comma-separated. */
+        workOrderId: z.string().max(4000).transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean)).pipe(z.array(z.string().max(64)).max(100)).optional(),
+      }),
+      response: { 200: PageOf(GridTask), ...errorResponses },
     },
-  }, async (request) => gridCalls.listTasks(actorOf(request), { status: request.query.status }));
+  }, async (request) => gridCalls.listTasks(actorOf(request), { status: request.query.status, workOrderIds: request.query.workOrderId, page: request.query.page, pageSize: request.query.pageSize }));
 
   r.post('/grid-tasks/:id/report', {
     preHandler: allowRoles(Role.gridMember, Role.gridLeader),

@@ -583,13 +583,16 @@ export function createGridCallService(deps: GridCallDeps) {
     },
 
     /** Tasks handed down: a unit's own, or those of the grid staff's territory; the center's all. */
-    async listTasks(actor: Actor, q: { status?: string[] } = {}) {
+    /** Grid tasks in the actor's scope, newest first, a page at a time; `workOrderIds` narrows them to some work orders (a queue's page). */
+    async listTasks(actor: Actor, q: { status?: string[]; workOrderIds?: string[]; page?: number; pageSize?: number } = {}) {
       const by = isCenter(actor) ? 'city' as const
         : actor.unitId && (actor.role === Role.unitHandler || actor.role === Role.unitManager) ? { unitId: actor.unitId }
           : GRID_ROLES.has(actor.role) && actor.territoryPath ? { path: actor.territoryPath } : null;
       if (!by) throw forbidden('ROLE_FORBIDDEN', `role ${actor.role} has no grid tasks`, `角色 ${actor.role} 无权查看网格任务`);
-      const rows = await repo().listTasks(actor.cityId, by, q.status);
-      return { items: rows.map(toTaskView), total: rows.length };
+      const page = q.page ?? 1;
+      const pageSize = q.pageSize ?? 50;
+      const r = await repo().listTasks(actor.cityId, by, { statuses: q.status, workOrderIds: q.workOrderIds }, (page - 1) * pageSize, pageSize);
+      return { items: r.items.map(toTaskView), total: r.total, page, pageSize };
     },
 
     /** Whether an actor's territory covers a call (for the routes' and console's hints). */

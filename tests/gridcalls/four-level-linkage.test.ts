@@ -54,6 +54,11 @@ describe('four-level linkage', { timeout: 120_000 }, () => {
     expect(reported).toMatchObject({ status: 'reported', result: '已上门核实，商铺已撤下喇叭' });
     expectError(await s.api('grid1', 'POST', `/grid-tasks/${task.id}/report`, { result: '再报一次' }), 409, 'GRID_TASK_REPORTED');
     expect((await s.ok('street1', 'GET', '/grid-tasks?status=reported')).items.map((x: any) => x.id)).toEqual([task.id]);
+    // A queue's page asks for its own work orders' tasks only, a page at a time, with the true total.
+    expect(await s.ok('street1', 'GET', `/grid-tasks?workOrderId=${lead.id},nothing-here&pageSize=5`)).toMatchObject({ items: [{ id: task.id }], total: 1, page: 1, pageSize: 5 });
+    expect(await s.ok('street1', 'GET', '/grid-tasks?workOrderId=nothing-here')).toMatchObject({ items: [], total: 0 });
+    expect((await s.ok('street1', 'GET', '/grid-tasks?page=2&pageSize=1')).items).toEqual([]);
+    expectError(await s.api('street1', 'GET', `/grid-tasks?workOrderId=${Array.from({ length: 101 }, (_, i) => `w${i}`).join(',')}`), 400, 'VALIDATION_FAILED');
 
     // The town replies on the work order with the grid's result: the closed loop goes on as usual.
     await s.ok('street1', 'POST', `/work-orders/${lead.id}/reply`, { version: a.version, result: `网格核实：${reported.result}` });

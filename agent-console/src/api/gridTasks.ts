@@ -33,7 +33,9 @@ export interface GridTask {
 const enc = encodeURIComponent;
 
 export const gridTasksApi = {
-  list: (status?: GridTask['status'][]) => http.get<{ items: GridTask[]; total: number }>('/grid-tasks', { status }),
+  /** Newest first, a page at a time; `workOrderIds` (up to 100): only the tasks of those work orders. */
+  list: (q: { status?: GridTask['status'][]; workOrderIds?: string[]; page?: number; pageSize?: number } = {}) =>
+    http.get<{ items: GridTask[]; total: number; page: number; pageSize: number }>('/grid-tasks', { status: q.status, workOrderId: q.workOrderIds, page: q.page, pageSize: q.pageSize }),
   /** A new key per submission; the form keeps it while the same submission is retried. */
   newKey: idempotencyKey,
   handDown: (workOrderId: string, body: { territoryId: string; note?: string | null }, key = idempotencyKey()) =>
