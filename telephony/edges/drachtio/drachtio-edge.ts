@@ -259,8 +259,13 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       if (call.state === 'answered') log.error({ err, callId: call.id, party }, 'rtpengine media fork failed: no transcript of this party');
       return;
     }
-    // The call ended, or the tap changed, while rtpengine was asked.
-    if (call.state !== 'answered' || receiver !== to) await stopFork(call, party, to);
+    // The call ended, or the tap changed, while rtpengine was asked: whatever stopped it meanwhile may
+    // have found the receiver's port not yet open, so this fork is undone here in full.
+    if (call.state !== 'answered' || receiver !== to) {
+      call.forks.delete(party);
+      await media.unfork(call.id, party).catch(() => {});
+      to.close(call.id, party);
+    }
   }
 
   async function stopFork(call: CallState, party: ForkParty, from: MediaForkReceiver | null = receiver): Promise<void> {
