@@ -74,5 +74,5 @@ describe('sherpa-onnx engine', () => {
     expect(health.speech).toMatchObject({ engine: 'sherpa', ok: false, detail: { code: 'SPEECH_MODEL_MISSING' } });
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/speech/status', headers: { cookie: await t.login('agent1') } });
     expect(json(res)).toMatchObject({ engine: 'sherpa', ok: false, detail: { code: 'SPEECH_MODEL_MISSING', en: expect.stringContaining('does not exist') } });
-  });
+  }, 90_000); // a fresh app on MariaDB: 14 s alone, over 30 s on a loaded machine
 });
