@@ -125,6 +125,14 @@ const Env = z.object({
   RTPENGINE_DTMF_LISTEN: z.string().regex(/^(off|[^:\s]+:\d{1,5})$/, 'host:port (e.g. 0.0.0.0:22223) or off').default('0.0.0.0:22223'),
   /** rtpengine's --recording-dir as this node sees it (a shared volume); unset: the drachtio edge records nothing. */
   RTPENGINE_RECORDING_DIR: z.string().optional(),
+  /**
+   * The media fork for live transcripts (媒体分流, docs/speech.md): the address rtpengine sends each
+   * party's RTP to (this node, as rtpengine reaches it; default TELEPHONY_PUBLIC_ADDRESS), where this
+   * node binds its receiver, and the UDP ports it takes (two per call being transcribed).
+   */
+  RTPENGINE_FORK_ADDRESS: z.string().optional(),
+  RTPENGINE_FORK_LISTEN: z.string().default('0.0.0.0'),
+  RTPENGINE_FORK_PORTS: z.string().regex(/^\d{4,5}-\d{4,5}$/, 'min-max, e.g. 21000-21999').default('21000-21999'),
   /** INVITEs per second (and burst) one source IP may send before 503 + Retry-After; SIP_TRUSTED_SOURCES (the carrier's SBCs) are exempt. */
   SIP_INVITE_RATE: z.coerce.number().min(0.1).max(10_000).default(5),
   SIP_INVITE_BURST: z.coerce.number().int().min(1).max(100_000).default(20),
@@ -235,6 +243,8 @@ export interface DrachtioEdgeConfig {
   dtmfListen: { host: string; port: number } | null;
   rtpengineRecordingDir: string | null;
   inviteLimit: { perSecond: number; burst: number; exempt: string[] };
+  /** Where rtpengine forks each party's RTP for live transcripts; `address` null: not set (required with a speech engine). */
+  mediaFork: { address: string | null; listen: string; ports: { min: number; max: number } };
 }
 
 /** The drachtio edge's settings with every required one present. */
@@ -250,6 +260,8 @@ export function requireDrachtioConfig(config: AppConfig): CompleteDrachtioEdgeCo
     !d.host && 'DRACHTIO_HOST (drachtio-server\'s admin address, e.g. drachtio or 10.0.0.5)',
     !d.secret && 'DRACHTIO_SECRET (the secret in drachtio.conf.xml <admin secret="…">)',
     !d.rtpengine.host && 'RTPENGINE_HOST (rtpengine\'s ng address, e.g. 10.0.0.5)',
+    config.speech.engine !== 'none' && !d.mediaFork.address
+      && `RTPENGINE_FORK_ADDRESS (this node's address as rtpengine reaches it: SPEECH_ENGINE=${config.speech.engine} needs the calls' audio forked here)`,
   ].filter((x): x is string => Boolean(x));
   if (missing.length) {
     throw new Error(`invalid configuration (环境变量配置错误): TELEPHONY_EDGE=drachtio needs\n${missing.map((m) => `  ${m}`).join('\n')}`);
@@ -418,6 +430,11 @@ function drachtioConfigOf(e: z.infer<typeof Env>): DrachtioEdgeConfig {
     dtmfListen: dtmf ? { host: dtmf[1], port: Number(dtmf[2]) } : null,
     rtpengineRecordingDir: e.RTPENGINE_RECORDING_DIR ?? null,
     inviteLimit: { perSecond: e.SIP_INVITE_RATE, burst: e.SIP_INVITE_BURST, exempt: e.SIP_TRUSTED_SOURCES.split(',').map((x) => x.trim()).filter(Boolean) },
+    mediaFork: {
+      address: e.RTPENGINE_FORK_ADDRESS ?? e.TELEPHONY_PUBLIC_ADDRESS ?? null,
+      listen: e.RTPENGINE_FORK_LISTEN,
+      ports: { min: Number(e.RTPENGINE_FORK_PORTS.split('-')[0]), max: Number(e.RTPENGINE_FORK_PORTS.split('-')[1]) },
+    },
   };
 }
 

@@ -45,10 +45,11 @@ export function speechBrowserConfigFromEnv(env: NodeJS.ProcessEnv = process.env)
 
 /**
  * The `browser` engine over this node's live feed (SPEECH_ENGINE=browser): the call's audio goes to
- * the console of the agent the calls part says it is offered to, in the city this node's edge serves.
+ * the console of the agent the calls part says it is offered to now (asked again while it streams:
+ * a call re-offered after no answer follows its new agent), in the city this node's edge serves.
  */
 export function browserSpeechEngineOf(
-  ctx: { live: LiveService; calls: Pick<CallService, 'callFacts'>; cityOfCalls: () => Promise<string | null> },
+  ctx: { live: LiveService; calls: Pick<CallService, 'callFacts'>; cityOfCalls: () => Promise<string | null>; agentRecheckMs?: number },
   config = speechBrowserConfigFromEnv(),
 ): SpeechEngine {
   return createBrowserSpeechEngine({
@@ -60,6 +61,7 @@ export function browserSpeechEngineOf(
     send: (cityId, userId, frame) => ctx.live.sendToUser(cityId, userId, frame),
     modelDir: config.modelDir,
     modelFile: config.modelFile,
+    agentRecheckMs: ctx.agentRecheckMs,
   });
 }
 

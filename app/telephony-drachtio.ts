@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { createRtpMediaReceiver } from '../speech';
 import { createDrachtioSipEdge, type EdgeLogger, type SipCredentials, type SipEdge } from '../telephony';
 import { requireDrachtioConfig, type AppConfig } from './config';
 
@@ -8,6 +9,8 @@ import { requireDrachtioConfig, type AppConfig } from './config';
  * - `realm`: the digest realm the phones' HA1s were stored with (the same as the built-in edge's).
  * - `recordingsDir`: where the stereo WAVs go (the telephony recordings folder).
  * - `redis`: the registrar several app nodes share (the node's Redis client when REDIS_URL is set).
+ * The media fork for live transcripts goes to the speech part's RTP receiver (RTPENGINE_FORK_*),
+ * built when app/speech.ts sets the edge's media tap.
  */
 export function drachtioEdgeFromConfig(
   config: AppConfig,
@@ -25,5 +28,8 @@ export function drachtioEdgeFromConfig(
     redis: deps.redis ? { client: deps.redis, prefix: config.redisPrefix } : null,
     inviteLimit: d.inviteLimit,
     logger: deps.logger,
+    mediaFork: d.mediaFork.address
+      ? (tap) => createRtpMediaReceiver({ tap, host: d.mediaFork.listen, publicAddress: d.mediaFork.address!, portRange: d.mediaFork.ports, logger: deps.logger })
+      : undefined,
   });
 }

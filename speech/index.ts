@@ -22,7 +22,7 @@ export { speechRoutes, type SpeechRoutesOptions } from './speech.routes';
 /** AWS Transcribe streaming (zh-CN) through @aws-sdk/client-transcribe-streaming. */
 export { createAwsSpeechEngine, type AwsSpeechEngineOptions } from './engines/aws';
 /** sherpa-onnx-node on the server with a streaming model directory. */
-export { createSherpaSpeechEngine, findSherpaModel, loadSherpa, toModelSamples, type SherpaSpeechEngineOptions, type SherpaModelFiles } from './engines/sherpa';
+export { createSherpaSpeechEngine, findSherpaModel, loadSherpa, probeSherpaModel, toModelSamples, type SherpaSpeechEngineOptions, type SherpaModelFiles } from './engines/sherpa';
 /** No engine: no transcript, said plainly; and an engine not available in this build. */
 export { createNoSpeechEngine, createUnavailableSpeechEngine, NO_SPEECH_ENGINE } from './engines/none';
 /** vosk-browser in the agent's console: the call's audio over the live feed, segments posted back. */

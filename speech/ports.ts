@@ -101,8 +101,11 @@ export interface MediaTap {
  * stored in live_events, no `seq`, no catch-up, carried across nodes by the Redis broker, dropped
  * when the agent has no console open or the socket's bufferedAmount is over the limit (audio late is
  * audio lost; `write` returns false while the socket is behind).
- * - server → console, text: `{ type: 'call.audio.start', callId, party, sampleRate, language }`, then
- *   binary frames, then `{ type: 'call.audio.end', callId, party, aborted? }`.
+ * - server → console, text: `{ type: 'call.audio.start', callId, party, sampleRate, language, seqBase? }`,
+ *   then binary frames, then `{ type: 'call.audio.end', callId, party, aborted? }`. The audio follows
+ *   the call's current agent: re-offered to another agent, the first console gets `call.audio.end`
+ *   (aborted) and the new one a `call.audio.start` with `seqBase` (its segments number from there, so
+ *   they never collide with the first console's) and frames whose sample index runs on.
  * - server → console, binary (one per `write`, ~20 ms):
  *   `[u8 1 = audio][u8 party: 0 caller, 1 agent][u8 n = callId byte length][u8 0]`
  *   `[u32 LE: index of the frame's first sample since the stream started]`

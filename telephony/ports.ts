@@ -11,7 +11,7 @@
  *
  * The core never sees SIP headers, Call-IDs or SDP: an edge maps them to these types.
  */
-import type { MediaTap } from '../speech/ports';
+import type { AudioStreamInfo, MediaTap, Party } from '../speech/ports';
 
 /** The codecs a call may use (RTP payload types 0 and 8); anything else is refused with 488. */
 export const Codec = { pcmu: 'PCMU', pcma: 'PCMA' } as const;
@@ -84,6 +84,18 @@ export interface RecordingFile {
   bytes: number;
 }
 
+/**
+ * Where an edge that does not carry the media itself (drachtio: rtpengine anchors it) has each
+ * party's forked RTP received and decoded for the {@link MediaTap}: the speech part's RTP receiver,
+ * built by app/ over the tap. `open` starts the party's stream on the tap and says where to send its
+ * RTP (only packets from `source` are taken); `close` ends it.
+ */
+export interface MediaForkReceiver {
+  open(info: AudioStreamInfo & { source?: { address: string; port?: number } }): Promise<{ address: string; port: number }>;
+  close(callId: string, party: Party): void;
+  stop(): Promise<void>;
+}
+
 /** A prompt (提示音): a named audio file from the city's prompt set, or a file path. */
 export interface Prompt {
   id: string;
@@ -145,8 +157,9 @@ export interface SipEdge {
   /**
    * The media fork (媒体分流, speech part): where the edge hands each party's decoded audio (16-bit PCM,
    * 8 kHz, ~20 ms frames) for live transcripts; null stops it. The caller's stream starts when the
-   * hotline answers, the agent's at the bridge (with its `offsetMs`); both end with the call. An
-   * edge without it (drachtio: rtpengine forwards to the app's RTP receiver instead) leaves it out.
+   * hotline answers, the agent's at the bridge (with its `offsetMs`); both end with the call. The
+   * built-in edge decodes its own RTP; the drachtio edge has rtpengine fork each party's RTP to the
+   * app's RTP receiver ({@link MediaForkReceiver}), which feeds the tap the same way.
    */
   setMediaTap?(tap: MediaTap | null): void;
 }

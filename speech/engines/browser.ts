@@ -31,7 +31,20 @@ export interface BrowserEngineOptions {
   highWaterBytes?: number;
   /** Sends not yet handed to the broker over which `write` asks the caller to wait; default 8. */
   maxPendingSends?: number;
+  /**
+   * How often a stream asks `agentOf` again while it writes (default 1000 ms; 0: at every write): a
+   * call re-offered to another agent (振铃未接, 改派) takes its audio to the new agent's console.
+   */
+  agentRecheckMs?: number;
 }
+
+/**
+ * Where a stream handed to a new agent numbers its segments from: the console numbers from the
+ * `seqBase` of its `call.audio.start`, so the new console's segments never collide with the ones
+ * the previous console stored (segments are idempotent per call, party, seq). 10 000 segments a
+ * console (hours of speech), and room for 99 hand-overs under the routes' seq limit (1 000 000).
+ */
+export const HANDOVER_SEQ_STEP = 10_000;
 
 /**
  * One binary frame of call audio:
@@ -84,6 +97,7 @@ export function createBrowserSpeechEngine(opts: BrowserEngineOptions): SpeechEng
   const modelFile = opts.modelFile ?? 'model.tar.gz';
   const highWater = opts.highWaterBytes ?? 64 * 1024;
   const maxPending = opts.maxPendingSends ?? 8;
+  const recheckMs = opts.agentRecheckMs ?? 1000;
   const open = new Set<{ abort(): void }>();
 
   const modelProblem = () => browserModelProblem(opts.modelDir, modelFile);
@@ -92,7 +106,7 @@ export function createBrowserSpeechEngine(opts: BrowserEngineOptions): SpeechEng
     kind: 'browser',
 
     async open(info: AudioStreamInfo): Promise<RecognitionStream> {
-      const agent = await opts.agentOf(info.callId);
+      let agent = await opts.agentOf(info.callId);
       if (!agent) {
         throw new AppError('SPEECH_NO_AGENT', 409, `call ${info.callId} is not offered to an agent: no console to recognise it`, `通话 ${info.callId} 尚未分配坐席，无法在浏览器端转写`);
       }
@@ -104,6 +118,9 @@ export function createBrowserSpeechEngine(opts: BrowserEngineOptions): SpeechEng
       let waiting = false;
       let done = false;
       let drainTimer: NodeJS.Timeout | null = null;
+      let handovers = 0;
+      let checkedAt = Date.now();
+      let checking = false;
 
       const congested = () => pending >= maxPending || buffered > highWater;
       const maybeDrain = () => {
@@ -121,9 +138,10 @@ export function createBrowserSpeechEngine(opts: BrowserEngineOptions): SpeechEng
           drainTimer.unref();
         }
       };
-      const send = (frame: string | Uint8Array) => {
+      const send = (frame: string | Uint8Array, to: { cityId: string; userId: string } | null = agent) => {
+        if (!to) return;
         pending++;
-        opts.send(agent.cityId, agent.userId, frame).then(
+        opts.send(to.cityId, to.userId, frame).then(
           (r) => {
             pending--;
             buffered = r.bufferedBytes;
@@ -144,11 +162,42 @@ export function createBrowserSpeechEngine(opts: BrowserEngineOptions): SpeechEng
       const handle = { abort: () => stream.abort() };
       open.add(handle);
 
-      send(JSON.stringify({ type: 'call.audio.start', callId: info.callId, party: info.party, sampleRate: info.sampleRate, language: info.language }));
+      const start = () => JSON.stringify({
+        type: 'call.audio.start', callId: info.callId, party: info.party, sampleRate: info.sampleRate, language: info.language,
+        ...(handovers ? { seqBase: handovers * HANDOVER_SEQ_STEP } : {}),
+      });
+      const end = (aborted: boolean) => JSON.stringify({ type: 'call.audio.end', callId: info.callId, party: info.party, ...(aborted ? { aborted: true } : {}) });
+      /**
+       * The audio follows the call's current agent: re-offered to another (the first did not answer),
+       * the first console's stream is ended (aborted) and the new one's starts, the sample index
+       * running on so its times stay on the stream's axis; with nobody (withdrawn) it goes nowhere.
+       */
+      const followAgent = () => {
+        if (checking || done || Date.now() - checkedAt < recheckMs) return;
+        checking = true;
+        opts.agentOf(info.callId).then((next) => {
+          checking = false;
+          checkedAt = Date.now();
+          if (done || (next?.userId === agent?.userId && next?.cityId === agent?.cityId)) return;
+          if (agent) send(end(true), agent);
+          agent = next;
+          if (agent) {
+            handovers = Math.min(handovers + 1, 99);
+            send(start(), agent);
+          }
+        }, () => {
+          // Not known just now (the database is busy): the audio stays where it goes; asked again later.
+          checking = false;
+          checkedAt = Date.now();
+        });
+      };
+
+      send(start());
 
       const stream: RecognitionStream = {
         write(pcm) {
           if (done) return false;
+          followAgent();
           send(encodeAudioFrame(info.callId, info.party, samples, pcm));
           samples += pcm.length;
           if (congested()) {
@@ -164,12 +213,12 @@ export function createBrowserSpeechEngine(opts: BrowserEngineOptions): SpeechEng
         onError: (l) => void errorListeners.push(l),
         async end() {
           if (done) return;
-          send(JSON.stringify({ type: 'call.audio.end', callId: info.callId, party: info.party }));
+          send(end(false));
           stop();
         },
         abort() {
           if (done) return;
-          send(JSON.stringify({ type: 'call.audio.end', callId: info.callId, party: info.party, aborted: true }));
+          send(end(true));
           stop();
         },
       };

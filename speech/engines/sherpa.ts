@@ -6,8 +6,12 @@
  * more than two seconds undecoded asks its writer to wait (backpressure).
  *
  * A missing or incomplete model directory is a clear AppError at `open` and in `health()` (shown in
- * /healthz and the console), never a crash of the native loader.
+ * /healthz and the console), never a crash of the native loader: a file that is not an ONNX model
+ * makes onnxruntime throw a C++ exception sherpa-onnx-node does not catch (std::terminate: the whole
+ * process aborts, every call with it), so the model is first loaded once in a throw-away child
+ * process ({@link probeSherpaModel}) and only loaded here when that succeeded.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -81,30 +85,59 @@ export function toModelSamples(pcm: Int16Array, resampler: InstanceType<Sherpa['
   return resampler ? resampler.resample(f) : f;
 }
 
+/**
+ * Loads the model in a child process and says whether it loads: null when it does, else the loader's
+ * own words (e.g. onnxruntime's "Load model from …/decoder.onnx failed: … does not have a graph").
+ */
+export function probeSherpaModel(config: Record<string, unknown>, timeoutMs = 120_000): Promise<string | null> {
+  const addon = createRequire(__filename).resolve('sherpa-onnx-node');
+  const script = `const s = require(${JSON.stringify(addon)}); new s.OnlineRecognizer(JSON.parse(process.argv[1]));`;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['-e', script, JSON.stringify(config)], { timeout: timeoutMs, maxBuffer: 1 << 20 }, (err, _out, stderr) => {
+      if (!err) return resolve(null);
+      const said = String(stderr).split('\n').map((l) => l.trim()).filter(Boolean);
+      const what = said.find((l) => l.startsWith('what():'))?.slice(7).trim() ?? said.at(-1) ?? err.message;
+      resolve(what.slice(0, 500));
+    });
+  });
+}
+
 export function createSherpaSpeechEngine(o: SherpaSpeechEngineOptions): SpeechEngine {
   let recognizer: InstanceType<Sherpa['OnlineRecognizer']> | null = null;
+  let probed: Promise<string | null> | null = null;
   const maxBacklog = ((o.maxBacklogMs ?? 2000) * MODEL_RATE) / 1000;
   const open = new Set<RecognitionStream>();
 
-  function getRecognizer() {
+  async function getRecognizer() {
     if (recognizer) return recognizer;
     const model = findSherpaModel(o.modelDir);
     const sherpa = loadSherpa();
     const modelConfig: Record<string, unknown> = { tokens: model.tokens, numThreads: o.numThreads ?? 1, provider: 'cpu', debug: 0 };
     if (model.kind === 'transducer') modelConfig.transducer = { encoder: model.encoder, decoder: model.decoder, joiner: model.joiner };
     else modelConfig.paraformer = { encoder: model.encoder, decoder: model.decoder };
+    const config = {
+      featConfig: { sampleRate: MODEL_RATE, featureDim: 80 },
+      modelConfig,
+      decodingMethod: 'greedy_search',
+      enableEndpoint: 1,
+      rule1MinTrailingSilence: 2.4,
+      rule2MinTrailingSilence: 1.2,
+      rule3MinUtteranceLength: 20,
+    };
+    const invalid = (why: string) =>
+      new AppError('SPEECH_MODEL_INVALID', 503, `sherpa-onnx could not load the model in ${o.modelDir}: ${why}`, `语音识别模型无法加载（${o.modelDir}）：${why}`, { dir: o.modelDir });
+    // Once per engine; a failed probe is asked again next time (the deployment may have fixed the files).
+    const p = (probed ??= probeSherpaModel(config));
+    const why = await p;
+    if (why !== null) {
+      if (probed === p) probed = null;
+      throw invalid(why);
+    }
+    if (recognizer) return recognizer;
     try {
-      recognizer = new sherpa.OnlineRecognizer({
-        featConfig: { sampleRate: MODEL_RATE, featureDim: 80 },
-        modelConfig,
-        decodingMethod: 'greedy_search',
-        enableEndpoint: 1,
-        rule1MinTrailingSilence: 2.4,
-        rule2MinTrailingSilence: 1.2,
-        rule3MinUtteranceLength: 20,
-      });
+      recognizer = new sherpa.OnlineRecognizer(config);
     } catch (err) {
-      throw new AppError('SPEECH_MODEL_INVALID', 503, `sherpa-onnx could not load the model in ${o.modelDir}: ${(err as Error).message}`, `语音识别模型无法加载（${o.modelDir}）：${(err as Error).message}`);
+      throw invalid((err as Error).message);
     }
     return recognizer;
   }
@@ -112,7 +145,7 @@ export function createSherpaSpeechEngine(o: SherpaSpeechEngineOptions): SpeechEn
   return {
     kind: 'sherpa',
     async open(info: AudioStreamInfo): Promise<RecognitionStream> {
-      const rec = getRecognizer();
+      const rec = await getRecognizer();
       const sherpa = loadSherpa();
       const stream = rec.createStream();
       const resampler = info.sampleRate === MODEL_RATE ? null : new sherpa.LinearResampler(info.sampleRate, MODEL_RATE);
@@ -215,7 +248,7 @@ export function createSherpaSpeechEngine(o: SherpaSpeechEngineOptions): SpeechEn
       try {
         findSherpaModel(o.modelDir);
         const s = loadSherpa();
-        if (!recognizer) getRecognizer();
+        if (!recognizer) await getRecognizer();
         return { engine: 'sherpa', ok: true, detail: { code: 'SPEECH_ENGINE_READY', zh: `sherpa-onnx ${s.version} 已加载模型`, en: `sherpa-onnx ${s.version}, model loaded` } };
       } catch (err) {
         const e = err as AppError;

@@ -20,7 +20,7 @@ import { testConfig } from '../../app/config';
 import { openDatabase, type Database } from '../../db';
 import { decodeDirect, encodeDirect } from '../../live';
 import { browserSpeechEngineOf, speechBrowserConfigFromEnv, type SpeechBrowserConfig } from '../../app/speech-browser';
-import { createBrowserSpeechEngine, decodeAudioFrame, encodeAudioFrame } from '../../speech/engines/browser';
+import { createBrowserSpeechEngine, decodeAudioFrame, encodeAudioFrame, HANDOVER_SEQ_STEP } from '../../speech/engines/browser';
 import type { AudioStreamInfo } from '../../speech/ports';
 
 const modelDir = mkdtempSync(join(tmpdir(), 'speech-models-'));
@@ -125,6 +125,51 @@ describe('streaming a party to the agent', () => {
     expect(later.binary.map((b) => decodeAudioFrame(b)!.firstSample)).toEqual([160]);
     await stream.end();
     await later.close();
+  });
+
+  it('follows a call re-offered to another agent (the first did not answer): the first console’s audio ends, the new one’s starts with the sample index running on and a seq base of its own', async () => {
+    const [agent1, agent2] = [await connect(base, 'agent1'), await connect(base, 'agent2')];
+    await offer('sp-call-4', 'agent1');
+    await agent1.waitFor((m) => m.type === 'call.offered' && m.data?.call?.callId === 'sp-call-4', 'the offer to agent1');
+    // Asked again at every write (production: every second), as the app wires it.
+    const engine = browserSpeechEngineOf({ live: t.ctx.live, calls: t.ctx.calls, cityOfCalls: async () => 'demo', agentRecheckMs: 0 }, config);
+    const stream = await engine.open(info('sp-call-4'));
+    expect(stream.write(tone(0))).toBe(true);
+    await agent1.waitForBinary(1);
+
+    // Ringing timed out at agent1; the ACD re-offers the call to agent2 (the calls part withdraws agent1's pop-up).
+    await offer('sp-call-4', 'agent2');
+    await agent1.waitFor((m) => m.type === 'call.withdrawn', 'the pop-up withdrawn from agent1');
+    let n = 160;
+    // The call goes on: frames keep coming until the stream has looked up the call's agent again.
+    for (const deadline = Date.now() + 10_000; !agent2.binary.length && Date.now() < deadline;) {
+      stream.write(tone(n));
+      n += 160;
+      await sleep(10);
+    }
+    await agent2.waitForBinary(1);
+    // agent1's console was told its stream is over, and got no frame after that.
+    const end1 = agent1.messages.find((m) => m.type === 'call.audio.end' && m.callId === 'sp-call-4');
+    expect(end1).toEqual({ type: 'call.audio.end', callId: 'sp-call-4', party: 'caller', aborted: true });
+    const framesAtAgent1 = agent1.binary.length;
+    expect(agent2.messages.find((m) => m.type === 'call.audio.start')).toEqual({
+      type: 'call.audio.start', callId: 'sp-call-4', party: 'caller', sampleRate: 8000, language: 'zh-CN', seqBase: HANDOVER_SEQ_STEP,
+    });
+    for (let i = 0; i < 3; i++) {
+      stream.write(tone(n));
+      n += 160;
+    }
+    await stream.end();
+    await agent2.waitFor((m) => m.type === 'call.audio.end', 'the end at agent2');
+    const at2 = agent2.binary.map((b) => decodeAudioFrame(b)!);
+    // The sample index runs on across the hand-over: agent2's times stay on the stream's axis.
+    expect(at2[0].firstSample).toBeGreaterThan(0);
+    expect(at2.map((f) => f.firstSample)).toEqual(at2.map((_, i) => at2[0].firstSample + i * 160));
+    expect(at2.at(-1)!.firstSample).toBe(n - 160);
+    expect(agent1.binary.length).toBe(framesAtAgent1);
+    const at1 = agent1.binary.map((b) => decodeAudioFrame(b)!);
+    expect(Math.max(...at1.map((f) => f.firstSample))).toBeLessThan(at2[0].firstSample);
+    await Promise.all([agent1.close(), agent2.close()]);
   });
 
   it('refuses a call no agent has, with a clear error', async () => {

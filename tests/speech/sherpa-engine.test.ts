@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testConfig } from '../../app/config';
-import { createSherpaSpeechEngine, findSherpaModel, loadSherpa, toModelSamples } from '../../speech';
+import { createSherpaSpeechEngine, findSherpaModel, loadSherpa, probeSherpaModel, toModelSamples } from '../../speech';
 import { startTestApp, json, type TestApp } from '../helpers/app';
 
 describe('sherpa-onnx engine', () => {
@@ -49,6 +49,23 @@ describe('sherpa-onnx engine', () => {
     expect(await engine.health()).toMatchObject({ engine: 'sherpa', ok: false, detail: { code: 'SPEECH_MODEL_MISSING', zh: expect.stringContaining(join(dir, 'nope')) } });
   });
 
+  it('refuses model files that are not ONNX models with SPEECH_MODEL_INVALID and the loader’s words, the process living on (the native abort stays in the probe process)', async () => {
+    const bad = mkdtempSync(join(tmpdir(), 'sherpa-bad-model-'));
+    try {
+      writeFileSync(join(bad, 'tokens.txt'), '<blk> 0\n');
+      for (const f of ['encoder.onnx', 'decoder.onnx', 'joiner.onnx']) writeFileSync(join(bad, f), 'not a model');
+      const engine = createSherpaSpeechEngine({ modelDir: bad });
+      // Loaded in this process, such a file ends it (std::terminate from onnxruntime); here it is an error.
+      await expect(engine.open({ callId: 'c', party: 'caller', sampleRate: 8000, language: 'zh-CN' })).rejects.toMatchObject({
+        code: 'SPEECH_MODEL_INVALID', status: 503, message: expect.stringMatching(/Load model from .*\.onnx failed/), messageZh: expect.stringContaining('语音识别模型无法加载'),
+      });
+      expect(await engine.health()).toMatchObject({ engine: 'sherpa', ok: false, detail: { code: 'SPEECH_MODEL_INVALID', en: expect.stringContaining(bad) } });
+      expect(await probeSherpaModel({ modelConfig: { tokens: join(bad, 'tokens.txt') } })).not.toBeNull();
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('shows the missing model in /healthz and /speech/status', async () => {
     const base = testConfig();
     t = await startTestApp({ config: { speech: { ...base.speech, engine: 'sherpa', sherpa: { modelDir: join(dir, 'absent-model'), numThreads: 1 } } } });
@@ -57,5 +74,5 @@ describe('sherpa-onnx engine', () => {
     expect(health.speech).toMatchObject({ engine: 'sherpa', ok: false, detail: { code: 'SPEECH_MODEL_MISSING' } });
     const res = await t.app.inject({ method: 'GET', url: '/api/v1/speech/status', headers: { cookie: await t.login('agent1') } });
     expect(json(res)).toMatchObject({ engine: 'sherpa', ok: false, detail: { code: 'SPEECH_MODEL_MISSING', en: expect.stringContaining('does not exist') } });
-  });
+  }, 90_000); // a fresh app on MariaDB: 14 s alone, over 30 s on a loaded machine
 });

@@ -153,7 +153,9 @@ function finish(s: Stream) {
 export function audioStarted(msg: Record<string, unknown>) {
   if (typeof msg.callId !== 'string' || (msg.party !== 'caller' && msg.party !== 'agent')) return;
   const sampleRate = typeof msg.sampleRate === 'number' && msg.sampleRate > 0 ? msg.sampleRate : 8000;
-  const s: Stream = { callId: msg.callId, party: msg.party, sampleRate, recognizer: null, fed: 0, lost: 0, seq: 0, lastEndMs: 0, early: [], earlySamples: 0, ended: false };
+  // A call handed over from another agent's console: number after that console's segments.
+  const seq = typeof msg.seqBase === 'number' && Number.isInteger(msg.seqBase) && msg.seqBase > 0 ? msg.seqBase : 0;
+  const s: Stream = { callId: msg.callId, party: msg.party, sampleRate, recognizer: null, fed: 0, lost: 0, seq, lastEndMs: 0, early: [], earlySamples: 0, ended: false };
   streams.set(keyOf(s.callId, s.party), s);
   void ensureModel().then((m) => {
     if (m && streams.get(keyOf(s.callId, s.party)) === s) attach(s, m);

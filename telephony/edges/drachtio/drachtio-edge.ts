@@ -5,13 +5,14 @@ import type { Redis } from 'ioredis';
 import { AppError, chinaDate, conflict, newId, notFound } from '../../../core';
 import {
   AgentLegFailure, EndCause,
-  type Codec, type EdgeEvent, type InboundCall, type Prompt, type SipCredentials, type SipEdge, type SipEdgeHealth,
+  type Codec, type EdgeEvent, type InboundCall, type MediaForkReceiver, type Prompt, type SipCredentials, type SipEdge, type SipEdgeHealth,
 } from '../../ports';
+import type { MediaTap } from '../../../speech/ports';
 import { DigestAuth } from './digest';
 import { FloodLimit } from './flood-limit';
 import { pcapToStereoWav } from './pcap-to-wav';
 import { memoryRegistrar, redisRegistrar, type Registrar } from './registrar';
-import { RtpengineMedia, listenForDtmf, CALLER_TAG, type AnchoredCall, type RtpengineOptions } from './rtpengine-media';
+import { RtpengineMedia, listenForDtmf, CALLER_TAG, type AnchoredCall, type ForkParty, type RtpengineOptions } from './rtpengine-media';
 import { pickCodec, SUPPORTED_CODECS_WARNING } from './sdp';
 
 /**
@@ -72,6 +73,11 @@ export interface DrachtioSipEdgeOptions {
   /** How long start() waits for drachtio-server before carrying on (it keeps reconnecting). */
   connectTimeoutMs?: number;
   logger?: EdgeLogger;
+  /**
+   * The app's RTP receiver for the media fork (媒体分流), built over the tap `setMediaTap` is given:
+   * rtpengine sends each party's RTP there (docs/speech.md). Unset: no call is forked, said at the tap.
+   */
+  mediaFork?: (tap: MediaTap) => MediaForkReceiver;
   /** Test seam: the Srf instance (default `new Srf()`). */
   createSrf?: () => SrfLike;
 }
@@ -102,6 +108,9 @@ interface CallState {
   prompt: { id: string; timer: NodeJS.Timeout | null } | null;
   callerNumber: string;
   callerName: string | null;
+  answeredAt: number | null;
+  /** The parties rtpengine forks to the media receiver now (or is being asked to). */
+  forks: Set<ForkParty>;
 }
 
 const RETRY_AFTER_FLOOD_DEFAULT = { perSecond: 5, burst: 20 };
@@ -195,7 +204,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
     const callerName = displayNameOf(pai) ?? displayNameOf(from);
     const call: CallState = {
       id: newId(), req, res, codec, state: 'offered', answering: null, media: null, dialog: null,
-      legs: new Map(), bridged: null, prompt: null, callerNumber, callerName,
+      legs: new Map(), bridged: null, prompt: null, callerNumber, callerName, answeredAt: null, forks: new Set(),
     };
     calls.set(call.id, call);
     req.on('cancel', () => {
@@ -218,6 +227,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
     // The caller may have cancelled while the 200 OK was on its way (re-read: the await let it change).
     if ((call.state as CallState['state']) === 'ended') { dialog.destroy(); return; }
     call.state = 'answered';
+    call.answeredAt = Date.now();
     dialog.on('destroy', () => void finish(call, EndCause.callerHangup, null, { callerGone: true }));
     dialog.on('modify', (req, res) => {
       media.reofferFromCaller(call.id, req.body, call.bridged?.dialog?.remote.sdp ?? null).then(
@@ -226,7 +236,46 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       );
     });
     emit({ type: 'call.answered', callId: call.id, at: new Date() });
+    void startFork(call, 'caller');
   }
+
+  // --- the media fork (媒体分流): each party's RTP to the app's receiver, for live transcripts ----
+
+  let receiver: MediaForkReceiver | null = null;
+
+  /** Has rtpengine fork a party of an answered call to the receiver; a failure costs the transcript, not the call. */
+  async function startFork(call: CallState, party: ForkParty): Promise<void> {
+    const to = receiver;
+    if (!to || call.state !== 'answered' || call.forks.has(party)) return;
+    call.forks.add(party);
+    // The agent's stream starts at the bridge: its segments are placed after the caller's on one axis.
+    const offsetMs = party === 'agent' && call.answeredAt !== null ? Math.max(0, Date.now() - call.answeredAt) : 0;
+    try {
+      await media.fork(call.id, party, (source) =>
+        to.open({ callId: call.id, party, sampleRate: 8000, language: 'zh-CN', offsetMs, ...(source ? { source } : {}) }));
+    } catch (err) {
+      call.forks.delete(party);
+      to.close(call.id, party);
+      if (call.state === 'answered') log.error({ err, callId: call.id, party }, 'rtpengine media fork failed: no transcript of this party');
+      return;
+    }
+    // The call ended, or the tap changed, while rtpengine was asked: whatever stopped it meanwhile may
+    // have found the receiver's port not yet open, so this fork is undone here in full.
+    if (call.state !== 'answered' || receiver !== to) {
+      call.forks.delete(party);
+      await media.unfork(call.id, party).catch(() => {});
+      to.close(call.id, party);
+    }
+  }
+
+  async function stopFork(call: CallState, party: ForkParty, from: MediaForkReceiver | null = receiver): Promise<void> {
+    if (!call.forks.delete(party)) return;
+    await media.unfork(call.id, party).catch((err) => log.warn({ err, callId: call.id, party }, 'rtpengine unsubscribe failed'));
+    from?.close(call.id, party);
+  }
+
+  const stopForks = (call: CallState, from: MediaForkReceiver | null = receiver) =>
+    Promise.all([...call.forks].map((party) => stopFork(call, party, from)));
 
   // --- the end of a call: one place, idempotent ---------------------------------------------
 
@@ -244,6 +293,8 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       if (wasAnswered) call.dialog?.destroy();
       else if (!call.res.finalResponseSent) call.res.send(how.finalStatus ?? 480);
     }
+    // The forks first: no more of the call's audio reaches the receiver, the tap's streams end.
+    if (call.forks.size) await stopForks(call);
     if (call.media) await media.delete(call.id).catch((err) => log.error({ err, callId: call.id }, 'rtpengine delete failed'));
     log.info({ callId: call.id, cause, sipStatus }, 'call ended');
     emit({ type: 'call.ended', callId: call.id, cause, sipStatus, at: new Date() });
@@ -324,6 +375,7 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       );
     });
     emit({ type: 'agent.answered', callId: call.id, legId: leg.id, at: new Date() });
+    void startFork(call, 'agent');
   }
 
   // --- REGISTER -----------------------------------------------------------------------------
@@ -450,6 +502,8 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
       if (mediaWatch) clearInterval(mediaWatch);
       mediaWatch = null;
       await Promise.all([...calls.values()].map((c) => finish(c, EndCause.systemHangup, null)));
+      await receiver?.stop();
+      receiver = null;
       try { srf?.disconnect(); } catch { /* not connected */ }
       connected = false;
       await dtmf?.close();
@@ -572,6 +626,27 @@ export function createDrachtioSipEdge(opts: DrachtioSipEdgeOptions): SipEdge {
 
     async registrations() {
       return (await registrar.list()).map((b) => ({ username: b.username, contact: b.contact, expiresAt: b.expiresAt }));
+    },
+
+    setMediaTap(tap) {
+      const old = receiver;
+      receiver = tap && opts.mediaFork ? opts.mediaFork(tap) : null;
+      if (tap && !opts.mediaFork) log.warn({}, 'media tap set but no media receiver configured (mediaFork): drachtio calls get no transcript');
+      const next = receiver;
+      void (async () => {
+        // The old receiver's forks are gone from rtpengine before the same tags are subscribed again.
+        if (old) {
+          await Promise.all([...calls.values()].map((c) => stopForks(c, old)));
+          await old.stop();
+        }
+        if (!next || receiver !== next) return;
+        // Calls already up are forked from now on.
+        for (const c of calls.values()) {
+          if (c.state !== 'answered') continue;
+          void startFork(c, 'caller');
+          if (c.bridged?.state === 'answered') void startFork(c, 'agent');
+        }
+      })().catch((err) => log.error({ err }, 'changing the media tap failed'));
     },
 
     async health(): Promise<SipEdgeHealth> {

@@ -20,6 +20,9 @@ declare module 'rtpengine-client' {
     stopRecording(target: NgTarget, opts: Record<string, unknown>): Promise<NgReply>;
     playMedia(target: NgTarget, opts: Record<string, unknown>): Promise<NgReply>;
     stopMedia(target: NgTarget, opts: Record<string, unknown>): Promise<NgReply>;
+    subscribeRequest(target: NgTarget, opts: Record<string, unknown>): Promise<NgReply>;
+    subscribeAnswer(target: NgTarget, opts: Record<string, unknown>): Promise<NgReply>;
+    unsubscribe(target: NgTarget, opts: Record<string, unknown>): Promise<NgReply>;
     close(): void;
   }
 }

@@ -18,6 +18,11 @@ import { audioPort } from './sdp';
 export const CALLER_TAG = 'caller';
 export const AGENT_TAG = 'agent';
 
+/** Whose audio a media fork (媒体分流) carries: the party rtpengine knows by the same tag. */
+export type ForkParty = typeof CALLER_TAG | typeof AGENT_TAG;
+/** The subscriber tag of each party's fork in the rtpengine call (one subscription per party, so the speaker is known). */
+export const FORK_TAG: Readonly<Record<ForkParty, string>> = { caller: 'speech-caller', agent: 'speech-agent' };
+
 export interface AnchoredCall {
   /** The SDP for the 200 OK to the caller (rtpengine's caller-facing ports). */
   sdpForCaller: string;
@@ -25,6 +30,31 @@ export interface AnchoredCall {
   sdpForAgent: string;
   /** rtpengine's port the caller sends RTP to: the direction key of the pcap recording. */
   callerFacingPort: number;
+}
+
+/**
+ * The fork's answer to rtpengine's `subscribe request` offer: the same payload types (rtpengine
+ * 10.5 refuses an answer that leaves out an offered one, e.g. telephone-event, with "Failed to
+ * process subscription answer"), receive-only, at the app's RTP receiver.
+ */
+export function forkAnswerOf(offer: string, to: { address: string; port: number }): string {
+  const lines = offer.split(/\r?\n/).filter((l) => l !== '');
+  const out: string[] = [];
+  for (const l of lines) {
+    if (/^a=(rtcp|sendonly|sendrecv|recvonly|inactive|ice-|candidate|fingerprint|setup)/.test(l)) continue;
+    if (l.startsWith('c=')) out.push(`c=IN IP4 ${to.address}`);
+    else if (l.startsWith('m=audio ')) out.push(l.replace(/^m=audio \d+/, `m=audio ${to.port}`));
+    else out.push(l);
+  }
+  out.push('a=recvonly');
+  return `${out.join('\r\n')}\r\n`;
+}
+
+/** Where rtpengine sends a fork from: the address and port of its `subscribe request` offer. */
+function forkSourceOf(offer: string): { address: string; port: number } | null {
+  const c = /^c=IN IP4 (\S+)/m.exec(offer);
+  const port = audioPort(offer);
+  return c && port ? { address: c[1], port } : null;
 }
 
 /** The agent side's answer while no agent is bridged: the discard port on rtpengine's host. */
@@ -166,6 +196,43 @@ export class RtpengineMedia {
     } catch {
       return null;
     }
+  }
+
+  /**
+   * Forks one party's media to the app (媒体分流): rtpengine 10.5's media subscription. A `subscribe
+   * request` for the party's tag returns an offer (rtpengine's send-only stream, from the port in the
+   * offer); `to` is told that source and says where to receive; the `subscribe answer` points the
+   * stream there. rtpengine then sends a copy of every RTP packet that party sends, in the codec the
+   * party uses (PCMU or PCMA, passed through; DTMF as RFC 4733), for as long as the call lives; it
+   * survives the agent's bridge and either side's re-INVITE. (`start forwarding` exists in 10.5 too,
+   * but it only switches rtpengine-recording's PCM forwarding on: it takes no destination.)
+   */
+  async fork(callId: string, party: ForkParty, to: (source: { address: string; port: number } | null) => Promise<{ address: string; port: number }>): Promise<void> {
+    const offer = await this.ng('subscribeRequest', 'subscribe request', { 'call-id': callId, 'from-tag': party, 'to-tag': FORK_TAG[party] });
+    try {
+      const dest = await to(forkSourceOf(offer.sdp ?? ''));
+      await this.ng('subscribeAnswer', 'subscribe answer', { 'call-id': callId, 'to-tag': FORK_TAG[party], sdp: forkAnswerOf(offer.sdp ?? '', dest), ICE: 'remove' });
+    } catch (e) {
+      await this.unfork(callId, party).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Stops a party's fork (`unsubscribe`); a call rtpengine no longer has (deleted, timed out) has none to stop. */
+  async unfork(callId: string, party: ForkParty): Promise<void> {
+    try {
+      await this.ng('unsubscribe', 'unsubscribe', { 'call-id': callId, 'to-tag': FORK_TAG[party] });
+    } catch (e) {
+      if (!(e instanceof RtpengineError)) throw e;
+    }
+  }
+
+  /** The subscriber tags rtpengine holds for the call (its `query`): what tests and operators check forks against. */
+  async subscribersOf(callId: string): Promise<string[] | null> {
+    const reply = await this.client.query(this.target, { 'call-id': callId });
+    if (reply.result !== 'ok') return null;
+    const tags = (reply.tags ?? {}) as Record<string, { subscribers?: { tag: string }[] }>;
+    return Object.values(tags).flatMap((t) => (t.subscribers ?? []).map((x) => x.tag));
   }
 
   /** Ends the media at once (no 30 s grace), which also closes the pcap. */

@@ -31,6 +31,17 @@ describe('drachtio edge configuration', () => {
     expect(loadConfig({} as NodeJS.ProcessEnv).drachtio.rtpengine.interfaces).toBeNull();
   });
 
+  it('needs the media fork’s address when a speech engine runs, and reads its ports', () => {
+    const base = { DRACHTIO_HOST: 'drachtio', DRACHTIO_SECRET: 's3cret', RTPENGINE_HOST: '172.30.0.1' };
+    const aws = { ...base, SPEECH_ENGINE: 'aws', AWS_REGION: 'cn-north-1' };
+    expect(() => requireDrachtioConfig(loadConfig(aws as NodeJS.ProcessEnv))).toThrow(/TELEPHONY_EDGE=drachtio needs\n {2}RTPENGINE_FORK_ADDRESS .*SPEECH_ENGINE=aws/);
+    expect(requireDrachtioConfig(loadConfig(base as NodeJS.ProcessEnv)).mediaFork.address).toBeNull(); // no engine: nothing to fork
+    expect(requireDrachtioConfig(loadConfig({ ...aws, RTPENGINE_FORK_ADDRESS: '172.30.0.9', RTPENGINE_FORK_PORTS: '31000-31099' } as NodeJS.ProcessEnv)).mediaFork)
+      .toEqual({ address: '172.30.0.9', listen: '0.0.0.0', ports: { min: 31000, max: 31099 } });
+    expect(requireDrachtioConfig(loadConfig({ ...aws, TELEPHONY_PUBLIC_ADDRESS: '172.30.0.8' } as NodeJS.ProcessEnv)).mediaFork.address).toBe('172.30.0.8');
+    expect(() => loadConfig({ RTPENGINE_FORK_PORTS: '31000' } as NodeJS.ProcessEnv)).toThrow(/RTPENGINE_FORK_PORTS/);
+  });
+
   it('refuses a malformed DTMF listen address and turns DTMF off on request', () => {
     expect(() => loadConfig({ RTPENGINE_DTMF_LISTEN: '22223' } as NodeJS.ProcessEnv)).toThrow(/RTPENGINE_DTMF_LISTEN/);
     expect(loadConfig({ RTPENGINE_DTMF_LISTEN: 'off' } as NodeJS.ProcessEnv).drachtio.dtmfListen).toBeNull();

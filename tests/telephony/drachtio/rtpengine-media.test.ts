@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RtpengineMedia, listenForDtmf, type DtmfReport } from '../../../telephony/edges/drachtio/rtpengine-media';
+import { FORK_TAG, RtpengineMedia, forkAnswerOf, listenForDtmf, type DtmfReport } from '../../../telephony/edges/drachtio/rtpengine-media';
 import { pcapToStereoWav } from '../../../telephony/edges/drachtio/pcap-to-wav';
 import { audioPort } from '../../../telephony/edges/drachtio/sdp';
 import { rtpPeer, startRtpengine, ulawSilence, ulawTone, type RunningRtpengine } from '../../helpers/rtpengine';
@@ -96,6 +96,74 @@ describe('rtpengine media for a hotline call', () => {
       expect(duration).toBe(500);
       await until(() => caller.received.length >= 20, 'the prompt as RTP to the caller');
       await media.stop(callId);
+    } finally {
+      await media.delete(callId);
+      caller.close();
+    }
+  });
+
+  it('forks a party’s RTP to another address with a media subscription that outlives the bridge and a caller re-INVITE, in the party’s own codec, until unsubscribed', async () => {
+    const caller = await rtpPeer();
+    const agent = await rtpPeer();
+    const sink = await rtpPeer(); // stands in for the app's receiver port
+    const callId = `f-${Date.now()}`;
+    try {
+      const anchored = await media.anchorCaller(callId, sdpOf(caller.port, [8, 0, 101]), { record: false });
+      let source: { address: string; port: number } | null = null;
+      await media.fork(callId, 'caller', async (s) => {
+        source = s;
+        return { address: '127.0.0.1', port: sink.port };
+      });
+      expect(source).toMatchObject({ address: '127.0.0.1', port: expect.any(Number) });
+      expect(await media.subscribersOf(callId)).toContain(FORK_TAG.caller);
+      await caller.sendTo(anchored.callerFacingPort, ulawTone(5), { payloadType: 8 });
+      await until(() => sink.received.length >= 5, 'the fork before any agent');
+      await media.bridgeAgent(callId, sdpOf(agent.port, [0, 101]));
+      const moved = await rtpPeer(); // the caller's media moves (SBC failover): re-INVITE
+      await media.reofferFromCaller(callId, sdpOf(moved.port, [8, 0, 101]).replace('o=- 1 1', 'o=- 1 2'), sdpOf(agent.port, [0, 101]));
+      await moved.sendTo(anchored.callerFacingPort, ulawTone(5), { payloadType: 8 });
+      await until(() => sink.received.length >= 10, 'the fork after the bridge and the re-INVITE');
+      // The caller's codec passed through (PCMA, payload type 8).
+      expect(new Set(sink.received.map((p) => p[1] & 0x7f))).toEqual(new Set([8]));
+      await media.unfork(callId, 'caller');
+      expect(await media.subscribersOf(callId)).not.toContain(FORK_TAG.caller);
+      await media.unfork(callId, 'caller'); // twice: nothing to stop, no error
+      moved.close();
+    } finally {
+      await media.delete(callId);
+      caller.close();
+      agent.close();
+      sink.close();
+    }
+    expect(await media.subscribersOf(callId)).toBeNull();
+  });
+
+  it('is refused by rtpengine 10.5 when the fork’s answer leaves out an offered payload type: the answer repeats them all', async () => {
+    const caller = await rtpPeer();
+    const callId = `r-${Date.now()}`;
+    try {
+      await media.anchorCaller(callId, sdpOf(caller.port), { record: false });
+      const offer = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', 'm=audio 40000 RTP/AVP 0 8 101',
+        'a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000', 'a=rtpmap:101 telephone-event/8000', 'a=fmtp:101 0-15', 'a=sendonly', 'a=rtcp:40001', ''].join('\r\n');
+      const answer = forkAnswerOf(offer, { address: '127.0.0.2', port: 5004 });
+      expect(answer).toMatch(/^c=IN IP4 127\.0\.0\.2\r$/m);
+      expect(answer).toMatch(/^m=audio 5004 RTP\/AVP 0 8 101\r$/m);
+      expect(answer).toMatch(/a=recvonly\r\n$/);
+      expect(answer).not.toMatch(/a=(sendonly|rtcp:)/);
+      // The answer as forkAnswerOf makes it is taken.
+      await media.fork(callId, 'caller', async () => ({ address: '127.0.0.1', port: 5004 }));
+      expect(await media.subscribersOf(callId)).toContain(FORK_TAG.caller);
+      // Without telephone-event, 10.5 says "Failed to process subscription answer": why forkAnswerOf keeps every type.
+      const { Client } = await import('rtpengine-client');
+      const c = new Client({ timeout: 3000 });
+      try {
+        const t = { host: '127.0.0.1', port: rtp.ngPort };
+        const req = await c.subscribeRequest(t, { 'call-id': callId, 'from-tag': 'caller', 'to-tag': 'probe' });
+        const without = forkAnswerOf(req.sdp!, { address: '127.0.0.1', port: 5006 }).replace(/ 101\r\n/, '\r\n').replace(/a=(rtpmap|fmtp):101[^\r]*\r\n/g, '');
+        expect(await c.subscribeAnswer(t, { 'call-id': callId, 'to-tag': 'probe', sdp: without })).toMatchObject({ result: 'error', 'error-reason': 'Failed to process subscription answer' });
+      } finally {
+        c.close();
+      }
     } finally {
       await media.delete(callId);
       caller.close();
