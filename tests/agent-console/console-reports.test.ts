@@ -57,6 +57,24 @@ describeConsole('reports page (browser)', (env) => {
     await context.close();
   }, 120_000);
 
+  it('网格自办事项 drills down to the matters the grid handled, not to tickets', async () => {
+    const matter = await s.api('grid1', 'POST', '/api/v1/grid-matters', { title: '楼道堆放杂物', handling: '网格员上门劝导，住户当场清理', addressText: '江景苑1栋' });
+    expect(matter.status, JSON.stringify(matter.body)).toBe(201);
+    const { context, page, errors } = await openConsole(browser, s.baseUrl);
+    await login(page, 'supervisor1');
+    await page.waitForURL('**/supervise');
+    await page.goto('/reports');
+    await expect.poll(() => page.getByTestId('report-kpi-value-gridMatters').innerText(), { timeout: 15_000 }).toBe('1');
+    await page.getByTestId('report-kpi-value-gridMatters').click();
+    const drill = page.getByTestId('report-drill');
+    await expect.poll(() => drill.getByTestId('drill-matter').count(), { timeout: 10_000 }).toBe(1);
+    expect(await drill.innerText()).toContain('网格员上门劝导，住户当场清理');
+    expect(await drill.getByTestId('drill-ticket').count()).toBe(0);
+    await screenshot(page, 'reports-drill-down-grid-matters');
+    expect(errors).toEqual([]);
+    await context.close();
+  }, 120_000);
+
   it('exports the period as PDF: the list shows it, then its download link serves the file', async () => {
     const { context, page, errors } = await openConsole(browser, s.baseUrl);
     await login(page, 'supervisor1');

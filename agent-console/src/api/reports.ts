@@ -75,6 +75,16 @@ export interface FiguresQuery extends ReportFilters {
 }
 
 /** A ticket behind a number: what the drill-down list shows (the rest is in the ticket drawer). */
+/** A matter handled in the grid behind 网格自办事项 (not a ticket: no number, no unit). */
+export interface DrillMatter {
+  id: string;
+  title: string;
+  handling: string;
+  addressText: string | null;
+  recorderName: string;
+  handledAt: string;
+}
+
 export interface DrillTicket {
   id: string;
   number: string;
@@ -128,7 +138,8 @@ export const reportsApi = {
   },
   drill(link: string, page: number, pageSize: number) {
     const { path, query } = drillPath(link);
-    return http.get<Page<DrillTicket>>(path, { ...query, page, pageSize });
+    // `kpi` says what the rows are: gridMatters lists matters (DrillMatter), every other KPI tickets.
+    return http.get<Page<DrillTicket> & { kpi: string }>(path, { ...query, page, pageSize });
   },
   exports: (q: { page?: number; pageSize?: number } = {}) => http.get<Page<ReportExport>>('/reports/exports', { ...q }),
   requestExport: (body: { kind: ReportKind; from: string; to?: string; format: ExportFormat; filters: ReportFilters }) => http.post<ReportExport>('/reports/exports', body),
