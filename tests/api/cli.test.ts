@@ -81,7 +81,7 @@ beforeAll(async () => {
   runs.brokenImport = hotline('broken', ['city', 'import', broken]);
   runs.demoImport = hotline('users', ['city', 'import', 'cities/demo']);
   runs.userAdd = runs.demoImport.then(() =>
-    hotline('users', ['user', 'add', '--username', 'cli-water9', '--name', '自来水经办人 九', '--role', 'unit_handler', '--unit', 'util-water', '--password', 'secret123', '--phone', '13700000099']),
+    hotline('users', ['user', 'add', '--username', 'cli-water9', '--name', '自来水经办人 九', '--role', 'unit_handler', '--unit', 'util-water', '--password', 'blue-river-meter-9', '--phone', '13700000099']),
   );
   runs.route = runs.userAdd.then(() =>
     hotline('users', ['route', '--text', '白龙南路88号楼下水管爆了，路面全是水', '--address', '白龙南路88号', '--urgency', '特急', '--category', '01021603']),
@@ -162,7 +162,7 @@ describe('the hotline CLI', () => {
       const water = db.prepare("SELECT id FROM units WHERE city_id = 'demo' AND code = 'util-water'").get() as { id: string };
       expect(row).toMatchObject({ city_id: 'demo', role: 'unit_handler', unit_id: water.id, phone: '13700000099', active: 1 });
       expect(row.password_hash).toMatch(/^\$argon2id\$/);
-      expect(String(row.password_hash)).not.toContain('secret123');
+      expect(String(row.password_hash)).not.toContain('blue-river-meter-9');
     } finally {
       db.close();
     }
