@@ -16,6 +16,7 @@ import { reportsRoutes, reportExportRoutes } from '../reports';
 import { registerErrorHandling, routerErrorHandler } from './http-errors';
 import { registerWellFormedText } from './well-formed-text';
 import { registerSecurityHeaders } from './security-headers';
+import { registerAdmissionControl } from './admission';
 import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
@@ -66,6 +67,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // First of the request hooks: an overloaded node refuses before any authentication or database work.
+  registerAdmissionControl(app, config.overload);
   registerErrorHandling(app);
   registerWellFormedText(app);
   registerSecurityHeaders(app);
