@@ -69,6 +69,7 @@ export function registerAdmissionControl(app: FastifyInstance, limits: Admission
       // No sample yet in this window (the loop was blocked the whole time) reads as NaN.
       const mean = histogram.count > 0 ? histogram.mean / 1e6 : 0;
       eventLoopDelayMs = Math.max(0, mean - RESOLUTION_MS);
+      // (A reset also forgets the histogram's last tick: the first period of the next window is not measured.)
       histogram.reset();
     }
     return state();

@@ -110,6 +110,9 @@ describe(`admission control on ${testDialect}`, () => {
 
     it('a blocked event loop → 503 until a quiet window; health goes on', async () => {
       t.app.admission.sample();
+      // The histogram measures from its own last tick, and a reset forgets that tick: let it tick
+      // again (a few periods of 10 ms) before blocking, or the block would go unmeasured.
+      await new Promise((r) => setTimeout(r, 50));
       // A callback holds the loop well beyond the limit (what a CPU-bound request would do); then
       // the histogram's own timer records how late it ran.
       await new Promise<void>((resolve) => setTimeout(() => {
