@@ -37,6 +37,9 @@ describe(`POST /auth/password on ${testDialect}`, () => {
     expect((await me(desk)).statusCode).toBe(200);
     expect((await login('agent1')).statusCode).toBe(401);
     expect((await login('agent1', '春风又绿江南岸-明月何时照我还')).statusCode).toBe(200);
+    // The same password again is no change.
+    const same = await change(desk, '春风又绿江南岸-明月何时照我还', '春风又绿江南岸-明月何时照我还');
+    expect(json(same)).toMatchObject({ code: 'PASSWORD_UNCHANGED', message_zh: '新密码不能与当前密码相同' });
     const id = json(await me(desk)).id;
     const trail = await auditOf(id);
     const changed = trail.filter((a) => a.action === 'user.password_changed');
