@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type {} from '@fastify/cookie';
-import { SESSION_COOKIE, type IdentityService } from '../identity';
+import { sessionCookieOf, type IdentityService } from '../identity';
 import { forbidden, unauthorized, type Actor } from '../core';
 import type { RequestCredential } from '../core/http';
 
@@ -49,13 +49,13 @@ function refuseForeignOrigin(request: FastifyRequest, allowed: ReadonlySet<strin
  * An API key only gets onto a route that declares one of its scopes (`config.apiKeyScopes`): a
  * gateway's key that posts call events cannot create admins, read numbers or import calendars.
  */
-export function registerAuth(app: FastifyInstance, identity: IdentityService, opts: { allowedOrigins?: readonly string[] } = {}) {
+export function registerAuth(app: FastifyInstance, identity: IdentityService, opts: { allowedOrigins?: readonly string[]; cookieSecure?: boolean } = {}) {
   const allowed = new Set((opts.allowedOrigins ?? []).map(canonicalOrigin).filter((o): o is string => o !== null));
   app.decorateRequest('actor', null);
   app.decorateRequest('credential', null);
   app.addHook('onRequest', async (request) => {
     refuseForeignOrigin(request, allowed);
-    const resolved = await resolveCredential(request, identity);
+    const resolved = await resolveCredential(request, identity, opts.cookieSecure ?? false);
     request.actor = resolved?.actor ?? null;
     request.credential = resolved?.credential ?? null;
     const credential = request.credential;
@@ -65,6 +65,15 @@ export function registerAuth(app: FastifyInstance, identity: IdentityService, op
         const need = wanted?.length ? wanted.join(' | ') : 'a console session';
         throw forbidden('API_KEY_SCOPE', `this API key may not use this route (needs ${need})`, `该 API 密钥无权访问此接口（需要 ${need}）`, { needs: wanted ?? [] });
       }
+    }
+    // An account that must change its password (强制修改密码) reaches only who-am-I and the change;
+    // public routes (the live feed) see it as not logged in.
+    if (credential?.kind === 'session' && credential.passwordChangeRequired && !request.routeOptions.config?.beforePasswordChange) {
+      if (!request.routeOptions.config?.public) {
+        throw forbidden('PASSWORD_CHANGE_REQUIRED', 'change your password first', '请先修改密码', { passwordChangeRequired: true });
+      }
+      request.actor = null;
+      request.credential = null;
     }
     if (!request.actor && !request.routeOptions.config?.public) {
       throw unauthorized('AUTH_REQUIRED', 'login required', '请先登录');
@@ -76,7 +85,7 @@ export function registerAuth(app: FastifyInstance, identity: IdentityService, op
  * The actor and credential behind a request, or null without any; an unknown, revoked or expired
  * API key is a 401.
  */
-export async function resolveCredential(request: FastifyRequest, identity: IdentityService): Promise<{ actor: Actor; credential: RequestCredential } | null> {
+export async function resolveCredential(request: FastifyRequest, identity: IdentityService, cookieSecure: boolean): Promise<{ actor: Actor; credential: RequestCredential } | null> {
   const header = request.headers['x-api-key'];
   const bearer = request.headers.authorization?.match(/^Bearer\s+(hk_\S+)$/)?.[1];
   const apiKey = (typeof header === 'string' ? header : undefined) ?? bearer;
@@ -88,15 +97,15 @@ export async function resolveCredential(request: FastifyRequest, identity: Ident
     }
     return { actor: c.actor, credential: { kind: 'api_key', apiKeyId: c.apiKeyId, scopes: c.scopes, expiresAt: c.expiresAt } };
   }
-  const token = request.cookies?.[SESSION_COOKIE];
+  const token = request.cookies?.[sessionCookieOf(request, cookieSecure).name];
   const s = token ? await identity.sessionCredential(token) : null;
-  return s ? { actor: s.actor, credential: { kind: 'session', sessionId: s.sessionId, expiresAt: s.expiresAt } } : null;
+  return s ? { actor: s.actor, credential: { kind: 'session', sessionId: s.sessionId, expiresAt: s.expiresAt, passwordChangeRequired: s.user.passwordChangeRequired } } : null;
 }
 
 /**
  * The actor behind a request's credentials, or null without any; an invalid API key is a 401.
  * Also used to re-check an open WebSocket later (a logout or a revoked key ends it).
  */
-export async function resolveActor(request: FastifyRequest, identity: IdentityService): Promise<Actor | null> {
-  return (await resolveCredential(request, identity))?.actor ?? null;
+export async function resolveActor(request: FastifyRequest, identity: IdentityService, cookieSecure: boolean): Promise<Actor | null> {
+  return (await resolveCredential(request, identity, cookieSecure))?.actor ?? null;
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { ALL_API_KEY_SCOPES, isAppError, parseIsoWithZone, parseTicketType, parseUrgency, systemActor, toChinaIso, type CommandContext } from '../core';
+import { ALL_API_KEY_SCOPES, isAppError, notFound, parseIsoWithZone, parseTicketType, parseUrgency, systemActor, toChinaIso, type CommandContext } from '../core';
 import type { TimeLimit } from '../calendar';
 import { loadConfig } from './config';
 import { createContext, type AppContext } from './context';
@@ -105,6 +105,22 @@ user
         unitId: unit?.id ?? null, territoryId: territory?.id ?? null, phone: o.phone ?? null,
       });
       process.stdout.write(JSON.stringify(created) + '\n');
+    }).catch(fail);
+  });
+
+user
+  .command('password')
+  .requiredOption('--username <name>')
+  .requiredOption('--password <password>', 'the new password: 12+ characters, not containing the username, not a common one')
+  .option('--city <cityId>')
+  .description("reset a user's password (重置密码): the user must change it at the next login; every session of theirs ends")
+  .action(async (o) => {
+    await withContext(async (ctx) => {
+      const cmd = await cliCommandContext(ctx, o.city);
+      const found = (await ctx.identity.listUsers(cmd.actor.cityId)).find((u) => u.username === o.username);
+      if (!found) throw notFound('USER_NOT_FOUND', `user ${o.username} does not exist`, `用户 ${o.username} 不存在`);
+      const result = await ctx.identity.resetPassword(cmd, found.id, o.password);
+      process.stdout.write(JSON.stringify({ username: found.username, passwordChangeRequired: true, ...result }) + '\n');
     }).catch(fail);
   });
 

@@ -59,6 +59,15 @@ const Env = z.object({
   HTTP_IDLE_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(65_000),
   HTTP_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
   /**
+   * Admission control (过载保护, app/admission.ts): above these, new requests get 503 + Retry-After
+   * at once instead of queueing; health checks and the live WebSocket go on. 0 turns a limit off.
+   * The event-loop delay is the mean over each sample window.
+   */
+  OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  OVERLOAD_MAX_IN_FLIGHT: z.coerce.number().int().min(0).max(1_000_000).default(1000),
+  OVERLOAD_RETRY_AFTER_SECONDS: z.coerce.number().int().min(1).max(3600).default(5),
+  OVERLOAD_SAMPLE_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  /**
    * Origins (scheme://host:port, comma-separated) whose pages may open the live WebSocket; unset:
    * only the server's own origin as the request names it (e.g. https://12345.city.gov.cn).
    */
@@ -223,6 +232,8 @@ export interface AppConfig {
   redisPrefix: string;
   live: { heartbeatMs: number; retentionDays: number };
   http: { headersTimeoutMs: number; requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number; maxConnections: number };
+  /** Admission control under overload (app/admission.ts); 0 turns a limit off. */
+  overload: { maxEventLoopDelayMs: number; maxInFlight: number; retryAfterSeconds: number; sampleIntervalMs: number };
   /** Origins allowed to open the live feed; empty: the server's own. */
   allowedOrigins: string[];
   sms: SmsConfig;
@@ -343,6 +354,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_MS,
       maxConnections: e.HTTP_MAX_CONNECTIONS,
     },
+    overload: {
+      maxEventLoopDelayMs: e.OVERLOAD_MAX_EVENT_LOOP_DELAY_MS,
+      maxInFlight: e.OVERLOAD_MAX_IN_FLIGHT,
+      retryAfterSeconds: e.OVERLOAD_RETRY_AFTER_SECONDS,
+      sampleIntervalMs: e.OVERLOAD_SAMPLE_MS,
+    },
     sms: smsConfigOf(e),
     drachtio: drachtioConfigOf(e),
     reports: {
@@ -441,5 +458,7 @@ function drachtioConfigOf(e: z.infer<typeof Env>): DrachtioEdgeConfig {
 /** Defaults for tests and embedded use, overridable field by field. */
 export function testConfig(overrides: Partial<AppConfig> = {}): AppConfig {
   const attachmentsDir = join(tmpdir(), `hotline-test-attachments-${process.pid}`);
-  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '', REPORTS_SCHEDULE: 'false', TELEPHONY_EDGE: 'off' } as NodeJS.ProcessEnv), ...overrides };
+  // No event-loop limit in tests: a CI machine shared by many runs is slow in bursts, and a test
+  // must not get a 503 for it (tests/api/admission-control.test.ts sets it on purpose).
+  return { ...loadConfig({ LOG_LEVEL: 'silent', LOAD_CITY_ON_START: 'false', ATTACHMENTS_DIR: attachmentsDir, SMS_LOG_FILE: '', REPORTS_SCHEDULE: 'false', TELEPHONY_EDGE: 'off', OVERLOAD_MAX_EVENT_LOOP_DELAY_MS: '0' } as NodeJS.ProcessEnv), ...overrides };
 }

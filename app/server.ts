@@ -16,6 +16,7 @@ import { reportsRoutes, reportExportRoutes } from '../reports';
 import { registerErrorHandling, routerErrorHandler } from './http-errors';
 import { registerWellFormedText } from './well-formed-text';
 import { registerSecurityHeaders } from './security-headers';
+import { registerAdmissionControl } from './admission';
 import { registerAuth, resolveActor } from './auth';
 import { liveRoutes } from '../live';
 import { callRoutes } from '../calls';
@@ -66,6 +67,8 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   app.addHook('onSend', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  // First of the request hooks: an overloaded node refuses before any authentication or database work.
+  registerAdmissionControl(app, config.overload);
   registerErrorHandling(app);
   registerWellFormedText(app);
   registerSecurityHeaders(app);
@@ -80,6 +83,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
       info: { title: '12345 Hotline API (12345 热线接诉即办接口)', version: VERSION, description: 'Tickets, routing, work orders and reports of a 12345 citizen service hotline.' },
       components: {
         securitySchemes: {
+          // `__Host-hotline_session` over HTTPS (identity sessionCookieOf).
           session: { type: 'apiKey', in: 'cookie', name: 'hotline_session' },
           apiKey: { type: 'apiKey', in: 'header', name: 'X-API-Key' },
         },
@@ -107,7 +111,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
   await registerOpen311(app, ctx.open311);
 
   await app.register(async (api) => {
-    registerAuth(api, ctx.identity, { allowedOrigins: config.allowedOrigins });
+    registerAuth(api, ctx.identity, { allowedOrigins: config.allowedOrigins, cookieSecure: config.cookieSecure });
     await api.register(identityRoutes, { identity: ctx.identity, cookieSecure: config.cookieSecure });
     await api.register(intakeRoutes, { intake: ctx.intake });
     await api.register(directoryRoutes, { directory: ctx.directory });
@@ -121,7 +125,7 @@ export async function buildServer(ctx: AppContext): Promise<FastifyInstance> {
     await api.register(liveRoutes, {
       live: ctx.live,
       // A revoked key is a closed socket, not an error to log.
-      reauthenticate: (request) => resolveActor(request, ctx.identity).catch((err) => (isAppError(err) ? null : Promise.reject(err))),
+      reauthenticate: (request) => resolveActor(request, ctx.identity, config.cookieSecure).catch((err) => (isAppError(err) ? null : Promise.reject(err))),
       allowedOrigins: config.allowedOrigins,
     });
     await api.register(callRoutes, { calls: ctx.calls });

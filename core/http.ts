@@ -23,12 +23,14 @@ declare module 'fastify' {
      * am I). Without it the route is for console sessions only: a key gets 403 API_KEY_SCOPE.
      */
     apiKeyScopes?: readonly ApiKeyScope[] | 'any';
+    /** Open to a session that must change its password first (who am I, change password). */
+    beforePasswordChange?: boolean;
   }
 }
 
 /** A request's credentials: a console session or an API key with its scopes. */
 export type RequestCredential =
-  | { kind: 'session'; sessionId: string; expiresAt: Date }
+  | { kind: 'session'; sessionId: string; expiresAt: Date; passwordChangeRequired?: boolean }
   | { kind: 'api_key'; apiKeyId: string; scopes: readonly ApiKeyScope[]; expiresAt: Date | null };
 
 /** The authenticated actor, or 401. */

@@ -23,6 +23,7 @@ import * as m0021 from './migrations/0021-citizen';
 import * as m0022 from './migrations/0022-open311';
 import * as m0023 from './migrations/0023-report-month-rollups';
 import * as m0024 from './migrations/0024-ticket-call-index';
+import * as m0027 from './migrations/0027-password-change';
 import * as m0028 from './migrations/0028-hotspot-incidents';
 
 type DialectMigration = {
@@ -55,6 +56,7 @@ const MIGRATIONS: Record<string, DialectMigration> = {
   '0022-open311': m0022,
   '0023-report-month-rollups': m0023,
   '0024-ticket-call-index': m0024,
+  '0027-password-change': m0027,
   '0028-hotspot-incidents': m0028,
 };
 

@@ -87,6 +87,10 @@ export interface UsersTable {
   active: number;
   created_at: string;
   updated_at: string;
+  /** 1: must choose a new password before anything else (migration 0027). */
+  password_change_required: number;
+  /** When the current password was set; null: at creation (migration 0027). */
+  password_changed_at: string | null;
 }
 
 export interface SessionsTable {

@@ -1,12 +1,29 @@
 import type {} from '@fastify/cookie';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ALL_API_KEY_SCOPES, ALL_ROLES, ApiKeyScope, Role, unauthorized } from '../core';
 import { actorOf, allowRoles, commandContext, errorResponses, IsoDateTime } from '../core/http';
 import type { IdentityService } from './identity.service';
 
+/** The session cookie's name on plain HTTP (local development, a LAN install without TLS). */
 export const SESSION_COOKIE = 'hotline_session';
+/**
+ * Its name over HTTPS (ASVS V3.4.4): the `__Host-` prefix makes the browser keep it only when set
+ * Secure, with Path=/ and no Domain, so no other host of the city's domain can plant or overwrite it.
+ */
+export const SECURE_SESSION_COOKIE = `__Host-${SESSION_COOKIE}`;
+
+/**
+ * The session cookie of a request: `__Host-hotline_session`, Secure, when the app runs behind
+ * HTTPS — COOKIE_SECURE says so, or the request came over TLS (directly, or through a proxy that
+ * says so when TRUST_PROXY is set) — else `hotline_session`. Over HTTPS only the prefixed name is
+ * read, so a cookie another host of the same site set cannot become a session.
+ */
+export function sessionCookieOf(request: FastifyRequest, cookieSecure: boolean): { name: string; secure: boolean } {
+  const secure = cookieSecure || request.protocol === 'https';
+  return { name: secure ? SECURE_SESSION_COOKIE : SESSION_COOKIE, secure };
+}
 
 export interface IdentityRoutesOptions {
   identity: IdentityService;
@@ -21,7 +38,11 @@ const PublicUser = z.object({
   cityId: z.string(),
   unitId: z.string().nullable(),
   territoryId: z.string().nullable(),
+  passwordChangeRequired: z.boolean(),
 });
+
+/** A new password (ASVS V2.1): 12–128 characters checked by the policy; the schema only bounds the body. */
+const NewPassword = z.string().min(1).max(512);
 
 const ApiKeyView = z.object({
   id: z.string(),
@@ -43,6 +64,11 @@ const ADMIN = [ApiKeyScope.admin] as const;
 export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesOptions) {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const { identity } = opts;
+  const setSession = (request: FastifyRequest, reply: FastifyReply, token: string, expires: Date) => {
+    const c = sessionCookieOf(request, opts.cookieSecure);
+    // No Domain attribute, ever: the __Host- prefix requires its absence.
+    reply.setCookie(c.name, token, { path: '/', httpOnly: true, sameSite: 'strict', secure: c.secure, expires });
+  };
 
   r.post('/auth/login', {
     config: { public: true },
@@ -54,18 +80,12 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
     },
   }, async (request, reply) => {
     // request.ip honours TRUST_PROXY: behind nginx it is the client's address, not the proxy's.
-    const { token, user, expiresAt } = await identity.login(request.body.username, request.body.password, { address: request.ip });
+    const { token, user, expiresAt } = await identity.login(request.body.username, request.body.password, { address: request.ip, requestId: String(request.id) });
     // A fresh token on every login (no session fixation, ASVS V3.2.1); the session this browser
     // held before ends with it, so a re-login never leaves a second live session behind.
-    const previous = request.cookies[SESSION_COOKIE];
+    const previous = request.cookies[sessionCookieOf(request, opts.cookieSecure).name];
     if (previous) await identity.logout(previous);
-    reply.setCookie(SESSION_COOKIE, token, {
-      path: '/',
-      httpOnly: true,
-      sameSite: 'strict',
-      secure: opts.cookieSecure,
-      expires: expiresAt,
-    });
+    setSession(request, reply, token, expiresAt);
     return { user, expiresAt: expiresAt.toISOString() };
   });
 
@@ -73,25 +93,33 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
     config: { public: true },
     schema: { tags: ['auth'], summary: 'End the session', response: { 204: z.null() } },
   }, async (request, reply) => {
-    const token = request.cookies[SESSION_COOKIE];
+    const c = sessionCookieOf(request, opts.cookieSecure);
+    const token = request.cookies[c.name];
     if (token) await identity.logout(token);
-    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    reply.clearCookie(c.name, { path: '/', secure: c.secure, httpOnly: true, sameSite: 'strict' });
     return reply.code(204).send(null);
   });
 
   r.get('/auth/me', {
-    config: { apiKeyScopes: 'any' },
+    config: { apiKeyScopes: 'any', beforePasswordChange: true },
     schema: {
       tags: ['auth'],
-      summary: 'Who am I',
+      summary: 'Who am I (and whether I must change my password first)',
       response: {
-        200: z.object({ id: z.string().nullable(), name: z.string(), role: z.string(), kind: z.string(), cityId: z.string(), unitId: z.string().nullable(), territoryId: z.string().nullable() }),
+        200: z.object({
+          id: z.string().nullable(), name: z.string(), role: z.string(), kind: z.string(), cityId: z.string(), unitId: z.string().nullable(), territoryId: z.string().nullable(),
+          passwordChangeRequired: z.boolean(),
+        }),
         ...errorResponses,
       },
     },
   }, async (request) => {
     const a = actorOf(request);
-    return { id: a.id, name: a.name, role: a.role, kind: a.kind, cityId: a.cityId, unitId: a.unitId, territoryId: a.territoryId };
+    const c = request.credential;
+    return {
+      id: a.id, name: a.name, role: a.role, kind: a.kind, cityId: a.cityId, unitId: a.unitId, territoryId: a.territoryId,
+      passwordChangeRequired: c?.kind === 'session' && c.passwordChangeRequired === true,
+    };
   });
 
   const SessionView = z.object({ id: z.string(), createdAt: z.string(), expiresAt: z.string(), current: z.boolean() });
@@ -114,6 +142,16 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
     },
   }, async (request) => ({ ended: await identity.endOtherSessions(commandContext(request), sessionIdOf(request)) }));
 
+  r.post('/auth/password', {
+    config: { beforePasswordChange: true },
+    schema: {
+      tags: ['auth'],
+      summary: 'Change my password (修改密码): the current one is checked (throttled like a login), the new one held to the policy; my other sessions end, this one goes on',
+      body: z.strictObject({ currentPassword: z.string().min(1).max(512), newPassword: NewPassword }),
+      response: { 200: z.object({ sessionsEnded: z.number() }), ...errorResponses },
+    },
+  }, async (request) => identity.changeOwnPassword(commandContext(request), sessionIdOf(request), request.body, { address: request.ip }));
+
   r.get('/users', {
     preHandler: allowRoles(Role.admin, Role.supervisor),
     config: { apiKeyScopes: ADMIN },
@@ -130,7 +168,7 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
         username: z.string().min(2).max(64),
         displayName: z.string().min(1).max(64),
         role: AssignableRole,
-        password: z.string().min(8).max(200),
+        password: NewPassword,
         unitId: z.string().max(64).nullish(),
         territoryId: z.string().max(64).nullish(),
         phone: z.string().max(32).nullish(),
@@ -168,6 +206,18 @@ export async function identityRoutes(app: FastifyInstance, opts: IdentityRoutesO
       ...('territoryId' in b ? { territoryId: b.territoryId ?? null } : {}),
     });
   });
+
+  r.put('/users/:id/password', {
+    preHandler: allowRoles(Role.admin),
+    config: { apiKeyScopes: ADMIN },
+    schema: {
+      tags: ['users'],
+      summary: "Reset a user's password (重置密码): held to the policy; the user must change it at the next login; every session of theirs ends",
+      params: z.object({ id: z.string().max(64) }),
+      body: z.strictObject({ password: NewPassword }),
+      response: { 200: z.object({ sessionsEnded: z.number() }), ...errorResponses },
+    },
+  }, async (request) => identity.resetPassword(commandContext(request), request.params.id, request.body.password));
 
   r.get('/api-keys', {
     preHandler: allowRoles(Role.admin),

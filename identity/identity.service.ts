@@ -3,13 +3,13 @@ import type { Kysely } from 'kysely';
 import { onUniqueViolation, type DB } from '../db';
 import { recordAudit } from '../audit';
 import {
-  ALL_ROLES, AppError, badRequest, conflict, newId, normalizePhone, notFound, toDbTime, fromDbTime, unauthorized,
+  ALL_ROLES, AppError, badRequest, conflict, maskPhone, newId, normalizePhone, notFound, toDbTime, fromDbTime, unauthorized, systemActor,
   GRID_ROLES, UNIT_ROLES, Role, ApiKeyScope, formatScopes, parseScopes, isApiKeyScope, type EventBus,
   type Actor, type Clock, type CommandContext, systemClock,
 } from '../core';
 import { IdentityRepository, type ApiKeyRow, type UserRow } from './identity.repository';
-import { hashPassword, passwordProblem, verifyPassword } from './domain/passwords';
-import { DEFAULT_THROTTLE_POLICY, throttleKeys, waitFor, type ThrottlePolicy } from './domain/login-throttle';
+import { hashPassword, IMPORT_PASSWORD_MIN_LENGTH, passwordProblem, verifyPassword } from './domain/passwords';
+import { DEFAULT_THROTTLE_POLICY, throttleKeys, waitFor, type ThrottleKeys, type ThrottlePolicy } from './domain/login-throttle';
 import type { LoginAttemptStore } from './ports';
 import { createLocalLoginAttemptStore } from './adapters/local';
 
@@ -94,6 +94,12 @@ export interface NewUser {
   unitId?: string | null;
   territoryId?: string | null;
   phone?: string | null;
+  /**
+   * Set by a city import (users.csv): the password need only pass the import floor (8+
+   * characters); one below the policy makes the account change it at first login, except in a
+   * demo city, whose accounts keep the password the demo publishes.
+   */
+  fromPreset?: { demo: boolean };
 }
 
 export interface PublicUser {
@@ -104,6 +110,8 @@ export interface PublicUser {
   cityId: string;
   unitId: string | null;
   territoryId: string | null;
+  /** The account must choose a new password before anything else (强制修改密码). */
+  passwordChangeRequired: boolean;
 }
 
 /**
@@ -127,10 +135,17 @@ export function toPublicUser(u: UserRow): PublicUser {
     cityId: u.city_id,
     unitId: u.unit_id,
     territoryId: u.territory_id,
+    passwordChangeRequired: Number(u.password_change_required) === 1,
   };
 }
 
-type Problem = { field: string; message: string; messageZh: string };
+type Problem = { field: string; message: string; messageZh: string; code?: string };
+
+/**
+ * A username as the audit trail keeps it for a failed login: masked like a phone number
+ * (core maskPhone), because people type their password into the username field.
+ */
+export const maskUsername = (username: string): string => maskPhone(username) ?? '';
 
 /** Role and its binding: a unit role needs a unit, a grid or town role a territory (users and API keys alike). */
 function roleProblems(r: { role: string; unitId?: string | null; territoryId?: string | null }): Problem[] {
@@ -148,13 +163,24 @@ function profileProblems(u: { displayName: string; role: string; unitId?: string
   return [...problems, ...roleProblems(u)];
 }
 
-/** Checks a new user's fields; returns the problems (empty when fine). Shared by the API, CLI and city import. */
+/**
+ * Checks a new user's fields; returns the problems (empty when fine). Shared by the API, CLI and
+ * city import. The password is held to the policy (identity/domain/passwords.ts), or for a preset
+ * only to the import floor (see NewUser.fromPreset).
+ */
 export function userProblems(u: NewUser): Problem[] {
   const problems: Problem[] = [];
   if (!USERNAME.test(u.username)) problems.push({ field: 'username', message: 'username: 2-64 lowercase letters, digits, . _ -', messageZh: '用户名须为2-64位小写字母、数字或 . _ -' });
   problems.push(...profileProblems(u));
-  const pw = passwordProblem(u.password ?? '');
-  if (pw) problems.push({ field: 'password', message: `password needs ${pw}`, messageZh: '密码至少8位且须包含字母和数字' });
+  const password = u.password ?? '';
+  if (u.fromPreset) {
+    if ([...password].length < IMPORT_PASSWORD_MIN_LENGTH) {
+      problems.push({ field: 'password', code: 'PASSWORD_TOO_SHORT', message: `an imported password needs at least ${IMPORT_PASSWORD_MIN_LENGTH} characters`, messageZh: `导入的密码至少需要${IMPORT_PASSWORD_MIN_LENGTH}个字符` });
+    }
+  } else {
+    const pw = passwordProblem(password, u.username ?? '');
+    if (pw) problems.push({ field: 'password', ...pw });
+  }
   if (u.phone && !normalizePhone(u.phone)) problems.push({ field: 'phone', message: 'malformed phone number', messageZh: '电话号码格式不正确' });
   return problems;
 }
@@ -175,6 +201,16 @@ export function apiKeyProblems(k: { name: string; role: string; scopes: string[]
 
 const invalid = (code: string, problems: Problem[]) =>
   badRequest(code, problems.map((p) => p.message).join('; '), problems.map((p) => p.messageZh).join('；'), { problems, field: problems[0]?.field });
+
+/** A refused password alone answers with its own code (PASSWORD_TOO_SHORT, …); with other problems, USER_INVALID lists them all. */
+const userInvalid = (problems: Problem[]) =>
+  invalid(problems.length === 1 && problems[0].field === 'password' && problems[0].code ? problems[0].code : 'USER_INVALID', problems);
+
+/** A new password refused by the policy (change by the user, reset by an admin). */
+function checkNewPassword(password: string, username: string) {
+  const pw = passwordProblem(password, username);
+  if (pw) throw badRequest(pw.code, pw.message, pw.messageZh, { field: 'password', problems: [{ field: 'password', ...pw }] });
+}
 
 export function toApiKeyView(r: ApiKeyRow): ApiKeyView {
   const iso = (s: string | null) => (s ? fromDbTime(s).toISOString() : null);
@@ -225,7 +261,7 @@ export function createIdentityService(deps: IdentityDeps) {
   /** Creates a user inside the caller's transaction (CLI, API, city import). */
   async function createUserIn(trx: Kysely<DB>, ctx: CommandContext, input: NewUser): Promise<PublicUser> {
     const problems = userProblems(input);
-    if (problems.length) throw badRequest('USER_INVALID', problems.map((p) => p.message).join('; '), problems.map((p) => p.messageZh).join('；'), { problems });
+    if (problems.length) throw userInvalid(problems);
     const txRepo = new IdentityRepository(trx);
     const taken = () => conflict('USERNAME_TAKEN', `username ${input.username} is taken`, `用户名 ${input.username} 已存在`);
     if (await txRepo.findUserByUsername(input.username)) throw taken();
@@ -243,6 +279,8 @@ export function createIdentityService(deps: IdentityDeps) {
       active: 1,
       created_at: toDbTime(now),
       updated_at: toDbTime(now),
+      password_change_required: input.fromPreset && !input.fromPreset.demo && passwordProblem(input.password, input.username) ? 1 : 0,
+      password_changed_at: null,
     };
     // Two concurrent requests for one username both pass the check above; the unique key stops the second.
     await onUniqueViolation(() => txRepo.insertUser(row), taken);
@@ -261,17 +299,52 @@ export function createIdentityService(deps: IdentityDeps) {
     }
   }
 
-  /** A login the throttle let through: verify, count a failure or forget the counters, open the session. */
-  async function checkedLogin(name: string, password: string, keys: ReturnType<typeof throttleKeys>): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
-    const keyList = [keys.pair, keys.account, keys.address];
-    const [pair, account, address] = await attempts.read(keyList);
+  /** Refused while a throttle counter says wait (the wait began with an audited lockout). */
+  async function throttleGate(keys: ThrottleKeys) {
+    const [pair, account, address] = await attempts.read([keys.pair, keys.account, keys.address]);
     const wait = waitFor(policy, clock.now().getTime(), { pair, account, address });
     if (wait > 0) throw throttled(Math.ceil(wait / 1000));
+  }
+
+  /**
+   * A failed attempt (ASVS V7.2.1): counted by the throttle and written to the audit trail with
+   * the username masked, the address and the reason, never the password; when this failure makes
+   * the throttle hold the next attempt back, the lockout (锁定) is written too. Attempts refused
+   * while locked are not written one by one: a flood must not turn into a flood of audit rows.
+   */
+  async function recordFailure(
+    keys: ThrottleKeys,
+    attempt: { username: string; user: UserRow | undefined; address: string; requestId?: string; reason: 'unknown_user' | 'wrong_password' | 'disabled' | 'wrong_current_password' },
+    action: 'user.login_failed' | 'user.password_change_failed',
+  ) {
+    const keyList = [keys.pair, keys.account, keys.address];
+    const at = clock.now();
+    await attempts.fail(keyList, at.getTime(), policy.windowMs);
+    const [pair, account, address] = await attempts.read(keyList);
+    const lockedMs = waitFor(policy, at.getTime(), { pair, account, address });
+    const { user } = attempt;
+    const cityId = user?.city_id ?? null;
+    const ctx: CommandContext = { actor: systemActor(cityId ?? '', 'login'), requestId: attempt.requestId };
+    const detail = { username: maskUsername(attempt.username), address: attempt.address, reason: attempt.reason };
+    // An unknown username has no user to file it under: the masked name stands in.
+    const entity = { entityType: 'user', entityId: user?.id ?? `unknown:${detail.username}`, cityId };
+    await deps.db.transaction().execute(async (trx) => {
+      await recordAudit(trx, ctx, { ...entity, action, after: detail, reason: attempt.reason }, at);
+      if (lockedMs > 0) {
+        await recordAudit(trx, ctx, { ...entity, action: 'user.login_locked', after: { ...detail, seconds: Math.ceil(lockedMs / 1000) }, reason: 'too_many_failures' }, at);
+      }
+    });
+  }
+
+  /** A login the throttle let through: verify, count a failure or forget the counters, open the session. */
+  async function checkedLogin(name: string, password: string, keys: ThrottleKeys, source: { address: string; requestId?: string }): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
+    await throttleGate(keys);
     const user = await repo.findUserByUsername(name);
     // Verify even when the user is unknown, so timing does not reveal which usernames exist.
     const ok = await verifyPassword(user?.password_hash ?? DUMMY_HASH, password);
     if (!user || !ok || !user.active) {
-      await attempts.fail(keyList, clock.now().getTime(), policy.windowMs);
+      const reason = !user ? 'unknown_user' : !ok ? 'wrong_password' : 'disabled';
+      await recordFailure(keys, { username: name, user, reason, ...source }, 'user.login_failed');
       throw unauthorized('LOGIN_FAILED', 'wrong username or password', '用户名或密码错误');
     }
     // The address counter stays: logging into one's own account must not reset a spray from there.
@@ -287,6 +360,25 @@ export function createIdentityService(deps: IdentityDeps) {
       await recordAudit(trx, { actor }, { entityType: 'user', entityId: user.id, action: 'user.logged_in', cityId: user.city_id }, now);
     });
     return { token, user: toPublicUser(user), expiresAt };
+  }
+
+  /** Stores a new password, ends the user's sessions but `keepSessionId`, audits; announces after commit. */
+  async function setPassword(ctx: CommandContext, user: UserRow, password: string, o: { action: 'user.password_changed' | 'user.password_reset'; required: boolean; keepSessionId: string | null }) {
+    const passwordHash = await hashPassword(password);
+    const now = clock.now();
+    const ended = (await repo.listSessionsOfUser(user.id, toDbTime(now))).filter((r) => r.id !== o.keepSessionId).map((r) => r.id);
+    await deps.db.transaction().execute(async (trx) => {
+      const txRepo = new IdentityRepository(trx);
+      await txRepo.updateUser(user.id, { password_hash: passwordHash, password_change_required: o.required ? 1 : 0, password_changed_at: toDbTime(now), updated_at: toDbTime(now) });
+      await txRepo.deleteSessions(ended);
+      await recordAudit(trx, ctx, {
+        entityType: 'user', entityId: user.id, action: o.action, cityId: user.city_id,
+        before: { passwordChangeRequired: Number(user.password_change_required) === 1 },
+        after: { passwordChangeRequired: o.required, sessionsEnded: ended.length },
+      }, now);
+    });
+    for (const sessionId of ended) announce({ kind: 'session', sessionId, userId: user.id });
+    return { sessionsEnded: ended.length };
   }
 
   async function sessionCredential(token: string): Promise<Extract<Credential, { kind: 'session' }> | null> {
@@ -385,9 +477,10 @@ export function createIdentityService(deps: IdentityDeps) {
      * Throttled per account+address, per account and per address (see domain/login-throttle.ts):
      * a refused attempt answers 429 LOGIN_THROTTLED with the seconds to wait, and is not counted.
      */
-    async login(username: string, password: string, source: { address?: string } = {}): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
+    async login(username: string, password: string, source: { address?: string; requestId?: string } = {}): Promise<{ token: string; user: PublicUser; expiresAt: Date }> {
       const name = username.trim().toLowerCase();
-      const keys = throttleKeys(name, source.address ?? 'unknown');
+      const address = source.address ?? 'unknown';
+      const keys = throttleKeys(name, address);
       // Checked before the first await: parallel requests see each other.
       if (!enter(keys.pair, MAX_IN_FLIGHT_PER_PAIR)) throw throttled(1);
       if (!enter(keys.address, MAX_IN_FLIGHT_PER_ADDRESS)) {
@@ -395,11 +488,58 @@ export function createIdentityService(deps: IdentityDeps) {
         throw throttled(1);
       }
       try {
-        return await checkedLogin(name, password, keys);
+        return await checkedLogin(name, password, keys, { address, requestId: source.requestId });
       } finally {
         leave(keys.pair);
         leave(keys.address);
       }
+    },
+
+    /**
+     * The user changes their own password (修改密码, ASVS V2.1.5/V2.1.6): the current password is
+     * checked first, throttled and audited like a login (a stolen session must not become a
+     * password guesser); the new one is held to the policy. On success: stored, audited
+     * `user.password_changed`, a required change is satisfied, and every other session of the
+     * user ends (deleted, live sockets closed on every node); the asking session goes on.
+     */
+    async changeOwnPassword(ctx: CommandContext, currentSessionId: string, input: { currentPassword: string; newPassword: string }, source: { address?: string } = {}): Promise<{ sessionsEnded: number }> {
+      const userId = ctx.actor.id;
+      const user = userId ? await repo.findUserById(userId) : undefined;
+      if (!user || !user.active || ctx.actor.kind !== 'user') throw unauthorized('AUTH_REQUIRED', 'login required', '请先登录');
+      const address = source.address ?? 'unknown';
+      const keys = throttleKeys(user.username, address);
+      if (!enter(keys.pair, MAX_IN_FLIGHT_PER_PAIR)) throw throttled(1);
+      try {
+        await throttleGate(keys);
+        if (!(await verifyPassword(user.password_hash, input.currentPassword))) {
+          await recordFailure(keys, { username: user.username, user, address, requestId: ctx.requestId, reason: 'wrong_current_password' }, 'user.password_change_failed');
+          throw badRequest('CURRENT_PASSWORD_WRONG', 'the current password is wrong', '当前密码不正确', { field: 'currentPassword' });
+        }
+      } finally {
+        leave(keys.pair);
+      }
+      checkNewPassword(input.newPassword, user.username);
+      if (await verifyPassword(user.password_hash, input.newPassword)) {
+        throw badRequest('PASSWORD_UNCHANGED', 'the new password is the current one', '新密码不能与当前密码相同', { field: 'newPassword' });
+      }
+      await attempts.reset([keys.pair, keys.account]);
+      return setPassword(ctx, user, input.newPassword, { action: 'user.password_changed', required: false, keepSessionId: currentSessionId });
+    },
+
+    /**
+     * An admin sets a user's password (重置密码): held to the policy; the user must change it at
+     * their next login (the admin knows it); every session of the user ends. Audited
+     * `user.password_reset` (never the password).
+     */
+    async resetPassword(ctx: CommandContext, userId: string, newPassword: string): Promise<{ sessionsEnded: number }> {
+      const user = await repo.findUserById(userId);
+      if (!user || user.city_id !== ctx.actor.cityId) throw notFound('USER_NOT_FOUND', `user ${userId} does not exist`, `用户 ${userId} 不存在`);
+      checkNewPassword(newPassword, user.username);
+      // Resetting one's own password would leave no session to change it from: use the change instead.
+      if (ctx.actor.kind === 'user' && ctx.actor.id === userId) {
+        throw conflict('USER_SELF_CHANGE', 'change your own password with your current one (修改密码)', '请通过“修改密码”修改本人密码');
+      }
+      return setPassword(ctx, user, newPassword, { action: 'user.password_reset', required: true, keepSessionId: null });
     },
 
     /** Ends a console session: deleted, audited, and its live sockets closed on every node. */

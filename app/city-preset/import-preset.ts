@@ -146,6 +146,7 @@ export async function importPreset(deps: ImportDeps, preset: CityPreset, ctx: Co
             unitId: u.unitCode ? units.idsByCode.get(u.unitCode) ?? null : null,
             territoryId: u.territoryCode ? territories.idsByCode.get(u.territoryCode) ?? null : null,
             phone: u.phone,
+            fromPreset: { demo: preset.city.isDemo },
           });
           usersCreated++;
         } catch (err) {

@@ -67,7 +67,7 @@ const BROKEN_PRESET: Record<string, string> = {
   'hotline-lines.csv': 'number,name,merged_on\n',
 };
 
-const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd' | 'route' | 'categoriesImport' | 'keyNoUnit' | 'keyAdd' | 'keyList' | 'freshRoute' | 'freshNoLoad', Promise<Run>>;
+const runs = {} as Record<'deadlineDays' | 'deadlineHours' | 'yearMissing' | 'brokenImport' | 'demoImport' | 'userAdd' | 'userPasswordWeak' | 'userPassword' | 'route' | 'categoriesImport' | 'keyNoUnit' | 'keyAdd' | 'keyList' | 'freshRoute' | 'freshNoLoad', Promise<Run>>;
 
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'hotline-cli-'));
@@ -81,8 +81,12 @@ beforeAll(async () => {
   runs.brokenImport = hotline('broken', ['city', 'import', broken]);
   runs.demoImport = hotline('users', ['city', 'import', 'cities/demo']);
   runs.userAdd = runs.demoImport.then(() =>
-    hotline('users', ['user', 'add', '--username', 'cli-water9', '--name', '自来水经办人 九', '--role', 'unit_handler', '--unit', 'util-water', '--password', 'secret123', '--phone', '13700000099']),
+    hotline('users', ['user', 'add', '--username', 'cli-water9', '--name', '自来水经办人 九', '--role', 'unit_handler', '--unit', 'util-water', '--password', 'blue-river-meter-9', '--phone', '13700000099']),
   );
+  // On a database of its own, beside the long chain on `users`.
+  runs.userPasswordWeak = hotline('passwords', ['city', 'import', 'cities/demo'])
+    .then(() => hotline('passwords', ['user', 'password', '--username', 'water1', '--password', 'qwerty123456']));
+  runs.userPassword = runs.userPasswordWeak.then(() => hotline('passwords', ['user', 'password', '--username', 'water1', '--password', 'green-valve-reset-7']));
   runs.route = runs.userAdd.then(() =>
     hotline('users', ['route', '--text', '白龙南路88号楼下水管爆了，路面全是水', '--address', '白龙南路88号', '--urgency', '特急', '--category', '01021603']),
   );
@@ -97,7 +101,7 @@ beforeAll(async () => {
   runs.keyList = runs.keyAdd.then(() => hotline('users', ['apikey', 'list']));
   // Settle every run before the tests, so that a failing one does not leave a process behind.
   await Promise.allSettled(Object.values(runs));
-}, 120_000);
+}, 180_000);
 
 afterAll(async () => {
   if (tmp) await rm(tmp, { recursive: true, force: true });
@@ -162,7 +166,26 @@ describe('the hotline CLI', () => {
       const water = db.prepare("SELECT id FROM units WHERE city_id = 'demo' AND code = 'util-water'").get() as { id: string };
       expect(row).toMatchObject({ city_id: 'demo', role: 'unit_handler', unit_id: water.id, phone: '13700000099', active: 1 });
       expect(row.password_hash).toMatch(/^\$argon2id\$/);
-      expect(String(row.password_hash)).not.toContain('secret123');
+      expect(String(row.password_hash)).not.toContain('blue-river-meter-9');
+    } finally {
+      db.close();
+    }
+  });
+
+  it("user password resets a user's password under the policy (a common one refused, nothing changed); the user must change it at the next login", async () => {
+    const weak = await runs.userPasswordWeak;
+    expect(weak.code).not.toBe(0);
+    expect(weak.stderr).toContain('PASSWORD_TOO_COMMON');
+    expect(weak.stderr).toContain('该密码过于常见');
+    const reset = await runs.userPassword;
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(JSON.parse(reset.stdout)).toMatchObject({ username: 'water1', passwordChangeRequired: true, sessionsEnded: 0 });
+    const db = new Database(dbFile('passwords'), { readonly: true });
+    try {
+      const row = db.prepare('SELECT id, password_change_required FROM users WHERE username = ?').get('water1') as { id: string; password_change_required: number };
+      expect(row.password_change_required).toBe(1);
+      const trail = db.prepare("SELECT action FROM audit_events WHERE entity_id = ? AND action LIKE 'user.password%'").all(row.id) as { action: string }[];
+      expect(trail.map((a) => a.action)).toEqual(['user.password_reset']);
     } finally {
       db.close();
     }

@@ -455,7 +455,7 @@ const OPS: Record<string, Op> = {
   },
   'POST /users': {
     async request(role) {
-      return { method: 'POST', url: '/users', payload: { username: unique(`m-${role.replace('_', '-')}-`), displayName: '矩阵用户', role: 'agent', password: 'matrix12345' } };
+      return { method: 'POST', url: '/users', payload: { username: unique(`m-${role.replace('_', '-')}-`), displayName: '矩阵用户', role: 'agent', password: 'matrix-role-check-1' } };
     },
     seen(_role, _scope, body) {
       expect(body).toMatchObject({ role: 'agent', cityId: 'demo' });
@@ -472,7 +472,7 @@ const OPS: Record<string, Op> = {
   'PATCH /users/:id': {
     async request(role) {
       // A throwaway user: renaming a demo user would not change what the matrix proves.
-      const u = await ok('admin', { method: 'POST', url: '/users', payload: { username: unique('m-patch-'), displayName: '待改名', role: 'agent', password: 'matrix12345' } }, 201);
+      const u = await ok('admin', { method: 'POST', url: '/users', payload: { username: unique('m-patch-'), displayName: '待改名', role: 'agent', password: 'matrix-role-check-1' } }, 201);
       return { method: 'PATCH', url: `/users/${u.id}`, payload: { displayName: `改名 ${role}` } };
     },
     seen(role, _scope, body) {

@@ -44,7 +44,7 @@ const tally = (rs: LightMyRequestResponse[]) => {
 describe(`unique keys under ${N} concurrent requests (${testDialect})`, () => {
   it('POST /users with one username: one 201, the rest 409 USERNAME_TAKEN, one row', async () => {
     await t.login('admin');
-    const body = { username: 'race-user', displayName: '并发用户', role: 'agent', password: 'abc12345' };
+    const body = { username: 'race-user', displayName: '并发用户', role: 'agent', password: 'quiet-harbor-77' };
     const rs = await Promise.all(Array.from({ length: N }, () => api('admin', 'POST', '/users', body)));
     expect(tally(rs)).toEqual({ '201': 1, '409 USERNAME_TAKEN': N - 1 });
     const rows = await t.ctx.database.db.selectFrom('users').select('id').where('username', '=', 'race-user').execute();

@@ -23,13 +23,13 @@ async function newUser(role = 'agent', extra: Record<string, unknown> = {}) {
   const username = `ended-${++serial}`;
   const res = await t.app.inject({
     method: 'POST', url: '/api/v1/users', headers: { cookie: admin },
-    payload: { username, displayName: `用户${serial}`, role, password: 'ended12345', ...extra },
+    payload: { username, displayName: `用户${serial}`, role, password: 'ended-access-2025', ...extra },
   });
   if (res.statusCode !== 201) throw new Error(res.body);
   return { id: json(res).id as string, username };
 }
 async function loginAs(username: string): Promise<string> {
-  const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: 'ended12345' } });
+  const res = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: 'ended-access-2025' } });
   if (res.statusCode !== 200) throw new Error(res.body);
   return res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
 }
@@ -89,7 +89,7 @@ describe(`an ended access closes its live sockets at once, on ${testDialect}`, (
     expect((await t.app.inject({ method: 'GET', url: '/api/v1/auth/me', headers: { cookie } })).statusCode).toBe(401);
     const sessions = await t.ctx.database.db.selectFrom('sessions').select('id').where('user_id', '=', u.id).execute();
     expect(sessions).toEqual([]);
-    const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: 'ended12345' } });
+    const login = await t.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: u.username, password: 'ended-access-2025' } });
     expect(json(login).code).toBe('LOGIN_FAILED');
     const audit = await t.ctx.database.db.selectFrom('audit_events').select(['action', 'before', 'after']).where('entity_id', '=', u.id).where('action', '=', 'user.disabled').execute();
     expect(audit).toHaveLength(1);

@@ -147,9 +147,9 @@ describe.skipIf(skip !== null)('two hub nodes on one database and one Redis', ()
 
   it("a role change on node B closes the user's socket on node A with 4409, and disabling closes it with 4401", async () => {
     const admin = await a.login('admin');
-    const created = await b.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie: admin }, payload: { username: 'two-node-user', displayName: '双节点', role: 'agent', password: 'twonode123' } });
+    const created = await b.app.inject({ method: 'POST', url: '/api/v1/users', headers: { cookie: admin }, payload: { username: 'two-node-user', displayName: '双节点', role: 'agent', password: 'two-node-pass-1' } });
     const id = created.json().id;
-    const login = await a.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'two-node-user', password: 'twonode123' } });
+    const login = await a.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username: 'two-node-user', password: 'two-node-pass-1' } });
     const cookie = login.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
     const first = await LiveClient.ready(baseA, { cookie });
     clients.push(first);

@@ -11,4 +11,6 @@ export const authApi = {
   login: (username: string, password: string) => http.post<LoginResult>('/auth/login', { username, password }),
   logout: () => http.post<void>('/auth/logout'),
   me: () => http.get<Me>('/auth/me'),
+  /** 修改密码: the current password is checked (throttled like a login); the other sessions end. */
+  changePassword: (currentPassword: string, newPassword: string) => http.post<{ sessionsEnded: number }>('/auth/password', { currentPassword, newPassword }),
 };

@@ -16,6 +16,8 @@ export interface Me {
   cityId: string;
   unitId: string | null;
   territoryId: string | null;
+  /** The account must choose a new password before anything else (强制修改密码). */
+  passwordChangeRequired?: boolean;
 }
 
 export type TicketStatus =

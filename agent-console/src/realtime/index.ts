@@ -36,7 +36,8 @@ export function wireLive() {
   // Connected once and then not: the lists on screen may be missing changes until the resync.
   let wasConnected = false;
   onSessionChange((user) => {
-    if (user) return live.start();
+    // An account that must change its password first has no live feed until it has.
+    if (user && !user.passwordChangeRequired) return live.start();
     // Logging out is not a lost link: the next session starts fresh.
     wasConnected = false;
     clearStale();

@@ -50,6 +50,13 @@ export async function login(username: string, password: string): Promise<Me> {
   return me;
 }
 
+/** The user changed their password: the session goes on, now without a required change. */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<{ sessionsEnded: number }> {
+  const result = await authApi.changePassword(currentPassword, newPassword);
+  if (state.user?.passwordChangeRequired) await loadSession();
+  return result;
+}
+
 export async function logout() {
   try {
     await authApi.logout();
