@@ -32,6 +32,8 @@ type DialectMigration = {
 };
 
 /** Every migration, in order. A static list: it loads the same under tsx, vitest and a bundle. */
+// 0019, 0025 and 0026 were reserved by branches that needed no migration: never use them, since a
+// database that has run a later one refuses an earlier name (kysely keeps migrations in order).
 const MIGRATIONS: Record<string, DialectMigration> = {
   '0001-foundation': m0001,
   '0002-gazetteer': m0002,
