@@ -6,7 +6,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../helpers/app';
+import { DEMO_PASSWORD, startTestApp, type TestApp } from '../helpers/app';
 import { testDialect } from '../helpers/db';
 import { loadConfig } from '../../app/config';
 import { listen, LiveClient } from './live-client';
@@ -64,7 +64,11 @@ describe(`behind a reverse proxy (TRUST_PROXY) on ${testDialect}`, () => {
   const forwarded = { 'x-forwarded-proto': 'https', 'x-forwarded-host': '12345.example.gov.cn' };
 
   it("takes the origin nginx names (X-Forwarded-Proto and -Host) as the server's own, and still refuses plain http", async () => {
-    const cookie = await proxied.login('agent1');
+    // Logged in through the proxy too: over https the session cookie is __Host-hotline_session.
+    const res = await proxied.app.inject({ method: 'POST', url: '/api/v1/auth/login', headers: forwarded, payload: { username: 'agent1', password: DEMO_PASSWORD } });
+    expect(res.statusCode).toBe(200);
+    const cookie = res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
+    expect(cookie).toMatch(/^__Host-hotline_session=/);
     for (const [origin, ok] of [['https://12345.example.gov.cn', true], ['http://12345.example.gov.cn', false], ['https://12345.example.gov.cn:8443', false]] as const) {
       const c = await LiveClient.open(proxiedBase, { cookie, origin, headers: forwarded });
       clients.push(c);
