@@ -101,23 +101,13 @@ export function toWarningView(w: WarningRow): WarningView {
 }
 
 /** A warning of an incident other than its headline: a related level (关联层级) of the same burst. */
-export interface RelatedLevelView {
+export type RelatedLevelView = Pick<WarningView,
+  'level' | 'levelCode' | 'levelZh' | 'basis' | 'categoryId' | 'categoryName' | 'categoryLevel' | 'territoryId' | 'territoryName' | 'territoryLevel' | 'tickets' | 'callers'
+> & {
   warningId: string;
-  level: number;
-  levelCode: 'blue' | 'yellow' | 'red';
-  levelZh: string;
-  basis: 'day' | 'window';
-  categoryId: string;
-  categoryName: string;
-  categoryLevel: number;
-  territoryId: string;
-  territoryName: string;
-  territoryLevel: string;
-  tickets: number;
-  callers: number;
   /** e.g. 滨江街道「城市建设和市政管理」 */
   label: string;
-}
+};
 
 /**
  * A hotspot incident (热点事件): the warnings of one burst, told and handled as one. The group
