@@ -4,7 +4,7 @@
  * not locked for the length of every registration (a hot row at a big city's rate) and a ticket costs
  * one round trip less.
  *
- * The price, accepted and documented (docs/intake.md): a node that stops leaves the rest of its block
+ * The price, accepted and documented (README, TICKET_NUMBER_BLOCK): a node that stops leaves the rest of its block
  * unused (gaps in a day's numbers), a registration that fails burns its number, and with several nodes
  * the numbers of one day are unique but not in the order the tickets were registered. A block of 1
  * keeps the numbers gap-free in one process except for failed registrations.
