@@ -13,8 +13,8 @@ export interface TestApp {
   app: FastifyInstance;
   ctx: AppContext;
   database: TestDatabase;
-  /** Logs in a demo user and returns its cookie header. */
-  login(username: string): Promise<string>;
+  /** Logs in a demo user (or one a test created, with its password) and returns its cookie header, remembered per user. */
+  login(username: string, password?: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -45,10 +45,10 @@ export async function startTestApp(opts: StartTestAppOptions = {}): Promise<Test
     app,
     ctx,
     database,
-    async login(username: string) {
+    async login(username: string, password = DEMO_PASSWORD) {
       const cached = cookies.get(username);
       if (cached) return cached;
-      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password: DEMO_PASSWORD } });
+      const res = await app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
       if (res.statusCode !== 200) throw new Error(`login ${username}: ${res.statusCode} ${res.body}`);
       const cookie = res.cookies.map((c) => `${c.name}=${c.value}`).join('; ');
       cookies.set(username, cookie);
