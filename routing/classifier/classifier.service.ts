@@ -77,7 +77,9 @@ export function createClassifierService(deps: ClassifierServiceDeps) {
           return version;
         });
       } catch (err) {
-        if (attempt >= 5 || !isUniqueViolation(err)) throw err;
+        // n nodes saving at once need up to n tries for the last of them (one wins each round).
+        if (attempt >= 20 || !isUniqueViolation(err)) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
       }
     }
   }
