@@ -118,9 +118,13 @@ export interface ConsolePage {
   errors: string[];
 }
 
-/** A fresh browser context (its own cookies) at 1366×768, Chinese, in China time, its clock at the server's. */
-export async function openConsole(browser: Browser, baseUrl: string): Promise<ConsolePage> {
-  const context = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', baseURL: baseUrl });
+/**
+ * A fresh browser context (its own cookies) at 1366×768 — or a phone (390×844, touch) with
+ * `{ phone: true }` — Chinese, in China time, its clock at the server's.
+ */
+export async function openConsole(browser: Browser, baseUrl: string, opts: { phone?: boolean } = {}): Promise<ConsolePage> {
+  const screen = opts.phone ? { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true } : { viewport: { width: 1366, height: 768 } };
+  const context = await browser.newContext({ ...screen, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', baseURL: baseUrl });
   const page = await context.newPage();
   // The browser's clock agrees with the server's (deadlines, "occurred at" defaults); it keeps running.
   await page.clock.install({ time: new Date(START.getTime() + 1000) });

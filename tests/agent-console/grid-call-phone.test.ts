@@ -7,18 +7,11 @@
  */
 import { expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { describeConsole, login, screenshot, START, unresolvedElements } from './browser';
+import { describeConsole, login, openConsole, screenshot, START, unresolvedElements } from './browser';
 
 /** A phone: 390×844, touch, Chinese, China time, the browser's clock at the server's. */
 async function openPhone(browser: Browser, baseUrl: string, user: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', baseURL: baseUrl });
-  const page = await context.newPage();
-  await page.clock.install({ time: new Date(START.getTime() + 1000) });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
-  });
+  const { page, errors } = await openConsole(browser, baseUrl, { phone: true });
   await login(page, user);
   await page.waitForURL('**/grid');
   await page.getByTestId('grid-calls').waitFor();

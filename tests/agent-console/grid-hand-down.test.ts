@@ -32,14 +32,7 @@ const taskCount = async (s: ConsoleServer) => Number((await s.t.ctx.database.db.
 
 /** A phone (390×844, touch) for the grid leader. */
 async function openPhone(browser: Browser, baseUrl: string, user: string): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, locale: 'zh-CN', timezoneId: 'Asia/Shanghai', baseURL: baseUrl });
-  const page = await context.newPage();
-  await page.clock.install({ time: new Date(START.getTime() + 1000) });
-  const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) errors.push(`console: ${m.text()}`);
-  });
+  const { page, errors } = await openConsole(browser, baseUrl, { phone: true });
   await login(page, user);
   await page.waitForURL('**/grid');
   return { page, errors };
